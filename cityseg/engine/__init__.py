@@ -1,0 +1,2 @@
+from .hooks import *  # noqa: F403
+from .optimizers import *  # noqa: F403

@@ -1,0 +1,3 @@
+from .prediction_writer_hook import PredictionWriterHook
+
+__all__ = ['PredictionWriterHook']

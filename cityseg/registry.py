@@ -1,0 +1,71 @@
+"""cityseg's registries: children of mmengine's root registries.
+
+Every registry has ``scope='cityseg'`` (inferred from this package) and ``locations`` that
+import the modules registering into it, so a config with ``default_scope='cityseg'`` resolves
+``type='CityscapesDataset'`` without the caller importing anything first. Names not found here
+fall back to mmengine's root registries (``type='AdamW'``, ``type='CheckpointHook'``, ...).
+"""
+from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
+from mmengine.registry import DATASETS as MMENGINE_DATASETS
+from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import INFERENCERS as MMENGINE_INFERENCERS
+from mmengine.registry import LOG_PROCESSORS as MMENGINE_LOG_PROCESSORS
+from mmengine.registry import LOOPS as MMENGINE_LOOPS
+from mmengine.registry import METRICS as MMENGINE_METRICS
+from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
+from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
+from mmengine.registry import OPTIMIZERS as MMENGINE_OPTIMIZERS
+from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
+from mmengine.registry import RUNNER_CONSTRUCTORS as MMENGINE_RUNNER_CONSTRUCTORS
+from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
+from mmengine.registry import TASK_UTILS as MMENGINE_TASK_UTILS
+from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
+from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
+from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
+from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
+from mmengine.registry import Registry
+
+_ENGINE = ['cityseg.engine']
+
+RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, locations=_ENGINE)
+RUNNER_CONSTRUCTORS = Registry('runner constructor', parent=MMENGINE_RUNNER_CONSTRUCTORS,
+                               locations=_ENGINE)
+LOOPS = Registry('loop', parent=MMENGINE_LOOPS, locations=_ENGINE)
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, locations=['cityseg.engine.hooks'])
+OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS,
+                          locations=['cityseg.engine.optimizers'])
+OPTIM_WRAPPER_CONSTRUCTORS = Registry('optimizer wrapper constructor',
+                                      parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
+                                      locations=['cityseg.engine.optimizers'])
+OPTIMIZERS = Registry('optimizer', parent=MMENGINE_OPTIMIZERS,
+                      locations=['cityseg.engine.optimizers'])
+PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS,
+                            locations=_ENGINE)
+LOG_PROCESSORS = Registry('log_processor', parent=MMENGINE_LOG_PROCESSORS, locations=_ENGINE)
+
+DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, locations=['cityseg.datasets'])
+DATA_SAMPLERS = Registry('data sampler', parent=MMENGINE_DATA_SAMPLERS,
+                         locations=['cityseg.datasets'])
+TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, locations=['cityseg.datasets'])
+
+MODELS = Registry('model', parent=MMENGINE_MODELS, locations=['cityseg.models'])
+MODEL_WRAPPERS = Registry('model_wrapper', parent=MMENGINE_MODEL_WRAPPERS,
+                          locations=['cityseg.models'])
+WEIGHT_INITIALIZERS = Registry('weight initializer', parent=MMENGINE_WEIGHT_INITIALIZERS,
+                               locations=['cityseg.models'])
+TASK_UTILS = Registry('task util', parent=MMENGINE_TASK_UTILS, locations=['cityseg.models'])
+
+METRICS = Registry('metric', parent=MMENGINE_METRICS, locations=['cityseg.evaluation'])
+EVALUATOR = Registry('evaluator', parent=MMENGINE_EVALUATOR, locations=['cityseg.evaluation'])
+
+VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS,
+                       locations=['cityseg.visualization'])
+VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS,
+                       locations=['cityseg.visualization'])
+
+INFERENCERS = Registry('inferencer', parent=MMENGINE_INFERENCERS, locations=['cityseg.apis'])
+FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, locations=['cityseg.datasets'])

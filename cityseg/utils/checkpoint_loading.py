@@ -1,0 +1,52 @@
+"""Let ``torch.load(weights_only=True)`` read mmengine checkpoints, and nothing more.
+
+Since torch 2.6, ``torch.load`` unpickles only allowlisted globals by default. mmengine 0.10.7
+stores its ``MessageHub`` state in every checkpoint: ``HistoryBuffer`` objects holding numpy
+arrays and scalars, whose pickled state references ``HistoryBuffer.min``/``max``/``mean``/
+``current`` through ``getattr``. So ``Runner.resume`` and ``load_checkpoint`` fail.
+
+Allowlisting these trusted types keeps the safe loader. ``getattr`` itself is not allowlisted:
+the name ``builtins.getattr`` is bound to :func:`_history_buffer_method`, which resolves only
+HistoryBuffer's registered statistics methods. A checkpoint whose pickle names any other global
+is still refused with ``UnpicklingError``.
+"""
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import torch
+from mmengine.logging import HistoryBuffer
+
+# Registered by every HistoryBuffer's __init__; custom ones via HistoryBuffer.register_statistics.
+_DEFAULT_STATISTICS = frozenset({'min', 'max', 'current', 'mean'})
+_NUMPY_SCALAR_DTYPES = ('bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32',
+                        'uint64', 'float16', 'float32', 'float64')
+
+
+def _history_buffer_method(obj: object, name: str) -> object:
+    """``getattr`` restricted to what mmengine's pickles use it for."""
+    if obj is HistoryBuffer and (name in _DEFAULT_STATISTICS
+                                  or name in HistoryBuffer._statistics_methods):
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(f'checkpoint asks for getattr({obj!r}, {name!r}); only '
+                                 f'HistoryBuffer statistics methods are allowed')
+
+
+def trusted_checkpoint_globals() -> list:
+    """The globals that mmengine's own checkpoints reference (numpy 1.x and 2.x names)."""
+    multiarray = np._core.multiarray
+    return [
+        HistoryBuffer, np.ndarray, np.dtype,
+        *(type(np.dtype(t)) for t in _NUMPY_SCALAR_DTYPES),
+        multiarray._reconstruct, multiarray.scalar,
+        (multiarray._reconstruct, 'numpy.core.multiarray._reconstruct'),
+        (multiarray.scalar, 'numpy.core.multiarray.scalar'),
+        (_history_buffer_method, '__builtin__.getattr'),
+        (_history_buffer_method, 'builtins.getattr'),
+    ]
+
+
+def allow_mmengine_checkpoints() -> None:
+    """Register :func:`trusted_checkpoint_globals` with torch's safe unpickler (idempotent)."""
+    torch.serialization.add_safe_globals(trusted_checkpoint_globals())

@@ -1,0 +1,17 @@
+# Runtime shared by every config: scope, hooks, logging, visualisation backends.
+default_scope = 'cityseg'
+
+env_cfg = dict(
+    cudnn_benchmark=True,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'),  # tools/train.py switches to gloo when CUDA is absent
+)
+
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='Visualizer', vis_backends=vis_backends, name='visualizer')
+log_level = 'INFO'
+
+randomness = dict(seed=0)
+load_from = None
+resume = False
+tta_cfg = dict(flip=True, scales=(0.75, 1.0, 1.25, 1.5))

@@ -1,0 +1,2 @@
+_base_ = './deeplabv3plus_effb3.py'
+model = dict(arch='MAnet')

@@ -1,0 +1,46 @@
+# Runs on a fresh machine with no download: a small U-Net trained from scratch on the synthetic
+# Cityscapes-layout dataset, which is generated under data/synthetic_cityscapes on first use.
+#   python tools/train.py configs/quickstart_synthetic.py
+_base_ = [
+    '_base_/models/unet_effb3.py',
+    '_base_/datasets/cityscapes.py',
+    '_base_/schedules/schedule_2k.py',
+    '_base_/default_runtime.py',
+]
+data_root = 'data/synthetic_cityscapes'
+synthetic = dict(num_train=24, num_val=8, num_test=4, size=(512, 256), seed=0)
+crop_size = (256, 256)
+
+model = dict(
+    encoder_name='resnet18',
+    encoder_weights=None,
+    dropout=0.1,
+    model_kwargs=dict(decoder_channels=(128, 64, 32, 16, 8)),
+)
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadCityscapesLabel'),
+    dict(type='Albu', transforms=[
+        dict(type='RandomCrop', height=crop_size[0], width=crop_size[1], pad_if_needed=True),
+        dict(type='HorizontalFlip', p=0.5),
+        dict(type='RandomBrightnessContrast', brightness_limit=0.2, contrast_limit=0.2, p=0.5),
+    ]),
+    dict(type='PackSegInputs'),
+]
+train_dataloader = dict(
+    batch_size=4,
+    num_workers=1,
+    dataset=dict(type='SyntheticCityscapesDataset', data_root=data_root, generate=synthetic,
+                 pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=4,
+    num_workers=1,
+    dataset=dict(type='SyntheticCityscapesDataset', data_root=data_root, generate=synthetic))
+test_dataloader = val_dataloader
+
+train_cfg = dict(max_iters=600, val_interval=200)
+param_scheduler = [dict(type='PolyLR', power=0.9, eta_min=1e-6, by_epoch=False, begin=0,
+                        end=600)]
+default_hooks = dict(checkpoint=dict(interval=200, max_keep_ckpts=2))
+env_cfg = dict(cudnn_benchmark=False)

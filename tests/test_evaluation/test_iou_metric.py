@@ -1,0 +1,297 @@
+"""Tests of IoUMetric: hand counts, parity with the official Cityscapes evaluator, distributed
+collection (with a real 2-process gloo group), input validation and nan handling."""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import pickle
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from cityscapesscripts.evaluation import evalPixelLevelSemanticLabeling
+from mmengine.evaluator import Evaluator
+from mmengine.structures import PixelData
+from PIL import Image
+
+from cityseg.datasets.labels import (
+    CLASSES,
+    ID_TO_TRAIN_ID,
+    IGNORE_INDEX,
+    NUM_CLASSES,
+    TRAIN_ID_TO_ID,
+    VALID_LABEL_IDS,
+)
+from cityseg.evaluation import IoUMetric, confusion_matrix, metrics_from_confusion
+from cityseg.registry import METRICS
+from cityseg.structures.seg_data_sample import SegDataSample
+
+BUS = CLASSES.index('bus')  # predicted in places, never in the ground truth
+TRAIN = CLASSES.index('train')  # in neither ground truth nor prediction
+
+# 3 classes, one 2x4 image; 255 = void.
+HAND_GT = [[0, 0, 1, 255],
+           [2, 2, 1, 255]]
+HAND_PRED = [[0, 1, 1, 2],
+             [2, 0, 1, 0]]
+# Counted by hand over the six non-void pixels, rows = gt, cols = pred:
+# gt 0 -> pred 0, 1; gt 1 -> pred 1, 1; gt 2 -> pred 2, 0.
+HAND_CONF = [[1, 1, 0],
+             [0, 2, 0],
+             [1, 0, 1]]
+# IoU = TP / (TP + FP + FN): class 0: 1/(1+1+1); class 1: 2/(2+1+0); class 2: 1/(1+0+1).
+HAND_IOU = [1 / 3, 2 / 3, 1 / 2]
+
+
+def _sample(pred, gt, img_path=None):
+    """The dict mmengine's Evaluator hands to ``process`` for one SegDataSample."""
+    meta = {} if img_path is None else {'img_path': img_path}
+    ds = SegDataSample(metainfo=meta)
+    ds.pred_sem_seg = PixelData(data=torch.as_tensor(pred).long().reshape(1, *np.shape(pred)))
+    ds.gt_sem_seg = PixelData(data=torch.as_tensor(gt).long().reshape(1, *np.shape(gt)))
+    return ds.to_dict()
+
+
+def _blobby_pairs(seed=0, n=4, h=64, w=128):
+    """Train-id (pred, gt) pairs made of rectangles, like street scenes in miniature.
+
+    The ground truth uses every class except BUS and TRAIN and has void regions and scattered
+    void pixels; predictions are the ground truth with blocks of errors and BUS blobs, and
+    never contain TRAIN.
+    """
+    rng = np.random.default_rng(seed)
+    gt_classes = [c for c in range(NUM_CLASSES) if c not in (BUS, TRAIN)]
+    pred_classes = [c for c in range(NUM_CLASSES) if c != TRAIN]
+    pairs = []
+    for _ in range(n):
+        gt = np.repeat(np.repeat(rng.choice(gt_classes, (8, 16)), 8, 0), 8, 1)
+        for _ in range(20):
+            y, x = rng.integers(0, h - 8), rng.integers(0, w - 8)
+            gt[y:y + rng.integers(2, 12), x:x + rng.integers(2, 24)] = rng.choice(gt_classes)
+        y, x = rng.integers(0, h - 16), rng.integers(0, w - 16)
+        gt[y:y + 16, x:x + 30] = IGNORE_INDEX
+        gt[rng.random((h, w)) < 0.02] = IGNORE_INDEX
+        pred = gt.copy()
+        pred[gt == IGNORE_INDEX] = rng.choice(pred_classes, int((gt == IGNORE_INDEX).sum()))
+        for _ in range(15):
+            y, x = rng.integers(0, h - 8), rng.integers(0, w - 8)
+            pred[y:y + rng.integers(2, 10), x:x + rng.integers(2, 20)] = rng.choice(pred_classes)
+        noise = rng.random((h, w)) < 0.05
+        pred[noise] = rng.choice(pred_classes, int(noise.sum()))
+        pairs.append((pred, gt))
+    all_gt = np.concatenate([g.ravel() for _, g in pairs])
+    all_pred = np.concatenate([p.ravel() for p, _ in pairs])
+    assert set(np.unique(all_gt)) == {*gt_classes, IGNORE_INDEX}
+    assert BUS in all_pred and TRAIN not in all_pred
+    return pairs
+
+
+def _evaluate(pairs, **kwargs):
+    metric = IoUMetric(num_classes=NUM_CLASSES, **kwargs)
+    metric.dataset_meta = {'classes': CLASSES}
+    metric.process(None, [_sample(p, g) for p, g in pairs])
+    return metric, metric.compute_metrics(metric.results)
+
+
+def test_hand_counted_confusion_and_scores():
+    conf = confusion_matrix(torch.tensor(HAND_PRED), torch.tensor(HAND_GT), 3)
+    assert conf.dtype == torch.int64
+    assert conf.tolist() == HAND_CONF
+
+    metric = METRICS.build(dict(type='IoUMetric', num_classes=3,
+                                iou_metrics=['mIoU', 'mDice', 'mFscore']))
+    metric.process(None, [_sample(HAND_PRED, HAND_GT, 'a.png')])
+    res = metric.compute_metrics(metric.results)
+    assert res['aAcc'] == pytest.approx(4 / 6)
+    assert res['mIoU'] == pytest.approx(sum(HAND_IOU) / 3)
+    # Acc = TP / (TP + FN): 1/2, 2/2, 1/2; Dice = 2TP / (2TP + FP + FN): 2/4, 4/5, 2/3.
+    assert res['mAcc'] == pytest.approx((1 / 2 + 1 + 1 / 2) / 3)
+    assert res['mDice'] == pytest.approx((2 / 4 + 4 / 5 + 2 / 3) / 3)
+    # Precision = TP / (TP + FP): 1/2, 2/3, 1/1; with beta=1 the F-score is the Dice.
+    assert res['mPrecision'] == pytest.approx((1 / 2 + 2 / 3 + 1) / 3)
+    assert res['mRecall'] == pytest.approx(res['mAcc'])
+    assert res['mFscore'] == pytest.approx(res['mDice'])
+    assert [metric.last_per_class[str(c)]['IoU'] for c in range(3)] == pytest.approx(HAND_IOU)
+
+
+def test_inputs_are_not_modified():
+    # The index is built in place in an int32 copy of the prediction, never in the input.
+    pred, gt = torch.tensor(HAND_PRED, dtype=torch.int32), torch.tensor(HAND_GT)
+    assert confusion_matrix(pred, gt, 3).tolist() == HAND_CONF
+    assert pred.tolist() == HAND_PRED and gt.tolist() == HAND_GT
+
+
+def test_fscore_beta():
+    # Class 0 of the hand example: TP=1, FP=1, FN=1; beta=2 -> 5TP / (5TP + 4FN + FP) = 5/10.
+    f = metrics_from_confusion(np.array(HAND_CONF), beta=2)['Fscore']
+    assert f[0] == pytest.approx(0.5)
+
+
+def test_parity_with_official_cityscapes_evaluator(tmp_path):
+    pairs = _blobby_pairs()
+    metric, res = _evaluate(pairs)
+
+    # The same maps as the official tool reads them: label ids, every kind of void label id
+    # in the ground truth (the evaluator must ignore all of them, not only 0 'unlabeled').
+    rng = np.random.default_rng(1)
+    void_ids = sorted(i for i in VALID_LABEL_IDS if ID_TO_TRAIN_ID[i] == IGNORE_INDEX)
+    gt_dir, pred_dir = tmp_path / 'gtFine' / 'val' / 'city', tmp_path / 'results'
+    gt_dir.mkdir(parents=True)
+    pred_dir.mkdir()
+    gt_files, pred_files = [], []
+    for k, (pred, gt) in enumerate(pairs):
+        gt_ids = TRAIN_ID_TO_ID[gt]
+        void = gt == IGNORE_INDEX
+        gt_ids[void] = rng.choice(void_ids, int(void.sum()))
+        stem = f'city_{k:06d}_000019'
+        gt_files.append(str(gt_dir / f'{stem}_gtFine_labelIds.png'))
+        pred_files.append(str(pred_dir / f'{stem}_leftImg8bit.png'))
+        Image.fromarray(gt_ids.astype(np.uint8)).save(gt_files[-1])
+        Image.fromarray(TRAIN_ID_TO_ID[pred].astype(np.uint8)).save(pred_files[-1])
+
+    args = copy.copy(evalPixelLevelSemanticLabeling.args)
+    # The instance-level path calls np.in1d, which numpy 2.4 removed; iIoU is not compared.
+    args.evalInstLevelScore = False
+    args.evalPixelAccuracy = False
+    args.quiet = True
+    args.JSONOutput = True
+    args.exportFile = str(tmp_path / 'result.json')
+    ref = evalPixelLevelSemanticLabeling.evaluateImgLists(pred_files, gt_files, args)
+    with open(args.exportFile) as f:
+        assert json.load(f)['averageScoreClasses'] == pytest.approx(ref['averageScoreClasses'])
+
+    assert res['mIoU'] == pytest.approx(ref['averageScoreClasses'], abs=1e-6)
+    for name in CLASSES:
+        ours, theirs = metric.last_per_class[name]['IoU'], ref['classScores'][name]
+        if math.isnan(theirs):
+            assert math.isnan(ours), name
+        else:
+            assert ours == pytest.approx(theirs, abs=1e-6), name
+    assert ref['classScores']['bus'] == 0 and metric.last_per_class['bus']['IoU'] == 0
+    assert math.isnan(ref['classScores']['train'])
+
+
+def test_results_of_two_halves_sum_to_the_whole():
+    pairs = _blobby_pairs(seed=3, n=4)
+    _, whole = _evaluate(pairs)
+    rank0, rank1 = IoUMetric(num_classes=NUM_CLASSES), IoUMetric(num_classes=NUM_CLASSES)
+    rank0.process(None, [_sample(p, g) for p, g in pairs[:2]])
+    rank1.process(None, [_sample(p, g) for p, g in pairs[2:]])
+    assert len(rank0.results) == len(rank1.results) == 2  # one matrix per image
+    merged = IoUMetric(num_classes=NUM_CLASSES).compute_metrics(rank0.results + rank1.results)
+    assert merged == pytest.approx(whole, nan_ok=True)
+
+
+def _dist_worker(rank, world_size, workdir, pairs, out_file):
+    """One rank of a real gloo group: DefaultSampler split (with padding) + metric.evaluate."""
+    from mmengine.dataset import DefaultSampler
+
+    os.chdir(workdir)  # mmengine's collect_results_cpu creates '.dist_test' in the cwd
+    dist.init_process_group('gloo', init_method=f'file://{workdir}/init', rank=rank,
+                            world_size=world_size)
+    metric = IoUMetric(num_classes=NUM_CLASSES)
+    indices = list(DefaultSampler(list(range(len(pairs))), shuffle=False))
+    for start in range(0, len(indices), 2):  # batches of two
+        metric.process(None, [_sample(*pairs[i]) for i in indices[start:start + 2]])
+    res = metric.evaluate(len(pairs))
+    if rank == 0:
+        with open(out_file, 'wb') as f:
+            pickle.dump(res, f)
+    dist.destroy_process_group()
+
+
+def test_distributed_evaluation_drops_sampler_padding(tmp_path):
+    # 5 images on 2 ranks: DefaultSampler pads rank 1 with image 0 again.
+    pairs = _blobby_pairs(seed=4, n=5)
+    _, whole = _evaluate(pairs)
+    out = tmp_path / 'res.pkl'
+    mp.spawn(_dist_worker, args=(2, str(tmp_path), pairs, str(out)), nprocs=2)
+    with open(out, 'rb') as f:
+        assert pickle.load(f) == pytest.approx(whole, nan_ok=True)
+    # Counting image 0 twice would change the result, so the check above has teeth.
+    _, padded = _evaluate(pairs + pairs[:1])
+    assert padded['mIoU'] != pytest.approx(whole['mIoU'])
+
+
+def test_evaluator_path_with_data_elements():
+    """Through mmengine's Evaluator, which turns SegDataSamples into dicts itself."""
+    pairs = _blobby_pairs(seed=5, n=3)
+    evaluator = Evaluator(IoUMetric(prefix='val'))  # num_classes from dataset_meta
+    evaluator.dataset_meta = {'classes': CLASSES}
+    for pred, gt in pairs:
+        ds = SegDataSample()
+        ds.pred_sem_seg = PixelData(data=torch.from_numpy(pred)[None].long())
+        ds.gt_sem_seg = PixelData(data=torch.from_numpy(gt)[None].long())
+        evaluator.process([ds])
+    res = evaluator.evaluate(len(pairs))
+    _, ref = _evaluate(pairs)
+    assert res == pytest.approx({f'val/{k}': v for k, v in ref.items()}, nan_ok=True)
+
+
+def test_shape_mismatch_names_image_and_shapes():
+    metric = IoUMetric(num_classes=3)
+    with pytest.raises(ValueError, match=r'city_1\.png.*\(1, 2, 4\).*\(1, 2, 3\)'):
+        metric.process(None, [_sample(HAND_PRED, [row[:3] for row in HAND_GT], 'city_1.png')])
+
+
+@pytest.mark.parametrize('which, value', [('pred', 3), ('pred', -1), ('gt', 3), ('gt', 254)])
+def test_values_outside_the_classes_raise(which, value):
+    pred, gt = np.array(HAND_PRED), np.array(HAND_GT)
+    (pred if which == 'pred' else gt)[0, 0] = value
+    metric = IoUMetric(num_classes=3)
+    with pytest.raises(ValueError, match=r'\[0, 3\)'):
+        metric.process(None, [_sample(pred, gt)])
+
+
+def test_class_count_mismatch_with_dataset_raises():
+    metric = IoUMetric(num_classes=3)
+    metric.dataset_meta = {'classes': CLASSES}
+    with pytest.raises(ValueError, match='num_classes=3'):
+        metric.process(None, [_sample(HAND_PRED, HAND_GT)])
+
+
+def test_void_ignore_index_inside_class_range():
+    # ignore_index=1: class 1 pixels of the ground truth are void and counted nowhere.
+    conf = confusion_matrix(torch.tensor(HAND_PRED), torch.tensor([[0, 0, 1, 2], [2, 2, 1, 1]]),
+                            3, ignore_index=1)
+    assert conf.tolist() == [[1, 1, 0], [0, 0, 0], [1, 0, 2]]
+
+
+def test_class_absent_everywhere_is_nan_and_excluded():
+    # Class 3 is predicted on a void pixel only, so it counts nowhere; class 2 is predicted
+    # once but absent from the ground truth.
+    gt = [[0, 0, 1, 1, 1, 255]]
+    pred = [[0, 2, 1, 1, 1, 3]]
+    metric = IoUMetric(num_classes=4)
+    metric.process(None, [_sample(pred, gt)])
+    res = metric.compute_metrics(metric.results)
+    iou = [metric.last_per_class[str(c)]['IoU'] for c in range(4)]
+    # class 0: TP 1, FN 1 -> 1/2; class 1: TP 3 -> 1; class 2: FP 1 -> 0; class 3: nan.
+    assert iou[:3] == pytest.approx([1 / 2, 1, 0])
+    assert math.isnan(iou[3])
+    assert res['mIoU'] == pytest.approx(np.nanmean([1 / 2, 1, 0, np.nan]))
+    assert res['mIoU'] == pytest.approx(1 / 2)
+    # Acc of a class absent from the ground truth is undefined too and left out of mAcc.
+    assert res['mAcc'] == pytest.approx((1 / 2 + 1) / 2)
+
+    metric = IoUMetric(num_classes=4, nan_to_num=0)
+    metric.process(None, [_sample(pred, gt)])
+    assert metric.compute_metrics(metric.results)['mIoU'] == pytest.approx((1 / 2 + 1) / 4)
+
+
+def test_unknown_metric_rejected():
+    with pytest.raises(ValueError, match='mAP'):
+        IoUMetric(iou_metrics=['mIoU', 'mAP'])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_counts_on_the_prediction_device():
+    pairs = _blobby_pairs(seed=6, n=1)
+    pred, gt = (torch.from_numpy(a).long() for a in pairs[0])
+    conf = confusion_matrix(pred.cuda(), gt, NUM_CLASSES)  # gt follows the prediction
+    assert conf.device.type == 'cuda'
+    assert torch.equal(conf.cpu(), confusion_matrix(pred, gt, NUM_CLASSES))
