@@ -9,17 +9,17 @@ _base_ = [
 ]
 data_root = 'data/synthetic_cityscapes'
 synthetic = dict(num_train=24, num_val=8, num_test=4, size=(512, 256), seed=0)
-crop_size = (256, 256)
+crop_size = (128, 256)  # (height, width)
 
 model = dict(
     encoder_name='resnet18',
     encoder_weights=None,
     dropout=0.1,
-    model_kwargs=dict(decoder_channels=(128, 64, 32, 16, 8)),
+    model_kwargs=dict(decoder_channels=(64, 32, 16, 16, 16)),
 )
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCityscapesImage'),
     dict(type='LoadCityscapesLabel'),
     dict(type='Albu', transforms=[
         dict(type='RandomCrop', height=crop_size[0], width=crop_size[1], pad_if_needed=True),
@@ -31,6 +31,9 @@ train_pipeline = [
 train_dataloader = dict(
     batch_size=4,
     num_workers=1,
+    # An infinite sampler: mmengine pauses 2 s at every epoch end of a finite one, which with
+    # 24 images would be every 6 iterations.
+    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(type='SyntheticCityscapesDataset', data_root=data_root, generate=synthetic,
                  pipeline=train_pipeline))
 val_dataloader = dict(

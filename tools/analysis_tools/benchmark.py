@@ -1,0 +1,218 @@
+"""Measure what cityseg costs and delivers on this machine, side by side in one run.
+
+(a) training iterations/s of the full mmengine Runner (default hooks, logging, optim wrapper)
+    against a bare PyTorch loop with the same model, loss, optimizer, batches and in-memory data,
+    as a ratio (target >= 0.95); the two alternate in rounds so that machine noise hits both;
+(b) data pipeline samples/s with N dataloader workers, against the train step's demand;
+(c) inference images/s at 1024x2048, whole and slide;
+(d) peak memory (CUDA: max allocated; CPU: peak resident set size of the process).
+
+    python tools/analysis_tools/benchmark.py configs/deeplabv3plus_effb3_512.py \
+        --cfg-options train_dataloader.batch_size=2
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import resource
+import statistics
+import tempfile
+import time
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.dataset import pseudo_collate
+from mmengine.hooks import Hook
+from mmengine.registry import DefaultScope
+from mmengine.runner import Runner
+from torch.utils.data import DataLoader, Dataset
+
+from cityseg.registry import DATASETS, MODELS, OPTIMIZERS
+from cityseg.utils import register_all_modules
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config')
+    parser.add_argument('--iters', type=int, default=10, help='timed train iterations per round')
+    parser.add_argument('--rounds', type=int, default=2, help='alternating Runner/bare rounds')
+    parser.add_argument('--warmup', type=int, default=2, help='untimed iterations per round')
+    parser.add_argument('--samples', type=int, default=8, help='distinct in-memory samples')
+    parser.add_argument('--workers', type=int, nargs='+', default=[0, 2],
+                        help='dataloader worker counts for (b)')
+    parser.add_argument('--data-batches', type=int, default=10)
+    parser.add_argument('--infer-iters', type=int, default=2)
+    parser.add_argument('--infer-size', type=int, nargs=2, default=[1024, 2048],
+                        metavar=('H', 'W'))
+    parser.add_argument('--slide-crop', type=int, nargs=2, default=[1024, 1024])
+    parser.add_argument('--slide-stride', type=int, nargs=2, default=[768, 768])
+    parser.add_argument('--skip', nargs='*', default=[], choices=['train', 'data', 'infer'])
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args()
+
+
+class InMemory(Dataset):
+    """Pipeline outputs decoded once; each access returns a fresh copy, as a pipeline would."""
+
+    def __init__(self, samples: list[dict], length: int) -> None:
+        self.samples = samples
+        self.length = length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, idx: int) -> dict:
+        return copy.deepcopy(self.samples[idx % len(self.samples)])
+
+
+class IterTimes(Hook):
+    """Record wall time per train iteration (sync'ed on CUDA)."""
+
+    priority = 'VERY_LOW'
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self._start = 0.0
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+        _sync()
+        self._start = time.perf_counter()
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        _sync()
+        self.times.append(time.perf_counter() - self._start)
+
+
+def _sync() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def build_samples(cfg: Config, n: int) -> list[dict]:
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    return [dataset[i % len(dataset)] for i in range(n)]
+
+
+def bare_loop(cfg: Config, loader: DataLoader, iters: int, warmup: int, device: str) -> float:
+    """Seconds per iteration of a hand-written loop: preprocess, forward, loss, step."""
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).to(device).train()
+    optimizer = OPTIMIZERS.build(dict(cfg.optim_wrapper.optimizer, params=model.parameters()))
+    times = []
+    it = iter(loader)
+    for i in range(warmup + iters):
+        data = next(it)
+        _sync()
+        start = time.perf_counter()
+        data = model.data_preprocessor(data, True)
+        losses = model(**data, mode='loss')
+        loss = sum(v for k, v in losses.items() if 'loss' in k)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        _sync()
+        if i >= warmup:
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def runner_loop(cfg: Config, dataset: Dataset, iters: int, warmup: int) -> float:
+    """Seconds per iteration of mmengine's Runner with the config's default hooks."""
+    timer = IterTimes()
+    hooks = copy.deepcopy(cfg.default_hooks)
+    hooks.checkpoint = dict(type='CheckpointHook', interval=10**9, save_last=False)
+    with tempfile.TemporaryDirectory() as work_dir:
+        runner = Runner(
+            model=copy.deepcopy(cfg.model), work_dir=work_dir,
+            train_dataloader=dict(dataset=dataset, batch_size=cfg.train_dataloader.batch_size,
+                                  num_workers=0, sampler=dict(type='DefaultSampler',
+                                                              shuffle=False),
+                                  collate_fn=dict(type='pseudo_collate')),
+            optim_wrapper=dict(cfg.optim_wrapper, accumulative_counts=1),
+            train_cfg=dict(by_epoch=False, max_iters=warmup + iters),
+            default_hooks=hooks, custom_hooks=[timer], default_scope='cityseg',
+            randomness=dict(seed=0), log_level='WARNING', env_cfg=cfg.get('env_cfg', {}))
+        runner.train()
+    return statistics.median(timer.times[warmup:])
+
+
+def bench_train(cfg: Config, args: argparse.Namespace) -> float:
+    samples = build_samples(cfg, args.samples)
+    batch = cfg.train_dataloader.batch_size
+    length = (args.warmup + args.iters) * batch
+    dataset = InMemory(samples, length)
+    bare, runner = [], []
+    for _ in range(args.rounds):
+        loader = DataLoader(dataset, batch_size=batch, num_workers=0, collate_fn=pseudo_collate)
+        bare.append(bare_loop(cfg, loader, args.iters, args.warmup, args.device))
+        runner.append(runner_loop(cfg, dataset, args.iters, args.warmup))
+    b, r = statistics.median(bare), statistics.median(runner)
+    print(f'(a) train, batch {batch}: bare loop {1 / b:.3f} it/s ({b:.3f} s/it), '
+          f'Runner {1 / r:.3f} it/s ({r:.3f} s/it); Runner/bare throughput ratio {b / r:.3f}')
+    return r
+
+
+def bench_data(cfg: Config, args: argparse.Namespace, step_time: float | None) -> None:
+    batch = cfg.train_dataloader.batch_size
+    for workers in args.workers:
+        loader_cfg = copy.deepcopy(cfg.train_dataloader)
+        loader_cfg.update(num_workers=workers, persistent_workers=False)
+        loader = Runner.build_dataloader(loader_cfg, seed=0)
+        it = iter(loader)
+        next(it)
+        start = time.perf_counter()
+        n = 0
+        for _ in range(args.data_batches):
+            try:
+                n += len(next(it)['inputs'])
+            except StopIteration:
+                break
+        rate = n / (time.perf_counter() - start)
+        need = f', train step needs {batch / step_time:.2f}' if step_time else ''
+        print(f'(b) data pipeline, {workers} workers: {rate:.2f} samples/s{need}')
+
+
+@torch.inference_mode()
+def bench_infer(cfg: Config, args: argparse.Namespace) -> None:
+    model = MODELS.build(cfg.model).to(args.device).eval()
+    h, w = args.infer_size
+    img = torch.randint(0, 256, (3, h, w), dtype=torch.uint8)
+    for mode in ('whole', 'slide'):
+        model.test_cfg.update(mode=mode, crop_size=tuple(args.slide_crop),
+                              stride=tuple(args.slide_stride))
+        data = model.data_preprocessor(dict(inputs=[img]), False)
+        model.predict(data['inputs'])
+        _sync()
+        start = time.perf_counter()
+        for _ in range(args.infer_iters):
+            data = model.data_preprocessor(dict(inputs=[img]), False)
+            model.predict(data['inputs'])
+        _sync()
+        rate = args.infer_iters / (time.perf_counter() - start)
+        print(f'(c) inference {mode} {h}x{w}: {rate:.3f} images/s')
+
+
+def main() -> None:
+    args = parse_args()
+    register_all_modules()
+    cfg = Config.fromfile(args.config)
+    cfg.model.encoder_weights = None  # speed does not depend on the weights; no download
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    print(f'config {args.config}: {cfg.model.arch} / {cfg.model.encoder_name}, '
+          f'device {args.device}, torch threads {torch.get_num_threads()}')
+    with DefaultScope.overwrite_default_scope('cityseg'):
+        step = None if 'train' in args.skip else bench_train(cfg, args)
+        if 'data' not in args.skip:
+            bench_data(cfg, args, step)
+        if 'infer' not in args.skip:
+            bench_infer(cfg, args)
+    if torch.cuda.is_available():
+        print(f'(d) peak CUDA memory allocated: {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB')
+    print(f'(d) peak resident memory (CPU): '
+          f'{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB')
+
+
+if __name__ == '__main__':
+    main()
