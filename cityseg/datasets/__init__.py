@@ -1,6 +1,8 @@
+from .cache import DecodedSampleCache
 from .cityscapes import CityscapesDataset
+from .loading import LoadCityscapesImage, LoadCityscapesLabel
 from .synthetic_dataset import SyntheticCityscapesDataset
-from .transforms import Albu, LoadCityscapesLabel, PackSegInputs, ResizeByRatio
+from .transforms import Albu, PackSegInputs, ResizeByRatio
 
-__all__ = ['Albu', 'CityscapesDataset', 'LoadCityscapesLabel', 'PackSegInputs', 'ResizeByRatio',
-           'SyntheticCityscapesDataset']
+__all__ = ['Albu', 'CityscapesDataset', 'DecodedSampleCache', 'LoadCityscapesImage',
+           'LoadCityscapesLabel', 'PackSegInputs', 'ResizeByRatio', 'SyntheticCityscapesDataset']

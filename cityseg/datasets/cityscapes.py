@@ -4,10 +4,11 @@ from __future__ import annotations
 import os.path as osp
 from glob import glob
 
-from mmengine.dataset import BaseDataset
+from mmengine.dataset import BaseDataset, Compose
 
 from cityseg.registry import DATASETS
 
+from .cache import DecodedSampleCache, cache_name
 from .labels import CLASSES, PALETTE
 
 IMG_SUFFIX = '_leftImg8bit.png'
@@ -27,6 +28,10 @@ class CityscapesDataset(BaseDataset):
             labelTrainIds when every image has one, else labelIds.
         with_labels: whether to pair each image with its label. ``None`` means all splits but
             ``test``, whose labels are not public. A missing label is an error, never a skip.
+        cache_dir: if set, the pipeline's leading ``cacheable`` transforms (loading, resizing)
+            run once per sample into a memory-mapped file in this directory, shared by all
+            dataloader workers (see :mod:`cityseg.datasets.cache`); it needs about 8 MiB per
+            full-resolution sample, logged when built.
         **kwargs: passed to :class:`mmengine.dataset.BaseDataset` (``pipeline``,
             ``test_mode``, ``indices``, ``serialize_data``, ``lazy_init``...).
     """
@@ -34,13 +39,17 @@ class CityscapesDataset(BaseDataset):
     METAINFO = dict(classes=CLASSES, palette=PALETTE)
 
     def __init__(self, data_root: str, split: str = 'train', label_type: str = 'auto',
-                 with_labels: bool | None = None, **kwargs) -> None:
+                 with_labels: bool | None = None, cache_dir: str | None = None,
+                 **kwargs) -> None:
         if label_type not in ('auto', *LABEL_SUFFIXES):
             raise ValueError(f"label_type must be 'auto', 'labelIds' or 'labelTrainIds', "
                              f'got {label_type!r}')
         self.split = split
         self.label_type = label_type
         self.with_labels = split != 'test' if with_labels is None else with_labels
+        self.cache_dir = cache_dir
+        self._cache: DecodedSampleCache | None = None
+        self._after_cache: Compose | None = None
         super().__init__(data_root=data_root, **kwargs)
 
     @property
@@ -50,6 +59,40 @@ class CityscapesDataset(BaseDataset):
     @property
     def label_dir(self) -> str:
         return osp.join(self.data_root, 'gtFine', self.split)
+
+    def full_init(self) -> None:
+        """List the samples, then build or open the decoded-sample cache if one is asked for."""
+        if self._fully_initialized:
+            return
+        super().full_init()
+        if self.cache_dir is not None:
+            self._open_cache()
+
+    def _open_cache(self) -> None:
+        transforms = self.pipeline.transforms
+        n = next((i for i, t in enumerate(transforms) if not getattr(t, 'cacheable', False)),
+                 len(transforms))
+        if n == 0:
+            raise ValueError(f'cache_dir is set but the pipeline does not start with a cacheable '
+                             f'transform (LoadCityscapesImage, LoadCityscapesLabel, '
+                             f'ResizeByRatio); it starts with {transforms[:1]}')
+        infos = [self.get_data_info(i) for i in range(len(self))]
+        self._cache = DecodedSampleCache.ensure(
+            self.cache_dir, cache_name(self.split, transforms[:n], infos), infos,
+            Compose(transforms[:n]))
+        self._after_cache = Compose(transforms[n:])
+
+    @property
+    def cache(self) -> DecodedSampleCache | None:
+        """The decoded-sample cache, when ``cache_dir`` is set."""
+        return self._cache
+
+    def prepare_data(self, idx: int) -> dict | None:
+        """The pipeline's output; with a cache, its cached head is read instead of run."""
+        data_info = self.get_data_info(idx)
+        if self._cache is None:
+            return self.pipeline(data_info)
+        return self._after_cache(self._cache.load(data_info))
 
     def load_data_list(self) -> list[dict]:
         """List ``<city>/*_leftImg8bit.png`` in sorted order and pair each with its label."""

@@ -1,74 +1,27 @@
-"""Pipeline transforms: label loading, Albumentations augmentation and packing.
+"""Pipeline transforms: Albumentations augmentation, resizing by a ratio, and packing.
 
-Images are loaded by mmcv's ``LoadImageFromFile`` (BGR, uint8); the data preprocessor turns
-them to RGB on the device. Albumentations' colour transforms treat the channels symmetrically
-(brightness, contrast, saturation) or with symmetric random ranges (hue), so applying them to
-BGR draws from the same distribution as applying them to RGB.
+Images are loaded by :class:`~cityseg.datasets.loading.LoadCityscapesImage` (BGR, uint8); the
+data preprocessor turns them to RGB on the device. Albumentations' colour transforms treat the
+channels symmetrically (brightness, contrast, saturation) or with symmetric random ranges
+(hue), so applying them to BGR draws from the same distribution as applying them to RGB.
 """
 from __future__ import annotations
 
 import inspect
+import random
 from collections.abc import Sequence
 
 import albumentations as A
 import cv2
-import mmcv
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
-from mmengine.fileio import get as get_bytes
 from mmengine.structures import PixelData
 
 from cityseg.registry import TRANSFORMS
 from cityseg.structures import SegDataSample
 
-from .labels import ID_TO_TRAIN_ID, IGNORE_INDEX, NUM_CLASSES, VALID_LABEL_IDS
-
-_VALID_ID_MASK = np.zeros(256, dtype=bool)
-_VALID_ID_MASK[list(VALID_LABEL_IDS)] = True
-_VALID_TRAIN_ID_MASK = np.zeros(256, dtype=bool)
-_VALID_TRAIN_ID_MASK[list(range(NUM_CLASSES)) + [IGNORE_INDEX]] = True
-
-
-@TRANSFORMS.register_module()
-class LoadCityscapesLabel(BaseTransform):
-    """Load ``seg_map_path`` into ``gt_seg_map`` as train ids (0..18, 255 = ignore).
-
-    ``label_type`` comes from the dataset (``results['label_type']``): labelIds are mapped with
-    the one lookup table built from cityscapesscripts' label table. The label must be a
-    single-channel image of the image's size holding only valid ids, else ``ValueError`` names
-    the file: silently learning from a corrupt label is worse than stopping.
-    """
-
-    def transform(self, results: dict) -> dict:
-        path = results['seg_map_path']
-        try:
-            label = mmcv.imfrombytes(get_bytes(path), flag='unchanged', backend='pillow')
-        except Exception as exc:  # PIL raises several types for corrupt/truncated files
-            raise ValueError(f'Cannot decode label image {path}: {exc}') from exc
-        if label.ndim != 2:
-            raise ValueError(f'Label image {path} has shape {label.shape}; expected a '
-                             f'single-channel id image (an RGB *_gtFine_color.png is not a label)')
-        if label.dtype != np.uint8:
-            if label.min() < 0 or label.max() > 255:
-                raise ValueError(f'Label image {path} holds values outside 0..255')
-            label = label.astype(np.uint8)
-        img = results.get('img')
-        if img is not None and img.shape[:2] != label.shape:
-            raise ValueError(f'Image {results["img_path"]} is {img.shape[1]}x{img.shape[0]} but '
-                             f'its label {path} is {label.shape[1]}x{label.shape[0]}')
-        label_type = results.get('label_type', 'labelIds')
-        valid = _VALID_ID_MASK if label_type == 'labelIds' else _VALID_TRAIN_ID_MASK
-        values = np.flatnonzero(np.bincount(label.ravel(), minlength=256))
-        bad = values[~valid[values]]
-        if bad.size:
-            raise ValueError(f'Label image {path} ({label_type}) holds values {bad.tolist()} '
-                             f'that are not Cityscapes {label_type}')
-        if label_type == 'labelIds':
-            label = ID_TO_TRAIN_ID[label]
-        results['gt_seg_map'] = label
-        results.setdefault('seg_fields', []).append('gt_seg_map')
-        return results
+from .labels import IGNORE_INDEX
 
 
 @TRANSFORMS.register_module()
@@ -76,15 +29,25 @@ class Albu(BaseTransform):
     """Apply an albumentations pipeline, built from config dicts, to image and label together.
 
     Each dict names an albumentations class by ``type`` (``dict(type='RandomCrop', height=512,
-    width=512, pad_if_needed=True)``); ``OneOf``/``SomeOf``/``Compose`` take nested
-    ``transforms`` lists. The label goes through as ``mask``, so geometric transforms use
-    nearest interpolation for it; border fills of the mask default to 255 (ignore).
+    width=512, pad_if_needed=True)``); ``OneOf``/``SomeOf``/``Sequential`` take nested
+    ``transforms`` lists. Arguments are checked strictly, so a misspelt key is an error rather
+    than albumentations' warning. The label goes through as ``mask``: it is always resampled with
+    nearest interpolation (another ``mask_interpolation`` is refused) and its border fill
+    defaults to ``seg_fill`` (255, ignore) wherever albumentations pads or warps.
+
+    Randomness: albumentations keeps its own generator per ``Compose``, which forked dataloader
+    workers would inherit unchanged, so every worker (and, without persistent workers, every
+    epoch) would replay the same crops and flips. The generator is therefore reseeded from
+    torch's seed for the current process: the worker seed inside a ``DataLoader`` worker
+    (distinct per worker and per epoch, reproducible under the runner's ``randomness.seed``),
+    ``torch.initial_seed()`` elsewhere.
     """
 
     def __init__(self, transforms: Sequence[dict], seg_fill: int = IGNORE_INDEX) -> None:
         self.seg_fill = seg_fill
         self.transforms_cfg = [dict(t) for t in transforms]
-        self.aug = A.Compose([self._build(t) for t in self.transforms_cfg])
+        self.aug = A.Compose([self._build(t) for t in self.transforms_cfg], strict=True)
+        self._seed: int | None = None
 
     def _build(self, cfg: dict) -> A.BasicTransform:
         cfg = dict(cfg)
@@ -94,11 +57,26 @@ class Albu(BaseTransform):
             raise KeyError(f'albumentations has no transform named {name!r}')
         if 'transforms' in cfg:
             cfg['transforms'] = [self._build(t) for t in cfg['transforms']]
-        elif 'fill_mask' in _init_params(cls):
+            return cls(**cfg)
+        params = inspect.signature(cls.__init__).parameters
+        if cfg.get('mask_interpolation', cv2.INTER_NEAREST) != cv2.INTER_NEAREST:
+            raise ValueError(f'{name}: mask_interpolation={cfg["mask_interpolation"]} would '
+                             f'blend label ids; labels are always resampled with nearest')
+        # Transforms that pad or warp fill the mask with a number; CoarseDropout and the like
+        # default to None (mask left alone) and keep doing so.
+        if 'fill_mask' in params and params['fill_mask'].default is not None:
             cfg.setdefault('fill_mask', self.seg_fill)
         return cls(**cfg)
 
+    def _reseed(self) -> None:
+        worker = torch.utils.data.get_worker_info()
+        seed = worker.seed if worker is not None else torch.initial_seed()
+        if seed != self._seed:
+            self._seed = seed
+            self.aug.set_random_state(np.random.default_rng(seed), random.Random(seed))
+
     def transform(self, results: dict) -> dict:
+        self._reseed()
         if 'gt_seg_map' in results:
             out = self.aug(image=results['img'], mask=results['gt_seg_map'])
             results['gt_seg_map'] = out['mask']
@@ -112,20 +90,19 @@ class Albu(BaseTransform):
         return f'{self.__class__.__name__}(transforms={self.transforms_cfg})'
 
 
-def _init_params(cls: type) -> set[str]:
-    return set(inspect.signature(cls.__init__).parameters)
-
-
 @TRANSFORMS.register_module()
 class ResizeByRatio(BaseTransform):
     """Scale the image by ``ratio`` (bilinear) and, if ``resize_label``, the label (nearest).
 
-    Validation keeps the label at full resolution (``resize_label=False``) so that metrics are
-    computed where the benchmark defines them; the model's prediction is resized up instead.
+    The reference's half-resolution mode is ``ratio=0.5``. Validation keeps the label at full
+    resolution (``resize_label=False``) so that metrics are computed where the benchmark defines
+    them; the model's prediction is resized up instead.
     """
 
+    cacheable = True
+
     def __init__(self, ratio: float, resize_label: bool = True) -> None:
-        if not 0 < ratio:
+        if not ratio > 0:
             raise ValueError(f'ratio must be positive, got {ratio}')
         self.ratio = ratio
         self.resize_label = resize_label
@@ -141,6 +118,10 @@ class ResizeByRatio(BaseTransform):
             results['gt_seg_map'] = cv2.resize(results['gt_seg_map'], size,
                                                interpolation=cv2.INTER_NEAREST)
         return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(ratio={self.ratio}, '
+                f'resize_label={self.resize_label})')
 
 
 @TRANSFORMS.register_module()

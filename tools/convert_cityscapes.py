@@ -1,0 +1,76 @@
+"""Rasterise Cityscapes polygons into ``*_gtFine_labelTrainIds.png`` with cityscapesscripts.
+
+Optional: CityscapesDataset maps the shipped ``*_gtFine_labelIds.png`` on the fly; converted
+files save that lookup and are what ``label_type='auto'`` prefers once every image has one.
+
+Every ``gtFine/<split>/<city>/*_gtFine_polygons.json`` under DATA_ROOT goes through
+cityscapesscripts' ``json2labelImg`` (encoding ``trainIds``), in parallel, with a progress bar.
+Re-running is cheap and safe: a label newer than its polygons is kept, and each file is written
+under a temporary name and renamed into place, so an interrupted run never leaves a partial PNG.
+
+Example::
+
+    python tools/convert_cityscapes.py $CITYSCAPES_DATASET --nproc 8
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import os.path as osp
+import uuid
+from glob import glob
+
+from cityscapesscripts.preparation.json2labelImg import json2labelImg
+from mmengine.utils import track_parallel_progress, track_progress
+
+POLYGON_SUFFIX = '_gtFine_polygons.json'
+LABEL_SUFFIX = '_gtFine_labelTrainIds.png'
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('data_root', help='the Cityscapes root, holding gtFine/')
+    parser.add_argument('--nproc', type=int, default=os.cpu_count(), help='worker processes')
+    return parser.parse_args(argv)
+
+
+def convert_one(json_path: str) -> bool:
+    """Write the labelTrainIds PNG of one polygons file; False when it was already up to date."""
+    out_path = json_path[:-len(POLYGON_SUFFIX)] + LABEL_SUFFIX
+    if osp.exists(out_path) and osp.getmtime(out_path) >= osp.getmtime(json_path):
+        return False
+    tmp_path = f'{out_path[:-len(".png")]}.tmp-{uuid.uuid4().hex[:8]}.png'
+    messages = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(messages):  # cityscapesscripts prints, then exits
+            json2labelImg(json_path, tmp_path, 'trainIds')
+        os.replace(tmp_path, out_path)
+    except (Exception, SystemExit) as exc:  # its printError() calls sys.exit
+        printed = messages.getvalue().strip()
+        reason = printed.splitlines()[0] if printed else repr(exc)
+        raise RuntimeError(f'Cannot convert {json_path}: {reason}') from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp_path)
+    return True
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    pattern = osp.join(args.data_root, 'gtFine', '*', '*', '*' + POLYGON_SUFFIX)
+    json_paths = sorted(glob(pattern))
+    if not json_paths:
+        raise SystemExit(f'No polygon files match {pattern}: is {args.data_root} the Cityscapes '
+                         f'root (with gtFine_trainvaltest.zip unpacked)?')
+    if args.nproc > 1:
+        written = track_parallel_progress(convert_one, json_paths, args.nproc, chunksize=8)
+    else:
+        written = track_progress(convert_one, json_paths)
+    print(f'\nwrote {sum(written)} {LABEL_SUFFIX} files, {len(written) - sum(written)} were '
+          f'up to date ({len(json_paths)} polygon files)')
+
+
+if __name__ == '__main__':
+    main()
