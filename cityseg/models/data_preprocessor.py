@@ -6,6 +6,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseDataPreprocessor
+from mmengine.structures import PixelData
 
 from cityseg.registry import MODELS
 
@@ -20,15 +21,17 @@ class SegDataPreProcessor(BaseDataPreprocessor):
     Args:
         mean, std: per-channel statistics in RGB order, in 0..255 units.
         bgr_to_rgb: flip the channels first (mmcv loads BGR).
-        size_divisor: pad height and width up to a multiple of it (the encoder's output
-            stride, 32 for most smp encoders), with ``pad_val`` for images and
-            ``seg_pad_val`` (ignore) for labels. Padding is at the bottom/right, so cropping
-            ``img_shape`` off a prediction undoes it.
+        size_divisor: pad height and width up to a multiple of it, with ``pad_val`` for
+            images and ``seg_pad_val`` (ignore) for labels. ``None`` (default) lets
+            :class:`SMPSegmentor` set the network's own divisor (its encoder's output stride,
+            e.g. 32, 16 for DeepLabV3+, 128 for PAN); a number is combined with it (least
+            common multiple). Padding is at the bottom/right, so cropping ``img_shape`` off a
+            prediction undoes it.
     """
 
     def __init__(self, mean: Sequence[float] = (123.675, 116.28, 103.53),
                  std: Sequence[float] = (58.395, 57.12, 57.375), bgr_to_rgb: bool = True,
-                 size_divisor: int = 32, pad_val: float = 0, seg_pad_val: int = 255,
+                 size_divisor: int | None = None, pad_val: float = 0, seg_pad_val: int = 255,
                  non_blocking: bool = False) -> None:
         super().__init__(non_blocking)
         self.register_buffer('mean', torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1),
@@ -48,7 +51,7 @@ class SegDataPreProcessor(BaseDataPreprocessor):
             inputs = list(inputs)
         heights = [img.shape[-2] for img in inputs]
         widths = [img.shape[-1] for img in inputs]
-        d = self.size_divisor
+        d = self.size_divisor or 1
         pad_h = -(-max(heights) // d) * d
         pad_w = -(-max(widths) // d) * d
         batch = []
@@ -63,6 +66,8 @@ class SegDataPreProcessor(BaseDataPreprocessor):
                 samples[i].set_metainfo(dict(img_shape=tuple(img.shape[-2:]),
                                              pad_shape=(pad_h, pad_w)))
                 if training and 'gt_sem_seg' in samples[i]:
-                    gt = samples[i].gt_sem_seg.data
-                    samples[i].gt_sem_seg.data = F.pad(gt, pad, value=self.seg_pad_val)
+                    # A new PixelData: the old one refuses data of another height and width.
+                    gt = samples[i].gt_sem_seg
+                    samples[i].gt_sem_seg = PixelData(
+                        data=F.pad(gt.data, pad, value=self.seg_pad_val), metainfo=gt.metainfo)
         return dict(inputs=torch.stack(batch), data_samples=samples)

@@ -1,13 +1,16 @@
-"""Encoder weights from smp's download, nowhere, or a local file."""
+"""Encoder weights from smp's / timm's download, nowhere, or a local file checked key by key."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 from mmengine.logging import print_log
 from torch import nn
 
 LOCAL_SUFFIXES = ('.pth', '.pt', '.bin', '.safetensors')
+_MAX_KEYS_SHOWN = 10
 
 
 def resolve_encoder_weights(encoder_weights: str | None) -> tuple[str | None, str | None]:
@@ -21,8 +24,35 @@ def resolve_encoder_weights(encoder_weights: str | None) -> tuple[str | None, st
     return encoder_weights, None
 
 
+@contextmanager
+def wrap_download_errors(encoder_name: str | None, encoder_weights: str | None) -> Iterator[None]:
+    """Turn a failed weight download into an error that says how to train without network.
+
+    smp downloads through huggingface_hub, timm through huggingface_hub or torch.hub. Offline
+    they fail (after about 45 s of retries, or at once with ``HF_HUB_OFFLINE=1``) with
+    ``LocalEntryNotFoundError``, ``OfflineModeIsEnabled`` or ``URLError``: all ``OSError``s whose
+    messages talk about the Hub's cache rather than the config key to change.
+    """
+    if encoder_weights is None:
+        yield
+        return
+    try:
+        yield
+    except OSError as err:
+        raise RuntimeError(
+            f'could not download encoder_weights={encoder_weights!r} for encoder '
+            f'{encoder_name!r} (no network?): {err}\nTrain without a download by setting '
+            'model.encoder_weights=None (random init) or to the path of a local .pth / '
+            '.safetensors file holding the encoder\'s state dict, saved on a machine with '
+            "network by `torch.save(model.net.encoder.state_dict(), 'encoder.pth')`") from err
+
+
 def load_encoder_weights(encoder: nn.Module, path: str) -> None:
-    """Load a state dict saved from an encoder of the same kind; every key must match."""
+    """Load a state dict saved from an encoder of the same kind; every key must match.
+
+    A partial load would train from a half-random encoder while looking pretrained, so any
+    missing, unexpected or differently shaped key is an error that names the keys.
+    """
     if path.endswith('.safetensors'):
         from safetensors.torch import load_file
         state = load_file(path)
@@ -32,11 +62,19 @@ def load_encoder_weights(encoder: nn.Module, path: str) -> None:
     own = encoder.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
-    mismatched = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
+    mismatched = [f'{k}: file {tuple(state[k].shape)} vs encoder {tuple(own[k].shape)}'
+                  for k in sorted(set(own) & set(state)) if own[k].shape != state[k].shape]
     if missing or unexpected or mismatched:
         raise ValueError(
-            f'encoder_weights {path} does not fit the encoder: {len(missing)} missing keys '
-            f'{missing[:5]}, {len(unexpected)} unexpected keys {unexpected[:5]}, '
-            f'{len(mismatched)} shape mismatches {mismatched[:5]}')
+            f'encoder_weights {path} does not fit the {type(encoder).__name__} encoder: '
+            f'{_listing("missing keys", missing)}; {_listing("unexpected keys", unexpected)}; '
+            f'{_listing("shape mismatches", mismatched)}. Was it saved from the same '
+            'encoder_name (the state dict of model.net.encoder)?')
     encoder.load_state_dict(state)
     print_log(f'Loaded encoder weights from {path}', logger='current')
+
+
+def _listing(what: str, keys: list[str]) -> str:
+    shown = keys[:_MAX_KEYS_SHOWN]
+    more = f' and {len(keys) - len(shown)} more' if len(keys) > len(shown) else ''
+    return f'{len(keys)} {what} {shown}{more}'

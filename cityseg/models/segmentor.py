@@ -1,11 +1,12 @@
 """One segmentor for every segmentation_models_pytorch architecture and encoder."""
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
-import segmentation_models_pytorch as smp
 import torch
 import torch.nn.functional as F
+from mmengine.logging import print_log
 from mmengine.model import BaseModel
 from mmengine.structures import PixelData
 from torch import nn
@@ -14,19 +15,10 @@ from cityseg.registry import MODELS
 from cityseg.structures import SegDataSample
 
 from .encoder_weights import load_encoder_weights, resolve_encoder_weights
+from .networks import build_network, combine_divisors, network_divisor
 
 DEFAULT_LOSS = dict(type='JointLoss')
-
-
-def build_network(arch: str, **kwargs) -> nn.Module:
-    """A network registered in cityseg's ``MODELS`` under ``arch``, else smp's architecture.
-
-    Registering an ``nn.Module`` whose constructor takes smp's arguments (``encoder_name``,
-    ``encoder_weights``, ``in_channels``, ``classes``) is all it takes to train a new network.
-    """
-    if arch in MODELS.module_dict:
-        return MODELS.build(dict(type=arch, **kwargs))
-    return smp.create_model(arch, **kwargs)
+TEST_CFG_DEFAULTS = dict(mode='whole', crop_size=None, stride=None, flip=False, scales=(1.0,))
 
 
 @MODELS.register_module()
@@ -37,46 +29,63 @@ class SMPSegmentor(BaseModel):
         arch: any smp architecture (``'DeepLabV3Plus'``, ``'Unet'``, ``'MAnet'``, ...) or the
             name of a network registered in cityseg's ``MODELS`` (see :func:`build_network`).
         encoder_name: any smp encoder (``'efficientnet-b3'``) or timm encoder (``'tu-...'``).
-        encoder_weights: ``'imagenet'`` (downloaded by smp), ``None`` (random init), or the path
-            of a local ``.pth``/``.safetensors`` file with the encoder's state dict.
+        encoder_weights: ``'imagenet'`` (downloaded by smp/timm), ``None`` (random init), or
+            the path of a local ``.pth``/``.safetensors`` file with the encoder's state dict.
         num_classes: output channels (19 Cityscapes train ids).
         dropout: probability of a ``Dropout2d`` inserted in front of the segmentation head; it
             applies to every architecture and encoder (smp's own ``dropout`` only reaches the
             optional classification head).
         model_kwargs: extra keyword arguments for the smp architecture
             (``decoder_channels``, ``encoder_output_stride``, ...).
-        loss: config of the loss module; returns a dict of named losses.
+        loss: config of the loss module, which returns a dict of named losses; its
+            ``ignore_index`` defaults to this model's.
         test_cfg: inference settings: ``mode='whole'|'slide'``, ``crop_size=(h, w)`` and
-            ``stride=(h, w)`` for slide, ``flip=False`` and ``scales=(1.0,)`` for TTA.
-        data_preprocessor: config of :class:`SegDataPreProcessor`.
+            ``stride=(h, w)`` (default: the crop size) for slide, ``flip=False`` and
+            ``scales=(1.0,)`` for test-time augmentation.
+        ignore_index: label of pixels that count nowhere (also the preprocessor's label pad).
+        channels_last: run the network in the channels-last memory format, which oneDNN
+            (CPU) and cuDNN (tensor cores) run faster for most convolutional encoders.
+        data_preprocessor: config of :class:`SegDataPreProcessor`; its ``size_divisor`` is
+            combined with the network's (see :func:`network_divisor`).
     """
 
     def __init__(self, arch: str = 'DeepLabV3Plus', encoder_name: str = 'efficientnet-b3',
                  encoder_weights: str | None = None, num_classes: int = 19,
                  in_channels: int = 3, dropout: float = 0.0, model_kwargs: dict | None = None,
                  loss: dict | None = None, test_cfg: dict | None = None,
-                 ignore_index: int = 255, data_preprocessor: dict | None = None,
-                 init_cfg: dict | None = None) -> None:
+                 ignore_index: int = 255, channels_last: bool = False,
+                 data_preprocessor: dict | None = None, init_cfg: dict | None = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='SegDataPreProcessor')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         smp_weights, local_file = resolve_encoder_weights(encoder_weights)
         self.net = build_network(arch, encoder_name=encoder_name, encoder_weights=smp_weights,
-                                 in_channels=in_channels, classes=num_classes,
+                                 in_channels=in_channels, classes=num_classes, dropout=dropout,
                                  **(model_kwargs or {}))
         if local_file is not None:
+            if not isinstance(getattr(self.net, 'encoder', None), nn.Module):
+                raise ValueError(f'encoder_weights={local_file!r} needs a network with an '
+                                 f'`encoder` module; {arch} has none')
             load_encoder_weights(self.net.encoder, local_file)
-        if dropout > 0:
-            if not hasattr(self.net, 'segmentation_head'):
-                raise ValueError(f'dropout={dropout} needs a network with a '
-                                 f'`segmentation_head`; {arch} has none')
-            self.net.segmentation_head = nn.Sequential(nn.Dropout2d(dropout),
-                                                       self.net.segmentation_head)
+        self._set_size_divisor(arch, encoder_name)
+        self.channels_last = channels_last
+        if channels_last:
+            self.net.to(memory_format=torch.channels_last)
         self.num_classes = num_classes
         self.ignore_index = ignore_index
-        self.loss_module = MODELS.build(loss or DEFAULT_LOSS)
-        self.test_cfg = dict(mode='whole', flip=False, scales=(1.0,))
-        self.test_cfg.update(test_cfg or {})
+        self.loss_module = MODELS.build({'ignore_index': ignore_index, **(loss or DEFAULT_LOSS)})
+        self.test_cfg = parse_test_cfg(test_cfg)
+
+    def _set_size_divisor(self, arch: str, encoder_name: str) -> None:
+        """Make the preprocessor pad every batch to a size the network accepts."""
+        configured = getattr(self.data_preprocessor, 'size_divisor', None)
+        required = network_divisor(self.net)
+        divisor = combine_divisors(configured, required)
+        if configured is not None and divisor != configured:
+            print_log(f'size_divisor {configured} raised to {divisor}: {arch} with '
+                      f'{encoder_name} needs input sides divisible by {required}',
+                      logger='current')
+        self.data_preprocessor.size_divisor = divisor
 
     @property
     def encoder(self) -> nn.Module:
@@ -84,21 +93,48 @@ class SMPSegmentor(BaseModel):
 
     def forward(self, inputs: torch.Tensor, data_samples: Sequence[SegDataSample] | None = None,
                 mode: str = 'tensor'):
+        """mmengine's three modes: a dict of losses, predictions, or the raw logits."""
         if mode == 'loss':
             return self.loss(inputs, data_samples)
         if mode == 'predict':
             return self.predict(inputs, data_samples)
         if mode == 'tensor':
-            return self.net(inputs)
+            return self._run_net(inputs)
         raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
 
+    def _run_net(self, inputs: torch.Tensor) -> torch.Tensor:
+        if self.channels_last:
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+        return self.net(inputs)
+
     def loss(self, inputs: torch.Tensor, data_samples: Sequence[SegDataSample]) -> dict:
+        """Named losses of the logits (resized to the labels if the network's differ)."""
         target = torch.cat([s.gt_sem_seg.data for s in data_samples]).long()
-        logits = self.net(inputs)
+        self._check_labels(target, data_samples)
+        logits = self._run_net(inputs)
         if logits.shape[-2:] != target.shape[-2:]:
             logits = F.interpolate(logits, size=target.shape[-2:], mode='bilinear',
                                    align_corners=False)
         return self.loss_module(logits, target)
+
+    def _check_labels(self, target: torch.Tensor, data_samples: Sequence[SegDataSample]) -> None:
+        """Name the label files holding values that are neither a class nor ``ignore_index``.
+
+        The losses reject such values too, but only the segmentor knows which file they came
+        from; checking before the forward pass also saves a wasted step.
+        """
+        bad = ((target < 0) | (target >= self.num_classes)) & (target != self.ignore_index)
+        if not bad.any():
+            return
+        culprits = []
+        for i in bad.flatten(1).any(1).nonzero().flatten().tolist():
+            values = torch.unique(target[i][bad[i]]).tolist()
+            where = data_samples[i].metainfo.get('seg_map_path', f'batch item {i}')
+            culprits.append(f'{where}: {values}')
+        raise ValueError(
+            f'label values outside 0..{self.num_classes - 1} and ignore_index '
+            f'{self.ignore_index} in ' + '; '.join(culprits) +
+            ' (labelIds not mapped to train ids, or num_classes too small?)')
 
     @torch.no_grad()
     def predict(self, inputs: torch.Tensor,
@@ -127,55 +163,85 @@ class SMPSegmentor(BaseModel):
     def inference(self, inputs: torch.Tensor) -> torch.Tensor:
         """Softmax scores averaged over the configured scales and flips, at input size."""
         size = inputs.shape[-2:]
+        flips = (False, True) if self.test_cfg['flip'] else (False,)
         total = None
-        views = 0
         for scale in self.test_cfg['scales']:
             scaled = inputs if scale == 1 else F.interpolate(
                 inputs, scale_factor=scale, mode='bilinear', align_corners=False)
-            for flip in ([False, True] if self.test_cfg['flip'] else [False]):
-                view = scaled.flip(-1) if flip else scaled
-                logits = self._infer_logits(view)
-                if flip:
-                    logits = logits.flip(-1)
+            for flip in flips:
+                logits = self._infer_logits(scaled, flip)
                 if logits.shape[-2:] != size:
                     logits = F.interpolate(logits, size=size, mode='bilinear',
                                            align_corners=False)
                 prob = logits.float().softmax(1)
                 total = prob if total is None else total + prob
-                views += 1
-        return total / views
+        return total / (len(self.test_cfg['scales']) * len(flips))
 
-    def _infer_logits(self, inputs: torch.Tensor) -> torch.Tensor:
+    def _infer_logits(self, inputs: torch.Tensor, flip: bool) -> torch.Tensor:
         if self.test_cfg['mode'] == 'slide':
-            return self.slide_logits(inputs)
-        if self.test_cfg['mode'] != 'whole':
-            raise ValueError(f"test_cfg.mode must be 'whole' or 'slide', "
-                             f"got {self.test_cfg['mode']!r}")
-        return self._pad_and_run(inputs)
+            return self.slide_logits(inputs, flip)
+        return self._padded_logits(inputs, flip)
 
-    def _pad_and_run(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Run the network on an input padded to the preprocessor's divisor, then unpad."""
-        d = getattr(self.data_preprocessor, 'size_divisor', 1)
+    def _padded_logits(self, inputs: torch.Tensor, flip: bool = False) -> torch.Tensor:
+        """Logits of an input padded to the network's divisor, optionally mirrored, unpadded.
+
+        Mirroring after padding keeps the padding on the same side as without flip, so a
+        flip-equivariant network gives identical flipped and plain logits.
+        """
+        d = self.data_preprocessor.size_divisor
         h, w = inputs.shape[-2:]
-        ph, pw = -(-h // d) * d - h, -(-w // d) * d - w
-        if ph or pw:
-            inputs = F.pad(inputs, (0, pw, 0, ph))
-        return self.net(inputs)[..., :h, :w]
+        padded = F.pad(inputs, (0, -w % d, 0, -h % d))
+        if flip:
+            padded = padded.flip(-1)
+        logits = self._run_net(padded)
+        if logits.shape[-2:] != padded.shape[-2:]:
+            logits = F.interpolate(logits, size=padded.shape[-2:], mode='bilinear',
+                                   align_corners=False)
+        if flip:
+            logits = logits.flip(-1)
+        return logits[..., :h, :w]
 
-    def slide_logits(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Logits averaged over overlapping ``crop_size`` windows taken every ``stride``."""
+    def slide_logits(self, inputs: torch.Tensor, flip: bool = False) -> torch.Tensor:
+        """Logits averaged over overlapping ``crop_size`` windows taken every ``stride``.
+
+        The last window of a row or column is shifted back to end at the border, so every
+        pixel is covered; an image smaller than the crop is one (padded) window.
+        """
         crop_h, crop_w = self.test_cfg['crop_size']
-        stride_h, stride_w = self.test_cfg.get('stride', (crop_h, crop_w))
+        stride_h, stride_w = self.test_cfg['stride'] or (crop_h, crop_w)
         n, _, h, w = inputs.shape
-        rows = max(-(-(h - crop_h) // stride_h), 0) + 1
-        cols = max(-(-(w - crop_w) // stride_w), 0) + 1
-        logits = inputs.new_zeros((n, self.num_classes, h, w))
+        rows = max(math.ceil((h - crop_h) / stride_h), 0) + 1
+        cols = max(math.ceil((w - crop_w) / stride_w), 0) + 1
+        logits = None
         count = inputs.new_zeros((1, 1, h, w))
         for r in range(rows):
             for c in range(cols):
                 y1 = min(r * stride_h, max(h - crop_h, 0))
                 x1 = min(c * stride_w, max(w - crop_w, 0))
                 y2, x2 = min(y1 + crop_h, h), min(x1 + crop_w, w)
-                logits[:, :, y1:y2, x1:x2] += self._pad_and_run(inputs[:, :, y1:y2, x1:x2])
+                crop_logits = self._padded_logits(inputs[:, :, y1:y2, x1:x2], flip)
+                if logits is None:
+                    logits = inputs.new_zeros((n, crop_logits.shape[1], h, w))
+                logits[:, :, y1:y2, x1:x2] += crop_logits
                 count[:, :, y1:y2, x1:x2] += 1
         return logits / count
+
+
+def parse_test_cfg(test_cfg: dict | None) -> dict:
+    """``test_cfg`` with defaults filled in; a wrong key or value is an error naming it."""
+    cfg = {**TEST_CFG_DEFAULTS, **(test_cfg or {})}
+    unknown = sorted(set(cfg) - set(TEST_CFG_DEFAULTS))
+    if unknown:
+        raise ValueError(f'unknown test_cfg keys {unknown}; valid: {list(TEST_CFG_DEFAULTS)}')
+    if cfg['mode'] not in ('whole', 'slide'):
+        raise ValueError(f"test_cfg.mode must be 'whole' or 'slide', got {cfg['mode']!r}")
+    for key in ('crop_size', 'stride'):
+        value = cfg[key]
+        if value is not None and (len(value) != 2 or min(value) < 1):
+            raise ValueError(f'test_cfg.{key} must be (height, width) of positive ints, '
+                             f'got {value!r}')
+    if cfg['mode'] == 'slide' and cfg['crop_size'] is None:
+        raise ValueError("test_cfg.mode='slide' needs test_cfg.crop_size=(height, width)")
+    if not cfg['scales'] or min(cfg['scales']) <= 0:
+        raise ValueError(f'test_cfg.scales must be positive factors, got {cfg["scales"]!r}')
+    return cfg

@@ -8,11 +8,13 @@ model = dict(
     encoder_weights='imagenet',  # None for random init, or a local .pth/.safetensors file
     num_classes=19,
     dropout=0.2,
+    # size_divisor=None pads each batch to the network's own divisor (16 for DeepLabV3+).
     data_preprocessor=dict(type='SegDataPreProcessor', **norm_cfg, bgr_to_rgb=True,
-                           size_divisor=32),
+                           size_divisor=None),
     loss=dict(type='JointLoss', losses=[
         dict(type='FocalLoss', gamma=2.0, ignore_index=255),
         dict(type='DiceLoss', ignore_index=255, loss_weight=1.1),
     ]),
-    test_cfg=dict(mode='whole'),
+    test_cfg=dict(mode='whole'),  # or mode='slide', crop_size=(h, w), stride=(h, w)
+    channels_last=False,  # True: faster convolutions on CPU (oneDNN) and tensor-core GPUs
 )

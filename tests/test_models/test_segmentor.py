@@ -1,0 +1,184 @@
+"""SMPSegmentor: mmengine modes, whole/slide inference, TTA, label resolution, bad labels."""
+import pytest
+import torch
+import torch.nn.functional as F
+from seg_batch import make_data
+
+from cityseg.models import SMPSegmentor
+
+NUM_CLASSES = 5
+SMALL_UNET = dict(arch='Unet', encoder_name='resnet18', num_classes=NUM_CLASSES,
+                  model_kwargs=dict(decoder_channels=(16, 16, 16, 16, 16)))
+
+
+def build(test_cfg=None, **kwargs) -> SMPSegmentor:
+    torch.manual_seed(0)
+    base = SMALL_UNET if 'arch' not in kwargs else dict(num_classes=NUM_CLASSES)
+    return SMPSegmentor(test_cfg=test_cfg, **{**base, **kwargs}).eval()
+
+
+def preprocessed(model: SMPSegmentor, sizes, training=False, **kwargs) -> dict:
+    return model.data_preprocessor(make_data(sizes, NUM_CLASSES, **kwargs), training)
+
+
+def probs(model: SMPSegmentor, inputs: torch.Tensor, **test_cfg) -> torch.Tensor:
+    model.test_cfg.update(test_cfg)
+    with torch.no_grad():
+        return model.inference(inputs)
+
+
+def test_modes_return_losses_predictions_and_logits():
+    model = build()
+    data = preprocessed(model, [(64, 128)] * 2, training=True)
+    losses = model(**data, mode='loss')
+    assert set(losses) == {'loss_focal', 'loss_dice'}
+    assert all(v.ndim == 0 and torch.isfinite(v) for v in losses.values())
+    logits = model(data['inputs'], mode='tensor')
+    assert logits.shape == (2, NUM_CLASSES, 64, 128)
+    preds = model(**data, mode='predict')
+    assert [p.pred_sem_seg.data.shape for p in preds] == [(1, 64, 128)] * 2
+    with pytest.raises(ValueError, match="mode must be 'loss', 'predict' or 'tensor', got 'x'"):
+        model(data['inputs'], mode='x')
+
+
+def test_slide_with_crop_equal_to_image_equals_whole():
+    model = build()
+    inputs = preprocessed(model, [(64, 128)] * 2)['inputs']
+    whole = probs(model, inputs, mode='whole')
+    slide = probs(model, inputs, mode='slide', crop_size=(64, 128), stride=(32, 64))
+    torch.testing.assert_close(slide, whole, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize('crop, stride', [((32, 48), (16, 40)), ((40, 100), (40, 100)),
+                                          ((96, 160), (32, 32))])
+def test_slide_averages_overlapping_windows_covering_every_pixel(crop, stride):
+    # Each pixel's logits depend on that pixel only, so a correct average over however many
+    # windows cover it (overlapping, shifted back to the border, or one window larger than
+    # the image) equals the whole-image logits; a wrong count scales them, a gap gives NaN.
+    model = build(arch='TestPointwiseNet')
+    inputs = preprocessed(model, [(64, 128)])['inputs']
+    whole = model._padded_logits(inputs)
+    model.test_cfg.update(mode='slide', crop_size=crop, stride=stride)
+    torch.testing.assert_close(model.slide_logits(inputs), whole, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('mode', ['whole', 'slide'])
+def test_flip_tta_of_flip_equivariant_model_equals_plain(mode):
+    # 60x100 with size_divisor 32: inputs are padded on the right, so mirroring before padding
+    # would put the padding on the wrong side and change the border logits of this 3x3 net.
+    model = build(arch='TestMirrorConvNet',
+                  data_preprocessor=dict(type='SegDataPreProcessor', size_divisor=32))
+    inputs = preprocessed(model, [(60, 100)])['inputs'][..., :60, :100]
+    cfg = dict(mode=mode, crop_size=(48, 56), stride=(24, 22))
+    plain = probs(model, inputs, flip=False, **cfg)
+    assert not torch.allclose(plain, plain.flip(-1), atol=1e-3)  # the output is not symmetric
+    torch.testing.assert_close(probs(model, inputs, flip=True, **cfg), plain,
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_flip_tta_differs_for_a_model_that_is_not_flip_equivariant():
+    model = build(arch='TestMirrorConvNet', model_kwargs=dict(symmetric=False))
+    inputs = preprocessed(model, [(64, 128)])['inputs']
+    assert not torch.allclose(probs(model, inputs, flip=True), probs(model, inputs, flip=False),
+                              atol=1e-3)
+
+
+def test_multi_scale_flip_tta_matches_torch_reference():
+    model = build(arch='TestMirrorConvNet', model_kwargs=dict(symmetric=False))
+    inputs = preprocessed(model, [(64, 128)] * 2)['inputs']
+    assert model.data_preprocessor.size_divisor == 1  # nothing to pad for this network
+    scales = (0.5, 1.0, 1.5)
+    expected = 0
+    with torch.no_grad():
+        for s in scales:
+            scaled = F.interpolate(inputs, scale_factor=s, mode='bilinear', align_corners=False)
+            for flip in (False, True):
+                logits = model.net(scaled.flip(-1)).flip(-1) if flip else model.net(scaled)
+                logits = F.interpolate(logits, size=(64, 128), mode='bilinear',
+                                       align_corners=False)
+                expected = expected + logits.softmax(1) / (2 * len(scales))
+    torch.testing.assert_close(probs(model, inputs, scales=scales, flip=True), expected)
+
+
+def test_predict_batch_of_different_sizes_at_label_resolution():
+    # Two images of different sizes share one padded batch; labels are twice the image size.
+    # Each prediction is cropped to its own image, upsampled to its own label and equals the
+    # prediction of that image alone (the net is pointwise, so padding cannot leak in).
+    model = build(arch='TestPointwiseNet')
+    sizes = [(64, 128), (40, 72)]
+    batch = preprocessed(model, sizes, label_scale=2)
+    preds = model(**batch, mode='predict')
+    for i, (h, w) in enumerate(sizes):
+        assert preds[i].pred_sem_seg.data.shape == (1, 2 * h, 2 * w)
+        image = batch['inputs'][i:i + 1, :, :h, :w]
+        with torch.no_grad():
+            expected = F.interpolate(model.net(image).softmax(1), size=(2 * h, 2 * w),
+                                     mode='bilinear', align_corners=False).argmax(1)
+        assert torch.equal(preds[i].pred_sem_seg.data, expected)
+
+
+def test_predict_without_data_samples_uses_input_size():
+    model = build()
+    inputs = preprocessed(model, [(64, 128)] * 3)['inputs']
+    preds = model.predict(inputs)
+    assert [p.pred_sem_seg.data.shape for p in preds] == [(1, 64, 128)] * 3
+
+
+def test_label_values_outside_classes_and_ignore_raise_naming_the_file():
+    model = build(arch='TestPointwiseNet').train()
+    data = make_data([(32, 32)] * 3, NUM_CLASSES)
+    data['data_samples'][1].gt_sem_seg.data[0, :2, :2] = torch.tensor([[7, 255], [33, 0]])
+    batch = model.data_preprocessor(data, True)
+    with pytest.raises(ValueError, match=r'label1\.png: \[7, 33\]') as err:
+        model(**batch, mode='loss')
+    assert 'label0.png' not in str(err.value) and 'label2.png' not in str(err.value)
+
+
+def test_ignore_index_label_is_accepted():
+    model = build(arch='TestPointwiseNet').train()
+    data = make_data([(32, 32)] * 2, NUM_CLASSES)
+    data['data_samples'][0].gt_sem_seg.data[:] = 255
+    losses = model(**model.data_preprocessor(data, True), mode='loss')
+    assert all(torch.isfinite(v) for v in losses.values())
+
+
+def test_channels_last_gives_the_same_outputs():
+    plain, fast = build(), build(channels_last=True)
+    fast.load_state_dict(plain.state_dict())
+    first_conv = fast.net.encoder.conv1.weight
+    assert first_conv.is_contiguous(memory_format=torch.channels_last)
+    assert not plain.net.encoder.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    data = preprocessed(plain, [(64, 128)] * 2, training=True)
+    with torch.no_grad():
+        torch.testing.assert_close(fast(data['inputs']), plain(data['inputs']),
+                                   rtol=1e-4, atol=1e-4)
+        plain.train(), fast.train()
+        for key, value in plain(**data, mode='loss').items():
+            torch.testing.assert_close(fast(**data, mode='loss')[key], value, rtol=1e-4,
+                                       atol=1e-5)
+
+
+@pytest.mark.parametrize('test_cfg, message', [
+    (dict(mode='sliding'), "test_cfg.mode must be 'whole' or 'slide', got 'sliding'"),
+    (dict(mode='slide'), "test_cfg.mode='slide' needs test_cfg.crop_size"),
+    (dict(flips=True), r"unknown test_cfg keys \['flips'\]"),
+    (dict(crop_size=(0, 64)), r'test_cfg.crop_size must be \(height, width\)'),
+    (dict(scales=(1.0, -0.5)), 'test_cfg.scales must be positive'),
+])
+def test_bad_test_cfg_is_rejected_at_construction(test_cfg, message):
+    with pytest.raises(ValueError, match=message):
+        build(arch='TestPointwiseNet', test_cfg=test_cfg)
+
+
+@pytest.mark.parametrize('arch, encoder, configured, expected', [
+    ('Unet', 'resnet18', None, 1),  # smp's Unet accepts any size
+    ('DeepLabV3Plus', 'resnet18', None, 16),  # output stride 16
+    ('DeepLabV3Plus', 'resnet18', 48, 48),  # lcm(48, 16)
+    ('FPN', 'resnet18', 24, 96),  # lcm(24, 32)
+    ('PAN', 'resnet18', 32, 128),  # 8 x output stride 16
+])
+def test_preprocessor_pads_to_the_network_divisor(arch, encoder, configured, expected):
+    model = SMPSegmentor(arch=arch, encoder_name=encoder, num_classes=NUM_CLASSES,
+                         data_preprocessor=dict(type='SegDataPreProcessor',
+                                                size_divisor=configured))
+    assert model.data_preprocessor.size_divisor == expected
