@@ -7,7 +7,8 @@ from cityseg import registry
 EXPECTED = {
     'MODELS': ['SMPSegmentor', 'SegDataPreProcessor', 'FocalLoss', 'DiceLoss', 'JointLoss'],
     'DATASETS': ['CityscapesDataset', 'SyntheticCityscapesDataset'],
-    'TRANSFORMS': ['LoadCityscapesLabel', 'Albu', 'PackSegInputs', 'ResizeByRatio'],
+    'TRANSFORMS': ['LoadCityscapesImage', 'LoadCityscapesLabel', 'Albu', 'PackSegInputs',
+                   'ResizeByRatio'],
     'METRICS': ['IoUMetric'],
     'HOOKS': ['PredictionWriterHook'],
     'OPTIM_WRAPPERS': ['AmpOptimWrapper'],

@@ -151,7 +151,10 @@ class SMPSegmentor(BaseModel):
             if tuple(prob.shape[-2:]) != out_shape:
                 prob = F.interpolate(prob[None], size=out_shape, mode='bilinear',
                                      align_corners=False)[0]
-            sample.pred_sem_seg = PixelData(data=prob.argmax(0, keepdim=True))
+            pred = prob.argmax(0, keepdim=True)
+            # uint8 when the classes fit: the metric counts narrow maps fastest.
+            sample.pred_sem_seg = PixelData(
+                data=pred.to(torch.uint8) if self.num_classes <= 255 else pred)
         return list(data_samples)
 
     @staticmethod

@@ -9,8 +9,9 @@ class SegDataSample(BaseDataElement):
 
     Fields (all :class:`~mmengine.structures.PixelData` with ``data`` of shape ``(C, H, W)``):
 
-    - ``gt_sem_seg``: ground-truth train ids, ``(1, H, W)`` long, 255 = ignore.
-    - ``pred_sem_seg``: predicted train ids at label resolution, ``(1, H, W)`` long.
+    - ``gt_sem_seg``: ground-truth train ids, ``(1, H, W)`` uint8, 255 = ignore.
+    - ``pred_sem_seg``: predicted train ids at label resolution, ``(1, H, W)`` uint8 (long
+      when there are more than 255 classes).
     - ``seg_logits``: class scores at label resolution, ``(num_classes, H, W)``.
 
     Metainfo carries ``img_path``, ``seg_map_path``, ``ori_shape``, ``img_shape`` and

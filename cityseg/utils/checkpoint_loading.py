@@ -8,15 +8,20 @@ arrays and scalars, whose pickled state references ``HistoryBuffer.min``/``max``
 Allowlisting these trusted types keeps the safe loader. ``getattr`` itself is not allowlisted:
 the name ``builtins.getattr`` is bound to :func:`_history_buffer_method`, which resolves only
 HistoryBuffer's registered statistics methods. A checkpoint whose pickle names any other global
-is still refused with ``UnpicklingError``.
+is still refused with ``UnpicklingError``, whose message (see :func:`load_local_checkpoint`,
+mmengine's loader for local paths) names the file and the global instead of torch's advice to
+allowlist it.
 """
 from __future__ import annotations
 
+import os.path as osp
 import pickle
+import re
 
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
+from mmengine.runner import CheckpointLoader
 
 # Registered by every HistoryBuffer's __init__; custom ones via HistoryBuffer.register_statistics.
 _DEFAULT_STATISTICS = frozenset({'min', 'max', 'current', 'mean'})
@@ -47,6 +52,31 @@ def trusted_checkpoint_globals() -> list:
     ]
 
 
+def load_local_checkpoint(filename: str, map_location=None) -> dict:
+    """mmengine's local-file checkpoint loader, with a refusal that names file and global.
+
+    torch's message for a refused global suggests allowlisting it or passing
+    ``weights_only=False``: advice that runs the pickle's code if the file was tampered with.
+    """
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'{filename} can not be found.')
+    try:
+        return torch.load(filename, map_location=map_location)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r'GLOBAL (\S+)|(getattr\(.*?\))', str(exc))
+        if found is None:  # not a refused global: a corrupt file, say
+            raise
+        raise pickle.UnpicklingError(
+            f'Refusing to load checkpoint {filename}: its pickle references '
+            f'{found.group(1) or found.group(2)}, which is '
+            f'not among the globals mmengine checkpoints use (tensors, numpy arrays, '
+            f'HistoryBuffer). The file may have been tampered with, or written by other code; '
+            f'load it with weights_only=False only if you trust where it came from.') from None
+
+
 def allow_mmengine_checkpoints() -> None:
-    """Register :func:`trusted_checkpoint_globals` with torch's safe unpickler (idempotent)."""
+    """Register :func:`trusted_checkpoint_globals` with torch's safe unpickler and
+    :func:`load_local_checkpoint` as mmengine's loader for local paths (idempotent)."""
     torch.serialization.add_safe_globals(trusted_checkpoint_globals())
+    CheckpointLoader.register_scheme(prefixes='', loader=load_local_checkpoint, force=True)

@@ -2,14 +2,26 @@
 from __future__ import annotations
 
 import torch
+import torch.distributed as dist
 from mmengine.config import Config
 
 
 def apply_launcher(cfg: Config, launcher: str) -> None:
-    """Set ``cfg.launcher`` and pick the collective backend for the device.
+    """Set ``cfg.launcher`` and make distributed jobs work on CPU-only machines too.
 
-    NCCL needs CUDA; on CPU-only machines (CI, laptops) torchrun jobs use gloo.
+    NCCL needs CUDA; on CPU-only machines (CI, laptops) torchrun jobs use gloo, and two
+    CUDA assumptions of mmengine 0.10.7 are worked around: its ``init_dist`` calls
+    ``torch.cuda.set_device`` for every torchrun job (so the gloo group is started here, and
+    the Runner skips ``init_dist`` when a group exists), and its default DDP wrapper passes
+    ``device_ids=[LOCAL_RANK]``, which DDP rejects for a CPU module.
     """
     cfg.launcher = launcher
-    if launcher != 'none' and not torch.cuda.is_available():
-        cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+    if launcher == 'none' or torch.cuda.is_available():
+        return
+    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+    if cfg.get('model_wrapper_cfg') is None:
+        cfg.model_wrapper_cfg = dict(
+            type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+    if launcher == 'pytorch' and not dist.is_initialized():
+        dist.init_process_group('gloo')  # rank, world size, address: torchrun's environment

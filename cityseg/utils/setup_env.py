@@ -13,10 +13,10 @@ def register_all_modules(init_scope: bool = True) -> None:
     anyway so that user code, ``MODELS.get('SMPSegmentor')`` and checkpoint loading work
     before any build.
     """
-    import cityseg.datasets  # noqa: F401
-    import cityseg.engine  # noqa: F401
-    import cityseg.evaluation  # noqa: F401
-    import cityseg.models  # noqa: F401
+    import cityseg.datasets
+    import cityseg.engine
+    import cityseg.evaluation
+    import cityseg.models
     import cityseg.visualization  # noqa: F401
 
     allow_mmengine_checkpoints()

@@ -7,6 +7,10 @@ env_cfg = dict(
     dist_cfg=dict(backend='nccl'),  # tools/train.py switches to gloo when CUDA is absent
 )
 
+# LocalVisBackend writes <work_dir>/<timestamp>/vis_data/scalars.json, which TrainingCurvesHook
+# plots. For TensorBoard as well, set in a config:
+#   visualizer = dict(vis_backends=[dict(type='LocalVisBackend'),
+#                                   dict(type='TensorboardVisBackend')])
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends, name='visualizer')
 log_level = 'INFO'

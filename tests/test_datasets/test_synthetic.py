@@ -134,14 +134,15 @@ def test_polygons_json_reproduces_label_images(dataset, tmp_path):
 
 
 def test_image_is_not_a_palette_lookup(dataset):
-    palette = np.zeros((256, 3), np.int16)
-    palette[:19] = PALETTE
+    palette = np.asarray(PALETTE, np.float64)
     for prefix in gt_stems(dataset):
         train = read(prefix, 'labelTrainIds.png')
         stem = str(prefix).replace('gtFine', 'leftImg8bit', 1)[:-len('gtFine_')]
-        img = np.asarray(Image.open(f'{stem}leftImg8bit.png')).astype(np.int16)
-        close = (np.abs(img - palette[train]).max(-1) <= 8) & (train != 255)
-        assert close.mean() < 0.05
+        img = np.asarray(Image.open(f'{stem}leftImg8bit.png')).astype(np.float64)
+        valid = train != 255
+        dist = ((img[valid][:, None, :] - palette[None]) ** 2).sum(-1)
+        # nearest palette colour would be ~100% right if the image were a noisy colorize()
+        assert (dist.argmin(1) == train[valid]).mean() < 0.8
         # ... yet each class has its own look: road and sky differ clearly in mean colour
         means = [img[train == c].mean(0) for c in (0, 10) if (train == c).any()]
         if len(means) == 2:

@@ -288,10 +288,42 @@ def test_unknown_metric_rejected():
         IoUMetric(iou_metrics=['mIoU', 'mAP'])
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
-def test_counts_on_the_prediction_device():
+DEVICES = ['cpu', *(['cuda'] if torch.cuda.is_available() else [])]
+
+
+@pytest.mark.parametrize('device', DEVICES)
+def test_counts_on_the_prediction_device(device):
     pairs = _blobby_pairs(seed=6, n=1)
     pred, gt = (torch.from_numpy(a).long() for a in pairs[0])
-    conf = confusion_matrix(pred.cuda(), gt, NUM_CLASSES)  # gt follows the prediction
-    assert conf.device.type == 'cuda'
-    assert torch.equal(conf.cpu(), confusion_matrix(pred, gt, NUM_CLASSES))
+    conf = confusion_matrix(pred.to(device), gt, NUM_CLASSES)  # gt follows the prediction
+    assert conf.device.type == device
+    # Independent reference: numpy's 2-D histogram over the non-void pixels.
+    valid = pairs[0][1] != IGNORE_INDEX
+    ref, _, _ = np.histogram2d(pairs[0][1][valid], pairs[0][0][valid], bins=NUM_CLASSES,
+                               range=[[0, NUM_CLASSES], [0, NUM_CLASSES]])
+    assert conf.cpu().numpy().tolist() == ref.astype(np.int64).tolist()
+
+
+@pytest.mark.parametrize('dtype', [torch.uint8, torch.int16, torch.int32, torch.int64])
+def test_every_integer_dtype_counts_the_same(dtype):
+    # The index is built in int16 whatever the inputs are: small and wide maps agree.
+    pred, gt = (torch.from_numpy(a) for a in _blobby_pairs(seed=7, n=1)[0])
+    ref = confusion_matrix(pred.long(), gt.long(), NUM_CLASSES)
+    assert torch.equal(confusion_matrix(pred.to(dtype), gt.to(dtype), NUM_CLASSES), ref)
+    assert ref.sum() == int((gt != IGNORE_INDEX).sum())
+
+
+@pytest.mark.parametrize('dtype, value', [(torch.int64, 2 ** 16 + 1), (torch.int64, -(2 ** 16)),
+                                          (torch.int32, 2 ** 15 + 1), (torch.uint8, 200)])
+def test_values_are_not_wrapped_into_the_narrow_index(dtype, value):
+    # A value that would wrap to a valid class in int16 must still be rejected, in either map.
+    for which in ('pred', 'gt'):
+        pred, gt = torch.tensor(HAND_PRED, dtype=dtype), torch.tensor(HAND_GT, dtype=dtype)
+        (pred if which == 'pred' else gt)[0, 0] = value
+        with pytest.raises(ValueError, match=r'\[0, 3\)'):
+            confusion_matrix(pred, gt, 3)
+
+
+def test_float_maps_rejected():
+    with pytest.raises(ValueError, match='integer class indices.*float32'):
+        confusion_matrix(torch.tensor(HAND_PRED, dtype=torch.float32), torch.tensor(HAND_GT), 3)

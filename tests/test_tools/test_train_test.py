@@ -1,6 +1,11 @@
-"""End to end through the CLIs: train a tiny model, find its checkpoints, test it."""
+"""End to end through the CLIs: train a tiny model, find its checkpoints, test it (official
+evaluator parity, --out/--show-dir/--tta, the test split, bad checkpoints, torchrun)."""
+import argparse
+import copy
 import glob
+import importlib.util
 import json
+import math
 import os
 import os.path as osp
 import subprocess
@@ -10,19 +15,29 @@ import textwrap
 import numpy as np
 import pytest
 import torch
+from cityscapesscripts.evaluation import evalPixelLevelSemanticLabeling
 from conftest import ROOT, tiny_cfg_options
+from mmengine.config import Config, DictAction
+from mmengine.dataset import pseudo_collate
 from PIL import Image
 
-from cityseg.datasets.labels import VALID_LABEL_IDS
+from cityseg.datasets.labels import (
+    ID_TO_TRAIN_ID,
+    TRAIN_ID_TO_COLOR,
+    TRAIN_ID_TO_ID,
+    VALID_LABEL_IDS,
+)
+from cityseg.registry import DATASETS, MODELS
 
 QUICKSTART = osp.join(ROOT, 'configs', 'quickstart_synthetic.py')
 
 
-def run_tool(script: str, *args: str, env: dict | None = None) -> str:
+def run_tool(script: str, *args: str, env: dict | None = None,
+             expect_failure: bool = False) -> str:
     proc = subprocess.run([sys.executable, osp.join(ROOT, 'tools', script), *args],
                           capture_output=True, text=True, cwd=ROOT,
                           env={**os.environ, 'OMP_NUM_THREADS': '2', **(env or {})})
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert (proc.returncode != 0) == expect_failure, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout + proc.stderr
 
 
@@ -54,24 +69,189 @@ def test_train_leaves_best_last_log_and_scalars(trained):
     assert all(0 <= r['mIoU'] <= 1 for r in val_records)
 
 
-def test_test_tool_reproduces_best_validation_miou(trained, synthetic_root, tmp_path):
+def read_report(work_dir: str) -> dict:
+    (path,) = glob.glob(osp.join(work_dir, '*', 'metrics.json'))
+    with open(path) as f:
+        return json.load(f)
+
+
+def _nan(value: float | None) -> float:
+    return float('nan') if value is None else value  # metrics.json writes nan as null
+
+
+@pytest.fixture(scope='module')
+def best_ckpt(trained) -> str:
+    (best,) = glob.glob(osp.join(trained[0], 'best_mIoU_iter_*.pth'))
+    return best
+
+
+@pytest.fixture(scope='module')
+def tested(best_ckpt, synthetic_root, tmp_path_factory):
+    """One tools/test.py run on val (batch size 2) with --out and --show-dir."""
+    tmp = tmp_path_factory.mktemp('tested')
+    out_dir, show_dir, work_dir = tmp / 'out', tmp / 'show', str(tmp / 'work')
+    run_tool('test.py', QUICKSTART, best_ckpt, '--out', str(out_dir), '--show-dir',
+             str(show_dir), '--cfg-options', *tiny_cfg_options(synthetic_root, work_dir))
+    return out_dir, show_dir, read_report(work_dir)
+
+
+def _val_files(synthetic_root: str, kind: str) -> list[str]:
+    return sorted(glob.glob(osp.join(synthetic_root, kind, 'val', '*', '*.png')))
+
+
+def test_test_tool_reproduces_best_validation_miou(trained, tested, synthetic_root):
     work_dir, _ = trained
-    (best,) = glob.glob(osp.join(work_dir, 'best_mIoU_iter_*.pth'))
     best_miou = max(r['mIoU'] for r in read_scalars(work_dir) if 'mIoU' in r)
-    out_dir = tmp_path / 'out'
-    test_dir = str(tmp_path / 'test_work')
-    run_tool('test.py', QUICKSTART, best, '--out', str(out_dir), '--cfg-options',
-             *tiny_cfg_options(synthetic_root, test_dir))
-    (metrics_path,) = glob.glob(osp.join(test_dir, '*', 'metrics.json'))
-    with open(metrics_path) as f:
-        metrics = json.load(f)
-    assert abs(metrics['mIoU'] - best_miou) < 1e-4
+    out_dir, _, report = tested
+    assert abs(report['mIoU'] - best_miou) < 1e-4
+    assert report['split'] == 'val' and report['tta'] is False
     pngs = sorted(out_dir.glob('*_leftImg8bit.png'))
-    val_imgs = sorted(glob.glob(osp.join(synthetic_root, 'leftImg8bit', 'val', '*', '*.png')))
+    val_imgs = _val_files(synthetic_root, 'leftImg8bit')
     assert [p.name for p in pngs] == [osp.basename(p) for p in val_imgs]
     pred = np.asarray(Image.open(pngs[0]))
     assert pred.shape == np.asarray(Image.open(val_imgs[0])).shape[:2]
     assert set(np.unique(pred)) <= VALID_LABEL_IDS
+
+
+def test_out_files_match_the_official_evaluator(tested, synthetic_root, monkeypatch):
+    """mIoU, iIoU and every per-class score of metrics.json equal what cityscapesscripts'
+    evaluator computes from the --out files and the gtFine label and instance files."""
+    # The official instance path calls np.in1d, removed in numpy 2.4; np.isin replaces it.
+    monkeypatch.setattr(np, 'in1d', np.isin, raising=False)
+    out_dir, _, report = tested
+    gt_files = [f for f in _val_files(synthetic_root, 'gtFine')
+                if f.endswith('_gtFine_labelIds.png')]
+    pred_files = [str(out_dir / osp.basename(f).replace('_gtFine_labelIds', '_leftImg8bit'))
+                  for f in gt_files]
+    args = copy.copy(evalPixelLevelSemanticLabeling.args)
+    args.evalInstLevelScore, args.evalPixelAccuracy = True, False
+    args.quiet, args.JSONOutput = True, False
+    ref = evalPixelLevelSemanticLabeling.evaluateImgLists(pred_files, gt_files, args)
+
+    assert report['mIoU'] == pytest.approx(ref['averageScoreClasses'], abs=1e-6)
+    assert report['iIoU'] == pytest.approx(ref['averageScoreInstClasses'], abs=1e-6)
+    defined = 0
+    for name, scores in report['per_class'].items():
+        for ours, theirs in ((_nan(scores['IoU']), ref['classScores'][name]),
+                             (_nan(scores['iIoU']), ref['classInstScores'][name])):
+            if math.isnan(theirs):
+                assert math.isnan(ours), name
+            else:
+                assert ours == pytest.approx(theirs, abs=1e-6), name
+                defined += 1
+    assert defined > 5  # the scenes hold enough classes for the comparison to bite
+    conf = np.array(report['confusion_matrix']['counts'])
+    assert conf.shape == (19, 19) and conf.sum() > 0
+
+
+def test_show_dir_and_confusion_matrix_plot(tested, synthetic_root, tmp_path):
+    out_dir, show_dir, report = tested
+    stems = [osp.basename(p)[:-4] for p in _val_files(synthetic_root, 'leftImg8bit')]
+    pred = np.asarray(Image.open(out_dir / f'{stems[0]}.png'))
+    color = np.asarray(Image.open(show_dir / f'{stems[0]}_color.png'))
+    # The colour picture is the prediction in the Cityscapes palette.
+    assert np.array_equal(color, TRAIN_ID_TO_COLOR[ID_TO_TRAIN_ID[pred]])
+    assert sorted(p.name for p in show_dir.iterdir()) == sorted(
+        f'{s}_{kind}.png' for s in stems for kind in ('color', 'overlay'))
+
+    metrics_json = tmp_path / 'metrics.json'
+    metrics_json.write_text(json.dumps(report))
+    figure = tmp_path / 'confusion.png'
+    run_tool('analysis_tools/confusion_matrix.py', str(metrics_json), '--out', str(figure))
+    assert Image.open(figure).size[0] > 400
+
+
+def test_confusion_matrix_normalisation():
+    spec = importlib.util.spec_from_file_location(
+        'confusion_matrix_tool', osp.join(ROOT, 'tools', 'analysis_tools', 'confusion_matrix.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    counts = np.array([[3, 1, 0], [0, 0, 0], [2, 0, 2]])
+    rows = tool.normalize(counts, 'gt')
+    assert rows[0].tolist() == [0.75, 0.25, 0] and rows[2].tolist() == [0.5, 0, 0.5]
+    assert np.isnan(rows[1]).all()  # class absent from the ground truth
+    assert tool.normalize(counts, 'pred')[:, 0].tolist() == [0.6, 0, 0.4]
+
+
+def _in_process_predictions(cfg_opts: list[str], ckpt: str, tta: bool) -> list[np.ndarray]:
+    """Train-id predictions of the val images from the segmentor itself, for reference."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--o', nargs='+', action=DictAction)
+    cfg = Config.fromfile(QUICKSTART)
+    cfg.merge_from_dict(parser.parse_args(['--o', *cfg_opts]).o)
+    if tta:
+        cfg.model.test_cfg = dict(cfg.tta_cfg)
+    model = MODELS.build(cfg.model).eval()
+    model.load_state_dict(torch.load(ckpt)['state_dict'])
+    dataset = DATASETS.build(cfg.test_dataloader.dataset)
+    preds = []
+    for i in range(len(dataset)):
+        (sample,) = model.test_step(pseudo_collate([dataset[i]]))
+        preds.append(sample.pred_sem_seg.data[0].numpy())
+    return preds
+
+
+def test_tta_predictions_are_the_segmentors_tta(best_ckpt, synthetic_root, tmp_path, tested):
+    out_dir = tmp_path / 'out'
+    opts = tiny_cfg_options(synthetic_root, str(tmp_path / 'work'))
+    run_tool('test.py', QUICKSTART, best_ckpt, '--tta', '--out', str(out_dir),
+             '--cfg-options', *opts)
+    assert read_report(str(tmp_path / 'work'))['tta'] is True
+    with_tta = _in_process_predictions(opts, best_ckpt, tta=True)
+    without = _in_process_predictions(opts, best_ckpt, tta=False)
+    assert any((a != b).any() for a, b in zip(with_tta, without)), 'TTA changes nothing here'
+    stems = [osp.basename(p) for p in _val_files(synthetic_root, 'leftImg8bit')]
+    for stem, ref in zip(stems, with_tta):
+        assert np.array_equal(np.asarray(Image.open(out_dir / stem)), TRAIN_ID_TO_ID[ref])
+    # Without --tta the tool's files are the plain predictions (the fixture's run).
+    for stem, ref in zip(stems, without):
+        assert np.array_equal(np.asarray(Image.open(tested[0] / stem)), TRAIN_ID_TO_ID[ref])
+
+
+def test_test_split_writes_submission_files_only(best_ckpt, synthetic_root, tmp_path):
+    out_dir, work_dir = tmp_path / 'out', str(tmp_path / 'work')
+    opts = tiny_cfg_options(synthetic_root, work_dir)
+    run_tool('test.py', QUICKSTART, best_ckpt, '--split', 'test', '--out', str(out_dir),
+             '--cfg-options', *opts)
+    test_imgs = sorted(glob.glob(osp.join(synthetic_root, 'leftImg8bit', 'test', '*', '*.png')))
+    assert [p.name for p in sorted(out_dir.iterdir())] == [osp.basename(p) for p in test_imgs]
+    pred = np.asarray(Image.open(next(out_dir.iterdir())))
+    assert pred.shape == np.asarray(Image.open(test_imgs[0])).shape[:2]
+    assert set(np.unique(pred)) <= VALID_LABEL_IDS
+    assert not glob.glob(osp.join(work_dir, '*', 'metrics.json'))
+
+    proc = run_tool('test.py', QUICKSTART, best_ckpt, '--split', 'test', '--cfg-options',
+                    *opts, expect_failure=True)
+    assert 'pass --out DIR' in proc
+
+
+def test_class_count_mismatch_with_checkpoint_is_an_error(best_ckpt, synthetic_root, tmp_path):
+    log = run_tool('test.py', QUICKSTART, best_ckpt, '--cfg-options',
+                   *tiny_cfg_options(synthetic_root, str(tmp_path / 'work')),
+                   'model.num_classes=20', expect_failure=True)
+    assert 'trained on 19 classes' in log and 'num_classes=20' in log
+
+
+def test_distributed_test_matches_single_process(best_ckpt, synthetic_root, tmp_path, tested):
+    """torchrun with 2 gloo processes on the CPU: the same numbers as one process."""
+    work_dir = str(tmp_path / 'work')
+    proc = subprocess.run(
+        [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
+         '--master_port', str(29500 + os.getpid() % 1000), osp.join(ROOT, 'tools', 'test.py'),
+         QUICKSTART, best_ckpt, '--launcher', 'pytorch', '--cfg-options',
+         *tiny_cfg_options(synthetic_root, work_dir), 'test_dataloader.batch_size=1'],
+        capture_output=True, text=True, cwd=str(tmp_path),  # mmengine's .dist_test goes here
+        env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    log = proc.stdout + proc.stderr
+    assert 'Distributed training: True' in log and 'GPU number: 2' in log  # = world size
+    report = read_report(work_dir)
+    single = tested[2]
+    keys = ('aAcc', 'mIoU', 'mAcc', 'mDice', 'iIoU')
+    assert [report[k] for k in keys] == pytest.approx([single[k] for k in keys])
+    for name, scores in single['per_class'].items():  # null (nan) compares equal to null
+        assert report['per_class'][name] == pytest.approx(scores, abs=1e-12), name
+    assert report['confusion_matrix'] == single['confusion_matrix']
 
 
 def test_custom_imports_registers_user_model_and_trains(synthetic_root, tmp_path):

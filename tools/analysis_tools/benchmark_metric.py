@@ -1,26 +1,35 @@
 """Time IoUMetric's per-image cost against cityscapesscripts' pixel-level evaluator.
 
 Both sides get the same N synthetic 1024x2048 scenes (rectangles of all 19 classes, void
-regions, predictions with errors), and their confusion matrices are checked to agree before
-any figure is printed. What is timed, per image:
+regions, predictions with errors, instances of the 8 instance classes), and their confusion
+matrices (and, with ``--iiou``, their iIoU scores) are checked to agree before any figure is
+printed. What is timed, per image:
 
-- ``cityseg``: ``IoUMetric.process`` on one sample dict holding in-memory ``(1, H, W)`` int64
-  CPU tensors (validation, bincount, copy of the matrix into ``results``) -- what the
-  validation loop pays per image.
+- ``cityseg, int64 maps``: ``IoUMetric.process`` on one sample dict holding in-memory
+  ``(1, H, W)`` int64 CPU tensors (validation, bincount, copy of the matrix into
+  ``results``) -- what the validation loop pays today, as the pipeline packs labels and the
+  segmentor's argmax returns int64.
+- ``cityseg, uint8 maps``: the same on uint8 tensors of the same values (8x fewer bytes).
 - ``official, accumulation``: ``evaluatePair`` with PNG decoding taken out: its ``Image.open``
   is replaced by a lookup of images decoded beforehand, so what remains is its size checks and
   its confusion-matrix update (numpy fallback unless its Cython helper is built).
 - ``official, whole``: ``evaluatePair`` on label-id PNGs on disk (decoding + accumulation), what
   the official script pays per image.
 
-Usage: ``python tools/analysis_tools/benchmark_metric.py [--num-images 10] [--threads 1]``.
-Use ``--threads 1`` when other processes keep the cores busy: torch's multi-threaded kernels
-then wait on descheduled threads (measured ~10x slower on a shared 2-vCPU machine), while the
-official evaluator is single-threaded anyway.
+With ``--iiou`` both sides also compute the instance-level counts: ours from instance ids
+decoded beforehand (``instance_counts``), the official ``evaluatePair`` with
+``evalInstLevelScore`` (decoding taken out, ``np.in1d`` -- removed in numpy 2.4 -- mapped to
+``np.isin`` for the run).
+
+Usage: ``python tools/analysis_tools/benchmark_metric.py [--num-images 10] [--threads 1]
+[--iiou]``. Use ``--threads 1`` when other processes keep the cores busy: torch's
+multi-threaded kernels then wait on descheduled threads, while the official evaluator is
+single-threaded anyway.
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import tempfile
 import time
 from collections.abc import Callable
@@ -33,8 +42,10 @@ import torch
 from cityscapesscripts.evaluation import evalPixelLevelSemanticLabeling
 from PIL import Image
 
-from cityseg.datasets.labels import IGNORE_INDEX, NUM_CLASSES, TRAIN_ID_TO_ID
-from cityseg.evaluation import IoUMetric
+from cityseg.datasets.labels import CLASSES, IGNORE_INDEX, NUM_CLASSES, TRAIN_ID_TO_ID
+from cityseg.evaluation import IoUMetric, instance_iou
+
+INSTANCE_LABEL_IDS = [24, 25, 26, 27, 28, 31, 32, 33]  # person ... bicycle, not caravan/trailer
 
 
 def parse_args() -> argparse.Namespace:
@@ -45,6 +56,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--repeat', type=int, default=3, help='timed calls per image')
     parser.add_argument('--threads', type=int, default=None,
                         help="torch CPU threads (default: torch's own choice)")
+    parser.add_argument('--iiou', action='store_true',
+                        help='compare with instance-level (iIoU) counting on both sides')
     parser.add_argument('--seed', type=int, default=0)
     return parser.parse_args()
 
@@ -65,6 +78,16 @@ def make_pair(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, np.
     return pred, gt
 
 
+def make_instances(label_ids: np.ndarray) -> np.ndarray:
+    """instanceIds of a label-id map: every 64x64 cell of an instance class is one instance."""
+    h, w = label_ids.shape
+    cell = (np.arange(h)[:, None] // 64) * (w // 64 + 1) + np.arange(w)[None] // 64 + 1
+    inst = label_ids.astype(np.uint16)
+    on = np.isin(label_ids, INSTANCE_LABEL_IDS)
+    inst[on] = label_ids[on].astype(np.uint16) * 1000 + cell[on]
+    return inst
+
+
 def time_each(fn: Callable[[int], object], n: int, repeat: int) -> float:
     """Seconds per call of ``fn(i)``: the best of ``repeat`` calls per i, averaged over i < n.
 
@@ -80,57 +103,109 @@ def time_each(fn: Callable[[int], object], n: int, repeat: int) -> float:
     return sum(best) / n
 
 
+def time_ours(pairs: list, dtype: torch.dtype, args: argparse.Namespace) -> tuple[float, list]:
+    """Per-image seconds of ``IoUMetric.process`` on maps of ``dtype``, and its results."""
+    samples = [[{'pred_sem_seg': {'data': torch.from_numpy(p)[None].to(dtype)},
+                 'gt_sem_seg': {'data': torch.from_numpy(g)[None].to(dtype)}}] for p, g in pairs]
+    metric = IoUMetric(num_classes=NUM_CLASSES)
+    seconds = time_each(lambda i: metric.process(None, samples[i]), len(pairs), args.repeat)
+    return seconds, metric.results
+
+
+def time_ours_iiou(pairs: list, instances: list, args: argparse.Namespace) -> tuple[float, list]:
+    """Per-image seconds of ``IoUMetric.process`` with iIoU on uint8 maps, the instance ids
+    decoded beforehand (as the official side's accumulation timing has its PNGs decoded)."""
+    maps = [(torch.from_numpy(p)[None], torch.from_numpy(g)[None], torch.from_numpy(i))
+            for (p, g), i in zip(pairs, instances)]
+    metric = IoUMetric(num_classes=NUM_CLASSES, instance_iou=True)
+
+    def one(i: int) -> None:
+        pred, gt, inst = maps[i]
+        sample = {'pred_sem_seg': {'data': pred}, 'gt_sem_seg': {'data': gt},
+                  'seg_map_path': f'{i}_gtFine_labelIds.png'}
+        metric.process(None, [sample])
+
+    with mock.patch('cityseg.evaluation.iou_metric.exists', return_value=True), \
+            mock.patch('cityseg.evaluation.iou_metric.load_instance_ids',
+                       lambda path: instances[int(Path(path).name.split('_')[0])]):
+        seconds = time_each(one, len(pairs), args.repeat)
+    return seconds, metric.results
+
+
 def main() -> None:
     args = parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     rng = np.random.default_rng(args.seed)
     pairs = [make_pair(rng, args.height, args.width) for _ in range(args.num_images)]
-    samples = [[{'pred_sem_seg': {'data': torch.from_numpy(p)[None].long()},
-                 'gt_sem_seg': {'data': torch.from_numpy(g)[None].long()}}] for p, g in pairs]
+    instances = [make_instances(TRAIN_ID_TO_ID[g]) for _, g in pairs]
 
-    metric = IoUMetric(num_classes=NUM_CLASSES, prefix='bench')
-    ours = time_each(lambda i: metric.process(None, samples[i]), args.num_images, args.repeat)
+    ours64, results = time_ours(pairs, torch.int64, args)
+    ours8, results8 = time_ours(pairs, torch.uint8, args)
+    if args.iiou:
+        ours_iiou, results_iiou = time_ours_iiou(pairs, instances, args)
 
-    cs_args = SimpleNamespace(**vars(evalPixelLevelSemanticLabeling.args))
-    cs_args.evalInstLevelScore = False  # iIoU path: np.in1d, gone from numpy 2.4
+    cs_args = copy.copy(evalPixelLevelSemanticLabeling.args)
+    cs_args.evalInstLevelScore = args.iiou
     cs_args.evalPixelAccuracy = False
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, \
+            mock.patch.object(np, 'in1d', np.isin, create=True):
         files = []
-        for k, (pred, gt) in enumerate(pairs):
-            pred_file, gt_file = Path(tmp, f'pred_{k}.png'), Path(tmp, f'gt_{k}_labelIds.png')
+        for k, ((pred, gt), inst) in enumerate(zip(pairs, instances)):
+            pred_file = Path(tmp, f'pred_{k}.png')
+            gt_file = Path(tmp, f'gt_{k}_labelIds.png')
             Image.fromarray(TRAIN_ID_TO_ID[pred]).save(pred_file)  # void gt -> 0 'unlabeled'
             Image.fromarray(TRAIN_ID_TO_ID[gt]).save(gt_file)
+            Image.fromarray(inst).save(Path(tmp, f'gt_{k}_instanceIds.png'))
             files.append((str(pred_file), str(gt_file)))
         conf = evalPixelLevelSemanticLabeling.generateMatrix(cs_args)
+        inst_stats = evalPixelLevelSemanticLabeling.generateInstanceStats(cs_args)
 
         def official_pair(i: int) -> None:
-            evalPixelLevelSemanticLabeling.evaluatePair(*files[i], conf, {}, {}, cs_args)
+            evalPixelLevelSemanticLabeling.evaluatePair(*files[i], conf, inst_stats, {},
+                                                        cs_args)
 
         whole = time_each(official_pair, args.num_images, args.repeat)
         decoded = {}
-        for name in (f for pair in files for f in pair):
-            decoded[name] = Image.open(name)
-            decoded[name].load()
+        for name in Path(tmp).iterdir():
+            decoded[str(name)] = Image.open(name)
+            decoded[str(name)].load()
         with mock.patch.object(evalPixelLevelSemanticLabeling, 'Image',
                                SimpleNamespace(open=decoded.__getitem__)):
             accumulation = time_each(official_pair, args.num_images, args.repeat)
 
-    # Same counts on both sides: ours saw each image `repeat` times, the official matrix
-    # (restricted to non-void label ids) twice as often, in two timing loops.
+    # Same counts on both sides: ours saw each image `repeat` times per dtype, the official
+    # matrix (restricted to non-void label ids) twice as often, in two timing loops.
     train_label_ids = TRAIN_ID_TO_ID[:NUM_CLASSES]
     official_conf = conf[np.ix_(train_label_ids, train_label_ids)].astype(np.int64)
-    if not np.array_equal(official_conf, 2 * np.sum(metric.results, axis=0)):
-        raise RuntimeError('the two confusion matrices disagree')
+    for res in (results, results8):
+        if not np.array_equal(official_conf, 2 * np.sum([c for c, _ in res], axis=0)):
+            raise RuntimeError('the two confusion matrices disagree')
+    if args.iiou:
+        ours_scores = instance_iou(np.sum([c for c, _ in results_iiou], axis=0),
+                                   np.sum([c for _, c in results_iiou], axis=0))
+        official_scores = [
+            evalPixelLevelSemanticLabeling.getInstanceIouScoreForLabel(
+                int(TRAIN_ID_TO_ID[t]), conf, inst_stats, cs_args)
+            for t in range(NUM_CLASSES)]
+        if not np.allclose(ours_scores, official_scores, rtol=0, atol=1e-9, equal_nan=True):
+            raise RuntimeError(f'the iIoU scores disagree: {dict(zip(CLASSES, ours_scores))} '
+                               f'vs {dict(zip(CLASSES, official_scores))}')
 
     print(f'{args.num_images} images of {args.height}x{args.width}, torch threads '
           f'{torch.get_num_threads()}, official Cython helper: '
-          f'{evalPixelLevelSemanticLabeling.CSUPPORT}')
-    print(f'cityseg IoUMetric.process          {ours:.4f} s/image')
-    print(f'official evaluatePair accumulation {accumulation:.4f} s/image  '
-          f'({accumulation / ours:.1f}x slower)')
-    print(f'official evaluatePair whole        {whole:.4f} s/image  '
-          f'({whole / ours:.1f}x slower)')
+          f'{evalPixelLevelSemanticLabeling.CSUPPORT}, iIoU: {args.iiou}')
+    rows = [('official evaluatePair, whole (PNG decoding + accumulation)', whole),
+            ('official evaluatePair, accumulation only', accumulation)]
+    if args.iiou:
+        rows.append(('cityseg IoUMetric.process, uint8 maps + iIoU counts', ours_iiou))
+    else:
+        rows += [('cityseg IoUMetric.process, int64 maps', ours64),
+                 ('cityseg IoUMetric.process, uint8 maps', ours8)]
+    for name, seconds in rows:
+        print(f'{name:<58} {1000 * seconds:8.2f} ms/image  '
+              f'(official accumulation / this: {accumulation / seconds:5.1f}x, '
+              f'official whole / this: {whole / seconds:5.1f}x)')
 
 
 if __name__ == '__main__':

@@ -1,3 +1,11 @@
+from .class_weight_hook import ClassWeightHook
+from .encoder_unfreeze_hook import EncoderUnfreezeHook
+from .non_finite_loss_hook import NonFiniteLossHook
 from .prediction_writer_hook import PredictionWriterHook
+from .rng_state_hook import RNGStateHook
+from .seg_visualization_hook import SegVisualizationHook
+from .training_curves_hook import TrainingCurvesHook
 
-__all__ = ['PredictionWriterHook']
+__all__ = ['ClassWeightHook', 'EncoderUnfreezeHook', 'NonFiniteLossHook',
+           'PredictionWriterHook', 'RNGStateHook', 'SegVisualizationHook',
+           'TrainingCurvesHook']

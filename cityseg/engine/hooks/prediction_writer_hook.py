@@ -12,18 +12,20 @@ from mmengine.hooks import Hook
 from cityseg.datasets.labels import colorize, train_ids_to_label_ids
 from cityseg.registry import HOOKS
 from cityseg.structures import SegDataSample
+from cityseg.visualization import overlay
 
 
 @HOOKS.register_module()
 class PredictionWriterHook(Hook):
-    """After each test iteration, save every prediction.
+    """After each test iteration, save every prediction (each rank its own samples).
 
     Args:
         out_dir: if set, ``<out_dir>/<image file name>`` holds the prediction as Cityscapes
             label ids (uint8, single channel): the format of the official evaluator and the
-            test server.
+            test server, which match files to images by the ``<city>_<seq>_<frame>`` prefix.
         show_dir: if set, ``<show_dir>/<stem>_color.png`` (palette colours, ignore black) and
             ``<stem>_overlay.png`` (blended over the image with ``opacity``).
+        opacity: weight of the palette colours in the overlay.
     """
 
     priority = 'LOW'
@@ -40,17 +42,23 @@ class PredictionWriterHook(Hook):
     def after_test_iter(self, runner, batch_idx: int, data_batch: dict | None = None,
                         outputs: Sequence[SegDataSample] | None = None) -> None:
         for sample in outputs or []:
-            pred = sample.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)
+            pred = sample.pred_sem_seg.data[0].cpu().numpy()
+            if pred.max(initial=0) > 255:
+                raise ValueError(f'prediction of {sample.metainfo["img_path"]} holds class '
+                                 f'{pred.max()}: train ids must fit uint8 PNGs')
+            pred = pred.astype(np.uint8)
             img_path = sample.metainfo['img_path']
             name = osp.basename(img_path)
             if self.out_dir:
                 mmcv.imwrite(train_ids_to_label_ids(pred), osp.join(self.out_dir, name))
             if self.show_dir:
-                stem = osp.splitext(name)[0]
-                color = colorize(pred)[..., ::-1]  # RGB palette -> BGR for cv2 writing
-                mmcv.imwrite(color, osp.join(self.show_dir, f'{stem}_color.png'))
-                img = mmcv.imread(img_path)
-                if img.shape[:2] != color.shape[:2]:
-                    img = mmcv.imresize(img, (color.shape[1], color.shape[0]))
-                overlay = (img * (1 - self.opacity) + color * self.opacity).astype(np.uint8)
-                mmcv.imwrite(overlay, osp.join(self.show_dir, f'{stem}_overlay.png'))
+                self._show(img_path, pred, osp.splitext(name)[0])
+
+    def _show(self, img_path: str, pred: np.ndarray, stem: str) -> None:
+        """The palette picture and the overlay, at the prediction's (label) resolution."""
+        mmcv.imwrite(colorize(pred)[..., ::-1], osp.join(self.show_dir, f'{stem}_color.png'))
+        img = mmcv.imread(img_path, channel_order='rgb')
+        if img.shape[:2] != pred.shape:
+            img = mmcv.imresize(img, (pred.shape[1], pred.shape[0]))
+        mmcv.imwrite(overlay(img, pred, self.opacity)[..., ::-1],
+                     osp.join(self.show_dir, f'{stem}_overlay.png'))

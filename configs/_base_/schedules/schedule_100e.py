@@ -1,9 +1,14 @@
-# 100 epochs, AdamW, linear warm-up then poly decay, validation every epoch.
+# The reference recipe's schedule: 100 epochs, AdamW, linear warm-up then poly decay,
+# validation every epoch; the encoder (pretrained) frozen for the first 5 % of epochs, then
+# trained at 0.1 x lr; ENet class weights from the full-resolution train labels; visuals and
+# curves after every validation.
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=5e-5, weight_decay=1e-4),
     accumulative_counts=1,
-    clip_grad=None,
+    clip_grad=None,  # e.g. dict(max_norm=1.0)
+    constructor='EncoderDecoderOptimWrapperConstructor',
+    paramwise_cfg=dict(encoder_lr_mult=0.1),
 )
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=1,
@@ -20,7 +25,18 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, by_epoch=True, save_best='mIoU',
-                    rule='greater', max_keep_ckpts=3, save_last=True),
+                    rule='greater', max_keep_ckpts=3, save_last=True,
+                    backend_args=dict(backend='atomic_local')),  # temp file + rename
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # cityseg's: random states in checkpoints (exact --resume); stop at a NaN/inf loss before
+    # it is checkpointed. (mmengine refuses None for these names: to drop one, pop its key.)
+    rng_state=dict(type='RNGStateHook'),
+    non_finite_loss=dict(type='NonFiniteLossHook'),
 )
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
+custom_hooks = [
+    dict(type='ClassWeightHook', method='enet'),
+    dict(type='EncoderUnfreezeHook', unfreeze_at=0.05),
+    dict(type='SegVisualizationHook', num_images=4),
+    dict(type='TrainingCurvesHook'),
+]

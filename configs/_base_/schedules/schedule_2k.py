@@ -12,7 +12,12 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=500, by_epoch=False, save_best='mIoU',
-                    rule='greater', max_keep_ckpts=3, save_last=True),
+                    rule='greater', max_keep_ckpts=3, save_last=True,
+                    backend_args=dict(backend='atomic_local')),  # temp file + rename
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # cityseg's: random states in checkpoints (exact --resume); stop at a NaN/inf loss before
+    # it is checkpointed. (mmengine refuses None for these names: to drop one, pop its key.)
+    rng_state=dict(type='RNGStateHook'),
+    non_finite_loss=dict(type='NonFiniteLossHook'),
 )
 log_processor = dict(type='LogProcessor', window_size=20, by_epoch=False)

@@ -1,0 +1,69 @@
+"""Per-image class pixel counts against cityscapesscripts' own label table."""
+import glob
+import os
+import os.path as osp
+
+import numpy as np
+import pytest
+from cityscapesscripts.helpers.labels import id2label
+from PIL import Image
+
+from cityseg.datasets import CityscapesDataset, class_stats
+
+
+def reference_counts(root: str, split: str = 'train') -> np.ndarray:
+    """Counts from the labelIds PNGs mapped by cityscapesscripts' id2label, full resolution."""
+    rows = []
+    for path in sorted(glob.glob(osp.join(root, 'gtFine', split, '*', '*_labelIds.png'))):
+        ids = np.asarray(Image.open(path))
+        train_ids = np.vectorize(lambda i: id2label[i].trainId)(ids)
+        rows.append([(train_ids == c).sum() for c in range(19)])
+    return np.array(rows)
+
+
+@pytest.mark.parametrize('label_type', ['labelIds', 'labelTrainIds'])
+def test_counts_match_cityscapesscripts_for_either_label_type(synthetic_root, label_type):
+    dataset = CityscapesDataset(synthetic_root, 'train', label_type=label_type)
+    files = class_stats.label_files(dataset)
+    assert {t for _, t in files} == {label_type}
+    counts = class_stats.per_image_class_counts(files)
+    np.testing.assert_array_equal(counts, reference_counts(synthetic_root))
+
+
+def test_parallel_equals_sequential(synthetic_root):
+    files = class_stats.label_files(CityscapesDataset(synthetic_root, 'train'))
+    np.testing.assert_array_equal(class_stats.per_image_class_counts(files, nproc=2),
+                                  class_stats.per_image_class_counts(files, nproc=1))
+
+
+def test_cache_is_reused_and_invalidated_by_a_changed_label(synthetic_root, tmp_path,
+                                                            monkeypatch):
+    files = class_stats.label_files(CityscapesDataset(synthetic_root, 'val'))
+    cache = str(tmp_path / 'stats.json')
+    first = class_stats.per_image_class_counts(files, cache_file=cache)
+    counted = []
+    real = class_stats.count_label_pixels
+    monkeypatch.setattr(class_stats, 'count_label_pixels',
+                        lambda f: counted.append(f) or real(f))
+    np.testing.assert_array_equal(class_stats.per_image_class_counts(files, cache_file=cache),
+                                  first)
+    assert counted == []
+    stat = os.stat(files[0][0])
+    os.utime(files[0][0], ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    try:
+        class_stats.per_image_class_counts(files, cache_file=cache)
+    finally:
+        os.utime(files[0][0], ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert len(counted) == len(files)
+
+
+def test_unlabelled_split_is_refused(synthetic_root):
+    with pytest.raises(KeyError, match='seg_map_path'):
+        class_stats.label_files(CityscapesDataset(synthetic_root, 'test'))
+
+
+def test_corrupt_label_is_named(synthetic_root, tmp_path):
+    bad = tmp_path / 'bad_gtFine_labelIds.png'
+    Image.fromarray(np.full((4, 4), 40, np.uint8)).save(bad)
+    with pytest.raises(ValueError, match=str(bad)):
+        class_stats.count_label_pixels((str(bad), 'labelIds'))

@@ -1,0 +1,57 @@
+"""Helpers for the engine tests: the quickstart shrunk to seconds, run in-process."""
+from __future__ import annotations
+
+import argparse
+import json
+import os.path as osp
+
+from conftest import ROOT, tiny_cfg_options
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+from torch import nn
+
+from cityseg.registry import MODELS
+
+QUICKSTART = osp.join(ROOT, 'configs', 'quickstart_synthetic.py')
+
+
+def tiny_config(data_root: str, work_dir: str, *options: str) -> Config:
+    """The quickstart with conftest's tiny options, then ``options`` (``key=value`` strings)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--options', nargs='+', action=DictAction)
+    parsed = parser.parse_args(['--options', *tiny_cfg_options(data_root, work_dir), *options])
+    cfg = Config.fromfile(QUICKSTART)
+    cfg.merge_from_dict(parsed.options)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].num_workers = 0
+        cfg[loader].persistent_workers = False
+    # mmengine's Visualizer is a per-name singleton: a second Runner in this process would
+    # otherwise write its scalars into the first one's log dir.
+    cfg.visualizer.name = f'visualizer:{work_dir}'
+    return cfg
+
+
+def train(cfg: Config) -> Runner:
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return runner
+
+
+def logged(runner: Runner) -> list[dict]:
+    """The records this runner's LocalVisBackend wrote."""
+    with open(osp.join(runner.log_dir, 'vis_data', 'scalars.json')) as f:
+        return [json.loads(line) for line in f]
+
+
+@MODELS.register_module()
+class EngineTestFCN(nn.Module):
+    """A network without BatchNorm (so micro-batches and whole batches see the same function),
+    with smp's constructor arguments and an ``encoder``."""
+
+    def __init__(self, encoder_name=None, encoder_weights=None, in_channels=3, classes=19):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Conv2d(in_channels, 8, 3, padding=1), nn.ReLU())
+        self.segmentation_head = nn.Conv2d(8, classes, 1)
+
+    def forward(self, x):
+        return self.segmentation_head(self.encoder(x))

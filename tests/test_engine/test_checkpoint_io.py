@@ -1,0 +1,97 @@
+"""Checkpoints on disk: atomic writes, and refusal of pickles that name untrusted globals."""
+import glob
+import os
+import os.path as osp
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.logging import HistoryBuffer, MessageHub
+from mmengine.runner import CheckpointLoader
+from mmengine.runner.checkpoint import save_checkpoint
+
+from cityseg.engine.fileio import AtomicLocalBackend
+
+ATOMIC = dict(backend='atomic_local')
+
+
+def checkpoint(value: float) -> dict:
+    """What mmengine writes: weights, a message hub with HistoryBuffers, numpy scalars."""
+    hub = MessageHub('ckpt_test')
+    hub.update_scalar('train/loss', value)
+    return dict(state_dict={'w': torch.full((3,), value)}, message_hub=hub.state_dict(),
+                meta=dict(iter=int(value)))
+
+
+@pytest.mark.parametrize('fail_in', ['fsync', 'replace'])
+def test_interrupted_write_leaves_previous_checkpoint_intact(tmp_path, monkeypatch, fail_in):
+    path = str(tmp_path / 'latest.pth')
+    save_checkpoint(checkpoint(1.0), path, backend_args=ATOMIC)
+    before = Path(path).read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError(28, 'No space left on device')
+
+    monkeypatch.setattr(os, fail_in, crash)
+    with pytest.raises(OSError, match='No space left'):
+        save_checkpoint(checkpoint(2.0), path, backend_args=ATOMIC)
+    monkeypatch.undo()
+    assert Path(path).read_bytes() == before
+    assert torch.load(path)['state_dict']['w'].tolist() == [1.0, 1.0, 1.0]
+    assert os.listdir(tmp_path) == ['latest.pth'], 'temporary file left behind'
+
+
+def test_atomic_backend_writes_bytes_and_text(tmp_path):
+    backend = AtomicLocalBackend()
+    backend.put(b'\x00\x01', tmp_path / 'sub' / 'a.bin')
+    backend.put_text('iter_4.pth', tmp_path / 'last_checkpoint')
+    assert (tmp_path / 'sub' / 'a.bin').read_bytes() == b'\x00\x01'
+    assert (tmp_path / 'last_checkpoint').read_text() == 'iter_4.pth'
+
+
+@pytest.mark.parametrize('schedule', glob.glob(osp.join(
+    osp.dirname(__file__), '..', '..', 'configs', '_base_', 'schedules', '*.py')))
+def test_schedules_write_checkpoints_atomically(schedule):
+    hooks = Config.fromfile(schedule).default_hooks
+    assert hooks.checkpoint.backend_args == ATOMIC
+    assert hooks.rng_state.type == 'RNGStateHook'
+    assert hooks.non_finite_loss.type == 'NonFiniteLossHook'
+
+
+def test_genuine_checkpoint_loads_with_weights_only(tmp_path):
+    path = str(tmp_path / 'ok.pth')
+    save_checkpoint(checkpoint(3.0), path, backend_args=ATOMIC)
+    loaded = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    hub = MessageHub('ckpt_test_loaded')
+    hub.load_state_dict(loaded['message_hub'])
+    assert isinstance(hub.get_scalar('train/loss'), HistoryBuffer)
+    assert hub.get_scalar('train/loss').current() == 3.0
+
+
+class _RunsShell:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f'touch {self.marker}',)
+
+
+class _ReachesPastAllowlist:
+    def __reduce__(self):
+        return getattr, (HistoryBuffer, '__init__')
+
+
+@pytest.mark.parametrize('payload,culprit', [('shell', 'system'),
+                                             ('getattr', "getattr(<class 'mmengine")])
+def test_tampered_checkpoint_is_refused_naming_file_and_global(tmp_path, payload, culprit):
+    marker = tmp_path / 'pwned'
+    obj = _RunsShell(marker) if payload == 'shell' else _ReachesPastAllowlist()
+    path = str(tmp_path / 'tampered.pth')
+    torch.save({**checkpoint(1.0), 'extra': obj}, path)
+    with pytest.raises(pickle.UnpicklingError) as info:
+        CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    message = str(info.value)
+    assert path in message and culprit in message and 'Refusing' in message
+    assert not marker.exists()

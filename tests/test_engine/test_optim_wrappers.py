@@ -1,0 +1,150 @@
+"""Gradient accumulation, logged losses, AMP (bf16 on CPU), clipping, the encoder lr group."""
+import copy
+import glob
+import os
+import os.path as osp
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+from conftest import ROOT, tiny_cfg_options
+from engine_utils import QUICKSTART
+from mmengine.optim import OptimWrapper
+from mmengine.structures import PixelData
+
+from cityseg.engine.hooks import EncoderUnfreezeHook
+from cityseg.engine.optimizers import AmpOptimWrapper, EncoderDecoderOptimWrapperConstructor
+from cityseg.models import SMPSegmentor
+from cityseg.structures import SegDataSample
+
+
+def model(**kwargs) -> SMPSegmentor:
+    """A BatchNorm-free network with a per-pixel loss, so that a mean over micro-batches of
+    equal size equals the mean over their union."""
+    torch.manual_seed(0)
+    return SMPSegmentor(arch='EngineTestFCN', encoder_name=None, num_classes=19,
+                        loss=dict(type='JointLoss', losses=[dict(type='FocalLoss', gamma=2.0)]),
+                        **kwargs)
+
+
+def batch(n: int, seed: int, size: int = 32) -> dict:
+    g = torch.Generator().manual_seed(seed)
+    inputs = [torch.randint(0, 256, (3, size, size), generator=g, dtype=torch.uint8)
+              for _ in range(n)]
+    samples = []
+    for _ in range(n):
+        label = torch.randint(0, 19, (1, size, size), generator=g)
+        samples.append(SegDataSample(gt_sem_seg=PixelData(data=label)))
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def join(*batches: dict) -> dict:
+    return dict(inputs=[i for b in batches for i in b['inputs']],
+                data_samples=[s for b in batches for s in b['data_samples']])
+
+
+def sgd(net, **kwargs) -> OptimWrapper:
+    return OptimWrapper(torch.optim.SGD(net.parameters(), lr=0.5), **kwargs)
+
+
+@pytest.mark.parametrize('n', [2, 4])
+def test_accumulating_n_micro_batches_equals_one_n_times_larger_batch(n):
+    micro = [batch(2, seed) for seed in range(n)]
+    accumulated = model()
+    whole = copy.deepcopy(accumulated)
+    wrapper = sgd(accumulated, accumulative_counts=n)
+    wrapper.initialize_count_status(accumulated, 0, n)
+    for i, b in enumerate(micro):
+        before = [p.detach().clone() for p in accumulated.parameters()]
+        accumulated.train_step(b, wrapper)
+        stepped = any(not torch.equal(a, p) for a, p in zip(before, accumulated.parameters()))
+        assert stepped == (i == n - 1), 'the optimizer must step once, after the last micro-batch'
+    whole.train_step(join(*micro), sgd(whole))
+    for (name, a), b in zip(accumulated.named_parameters(), whole.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-5, msg=name)
+
+
+def test_logged_loss_is_the_true_loss_not_divided_by_the_accumulation_count():
+    net = model()
+    data = batch(2, seed=7)
+    with torch.no_grad():
+        inputs = net.data_preprocessor(copy.deepcopy(data), True)
+        true_loss = sum(net(**inputs, mode='loss').values())
+    wrapper = sgd(net, accumulative_counts=4)
+    wrapper.initialize_count_status(net, 0, 8)
+    log_vars = net.train_step(data, wrapper)
+    assert float(log_vars['loss']) == pytest.approx(float(true_loss), rel=1e-6)
+    assert float(log_vars['loss_focal']) == pytest.approx(float(true_loss), rel=1e-6)
+
+
+def test_amp_on_cpu_runs_the_network_in_bfloat16_without_a_scaler():
+    net = model()
+    reference = copy.deepcopy(net)
+    dtypes = []
+    net.net.register_forward_hook(lambda module, args, out: dtypes.append(out.dtype))
+    wrapper = AmpOptimWrapper(optimizer=torch.optim.SGD(net.parameters(), lr=0.5),
+                              device_type='cpu')
+    assert wrapper.loss_scaler is None and wrapper.cast_dtype == torch.bfloat16
+    data = batch(2, seed=3)
+    log_vars = net.train_step(copy.deepcopy(data), wrapper)
+    assert dtypes == [torch.bfloat16]
+    fp32 = reference.train_step(data, sgd(reference))
+    assert float(log_vars['loss']) == pytest.approx(float(fp32['loss']), rel=2e-2)
+    assert all(torch.isfinite(p).all() for p in net.parameters())
+    assert 'loss_scaler' not in wrapper.state_dict()
+
+
+def test_amp_refuses_float16_on_cpu():
+    net = model()
+    with pytest.raises(ValueError, match='bfloat16'):
+        AmpOptimWrapper(dtype='float16', device_type='cpu',
+                        optimizer=torch.optim.SGD(net.parameters(), lr=0.1))
+
+
+def test_gradient_clipping_bounds_the_update_under_amp():
+    net = model()
+    before = [p.detach().clone() for p in net.parameters()]
+    wrapper = AmpOptimWrapper(optimizer=torch.optim.SGD(net.parameters(), lr=1.0),
+                              device_type='cpu', clip_grad=dict(max_norm=1e-3))
+    net.train_step(batch(2, seed=5), wrapper)
+    update = torch.cat([(p - b).flatten() for p, b in zip(net.parameters(), before)])
+    assert 0 < update.norm() <= 1e-3 * (1 + 1e-4)
+
+
+def test_encoder_group_gets_mult_times_the_base_lr():
+    net = model()
+    wrapper = EncoderDecoderOptimWrapperConstructor(
+        dict(type='OptimWrapper', optimizer=dict(type='AdamW', lr=2e-3)),
+        dict(encoder_lr_mult=0.25))(net)
+    decoder, encoder = wrapper.optimizer.param_groups
+    assert (decoder['name'], encoder['name']) == ('decoder', 'encoder')
+    assert decoder['lr'] == 2e-3 and encoder['lr'] == pytest.approx(5e-4)
+    assert {id(p) for p in encoder['params']} == {id(p) for p in net.encoder.parameters()}
+    assert len(decoder['params']) + len(encoder['params']) == len(list(net.parameters()))
+    with pytest.raises(KeyError, match='custom_keys'):
+        EncoderDecoderOptimWrapperConstructor(
+            dict(optimizer=dict(type='AdamW', lr=1e-3)), dict(custom_keys={}))
+
+
+def test_train_cli_amp_runs_on_cpu(synthetic_root, tmp_path):
+    work_dir = str(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', 'train.py'), QUICKSTART, '--amp',
+         '--cfg-options', *tiny_cfg_options(synthetic_root, work_dir), 'train_cfg.max_iters=2',
+         'param_scheduler.0.end=2'],
+        capture_output=True, text=True, cwd=ROOT, env={**os.environ, 'OMP_NUM_THREADS': '2'})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    (dumped,) = glob.glob(osp.join(work_dir, '*.py'))
+    assert "type='AmpOptimWrapper'" in Path(dumped).read_text()
+    state = torch.load(osp.join(work_dir, 'iter_2.pth'))['state_dict']
+    assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+
+
+def test_unfreeze_hook_refuses_an_optimizer_without_encoder_group():
+    net = model()
+    runner = SimpleNamespace(train_loop=None, max_iters=10, optim_wrapper=sgd(net))
+    with pytest.raises(KeyError, match='EncoderDecoderOptimWrapperConstructor'):
+        EncoderUnfreezeHook(unfreeze_at=0.1, by_epoch=False).before_train(runner)
