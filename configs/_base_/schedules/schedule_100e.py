@@ -32,6 +32,9 @@ default_hooks = dict(
     # it is checkpointed. (mmengine refuses None for these names: to drop one, pop its key.)
     rng_state=dict(type='RNGStateHook'),
     non_finite_loss=dict(type='NonFiniteLossHook'),
+    # BatchNorm statistics averaged over ranks after each iteration, before checkpointing, so
+    # the saved, validated and tested weights agree under distributed training.
+    sync_buffers=dict(type='SyncBuffersHook'),
 )
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
 custom_hooks = [
