@@ -47,3 +47,8 @@ param_scheduler = [dict(type='PolyLR', power=0.9, eta_min=1e-6, by_epoch=False, 
                         end=600)]
 default_hooks = dict(checkpoint=dict(interval=200, max_keep_ckpts=2))
 env_cfg = dict(cudnn_benchmark=False)
+custom_hooks = [
+    dict(type='ClassWeightHook', method='enet'),
+    dict(type='SegVisualizationHook', num_images=4, tile_width=256),
+    dict(type='TrainingCurvesHook'),
+]

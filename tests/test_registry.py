@@ -10,8 +10,12 @@ EXPECTED = {
     'TRANSFORMS': ['LoadCityscapesImage', 'LoadCityscapesLabel', 'Albu', 'PackSegInputs',
                    'ResizeByRatio'],
     'METRICS': ['IoUMetric'],
-    'HOOKS': ['PredictionWriterHook'],
+    'HOOKS': ['PredictionWriterHook', 'ClassWeightHook', 'EncoderUnfreezeHook',
+              'NonFiniteLossHook', 'RNGStateHook', 'SegVisualizationHook', 'SyncBuffersHook',
+              'TrainingCurvesHook'],
     'OPTIM_WRAPPERS': ['AmpOptimWrapper'],
+    'OPTIM_WRAPPER_CONSTRUCTORS': ['EncoderDecoderOptimWrapperConstructor'],
+    'LOOPS': ['IterBasedTrainLoop'],
 }
 
 ALL_REGISTRIES = ['RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'OPTIM_WRAPPERS',

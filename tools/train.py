@@ -22,6 +22,9 @@ def parse_args() -> argparse.Namespace:
                         'when no path is given')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: fp16 + loss scaling on CUDA, bf16 on CPU')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the learning rate by total batch size / '
+                        'auto_scale_lr.base_batch_size (linear scaling rule)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. model.arch=Unet '
                         'optim_wrapper.optimizer.lr=1e-3 train_dataloader.batch_size=2')
@@ -41,6 +44,8 @@ def main() -> None:
         cfg.merge_from_dict(args.cfg_options)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.auto_scale_lr:
+        cfg.auto_scale_lr.enable = True
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
     if args.resume == 'auto':

@@ -19,3 +19,5 @@ randomness = dict(seed=0)
 load_from = None
 resume = False
 tta_cfg = dict(flip=True, scales=(0.75, 1.0, 1.25, 1.5))
+# Linear lr scaling by total batch size (all processes), on with tools/train.py --auto-scale-lr.
+auto_scale_lr = dict(enable=False, base_batch_size=8)

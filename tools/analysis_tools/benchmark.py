@@ -209,7 +209,8 @@ def main() -> None:
         if 'infer' not in args.skip:
             bench_infer(cfg, args)
     if torch.cuda.is_available():
-        print(f'(d) peak CUDA memory allocated: {torch.cuda.max_memory_allocated() / 2**30:.2f} GiB')
+        peak = torch.cuda.max_memory_allocated() / 2**30
+        print(f'(d) peak CUDA memory allocated: {peak:.2f} GiB')
     print(f'(d) peak resident memory (CPU): '
           f'{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB')
 

@@ -1,0 +1,154 @@
+"""Build a trained segmentor from a config and run it on images, from a script or a notebook."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import mmcv
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import Compose
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
+
+from cityseg.datasets.labels import colorize, train_ids_to_label_ids
+from cityseg.registry import MODELS
+from cityseg.utils import register_all_modules
+from cityseg.visualization import overlay
+
+ImageInput = str | os.PathLike | np.ndarray
+
+
+@dataclass
+class SegResult:
+    """The prediction for one image, at the image's resolution.
+
+    Attributes:
+        train_ids: ``(H, W)`` uint8 map of train ids (0..18).
+        img_path: the file the image was read from; ``None`` for an array.
+    """
+
+    train_ids: np.ndarray
+    img_path: str | None = None
+
+    @cached_property
+    def label_ids(self) -> np.ndarray:
+        """``(H, W)`` uint8 map of Cityscapes label ids, the test server's format."""
+        return train_ids_to_label_ids(self.train_ids)
+
+    @cached_property
+    def color(self) -> np.ndarray:
+        """``(H, W, 3)`` uint8 RGB image in the Cityscapes palette."""
+        return colorize(self.train_ids)
+
+    def overlay(self, image_bgr: np.ndarray, opacity: float = 0.5) -> np.ndarray:
+        """The palette colours blended over ``image_bgr``, returned as RGB."""
+        return overlay(image_bgr[..., ::-1], self.train_ids, opacity)
+
+
+def init_model(config: str | os.PathLike | Config, checkpoint: str | None = None,
+               device: str = 'cpu', cfg_options: dict | None = None) -> torch.nn.Module:
+    """Build ``cfg.model`` in eval mode on ``device``, with the weights of ``checkpoint``.
+
+    With a checkpoint, ``encoder_weights`` is set to ``None``: the checkpoint holds every
+    weight, so downloading ImageNet ones would be wasted (and fails offline). The config is kept
+    as ``model.cfg``: :func:`inference_model` takes its test pipeline from there.
+
+    Args:
+        config: a config file or a loaded :class:`~mmengine.config.Config`.
+        checkpoint: an mmengine checkpoint; its state dict must match the model exactly.
+        device: ``'cpu'``, ``'cuda'``, ``'cuda:1'``...
+        cfg_options: overrides with dotted keys, as ``--cfg-options`` gives them
+            (``{'model.test_cfg.mode': 'slide'}``).
+    """
+    cfg = Config.fromfile(config) if isinstance(config, str | os.PathLike) else config.copy()
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    register_all_modules(init_scope=False)
+    init_default_scope(cfg.get('default_scope', 'cityseg'))
+    if checkpoint is not None:
+        cfg.model.encoder_weights = None
+    model = MODELS.build(cfg.model)
+    if checkpoint is not None:
+        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+    model.cfg = cfg
+    return model.to(device).eval()
+
+
+def inference_model(model: torch.nn.Module, images: ImageInput | Sequence[ImageInput],
+                    batch_size: int = 1) -> SegResult | list[SegResult]:
+    """Segment one image or a list of them with the config's test pipeline and ``test_cfg``.
+
+    Args:
+        model: a segmentor from :func:`init_model` (it needs ``model.cfg``).
+        images: a path, an ``(H, W, 3)`` BGR uint8 array (as ``cv2``/``mmcv`` read it), or a
+            list of them.
+        batch_size: images per forward pass; images of different sizes are padded together.
+
+    Returns:
+        A :class:`SegResult` for one image, a list of them for a list.
+    """
+    if not isinstance(getattr(model, 'cfg', None), Config):
+        raise ValueError('inference_model needs the model built by init_model (its config, '
+                         'model.cfg, holds the test pipeline)')
+    single = isinstance(images, str | os.PathLike | np.ndarray)
+    items = [images] if single else list(images)
+    pipeline = build_inference_pipeline(model.cfg)
+    results = []
+    for chunk in _chunks(items, batch_size):
+        packed = [pipeline(_load(item, i)) for i, item in chunk]
+        data = dict(inputs=[p['inputs'] for p in packed],
+                    data_samples=[p['data_samples'] for p in packed])
+        for sample in model.test_step(data):
+            pred = sample.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)
+            results.append(SegResult(pred, sample.metainfo.get('img_path')))
+    return results[0] if single else results
+
+
+def build_inference_pipeline(cfg: Config) -> Compose:
+    """The test pipeline without its loading steps: images arrive decoded, with no label."""
+    dataset = cfg.get('test_dataloader', {}).get('dataset', {})
+    pipeline = dataset.get('pipeline') or cfg.get('test_pipeline')
+    if not pipeline:
+        raise KeyError('the config has neither test_dataloader.dataset.pipeline nor '
+                       'test_pipeline; inference_model needs one to prepare images')
+    return Compose([t for t in pipeline if not str(t['type']).startswith('Load')])
+
+
+def _chunks(items: list, size: int) -> Iterator[list[tuple[int, ImageInput]]]:
+    if size < 1:
+        raise ValueError(f'batch_size must be >= 1, got {size}')
+    indexed = list(enumerate(items))
+    for start in range(0, len(indexed), size):
+        yield indexed[start:start + size]
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """An image file as ``(H, W, 3)`` BGR uint8 (grey images are expanded), or a clear error."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'image not found: {path}')
+    img = mmcv.imread(path, flag='color')
+    if img is None:
+        raise ValueError(f'cannot decode image {path} (not an image, or corrupt)')
+    return img
+
+
+def _load(item: ImageInput, index: int) -> dict:
+    """The fields the loading transforms would have set, for a path or a BGR array."""
+    path = None
+    if isinstance(item, str | os.PathLike):
+        path = os.fspath(item)
+        img = read_image(path)
+    elif isinstance(item, np.ndarray):
+        img = item
+        if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+            raise ValueError(f'image {index} is a {img.dtype} array of shape {img.shape}; '
+                             f'expected (H, W, 3) uint8 BGR')
+    else:
+        raise TypeError(f'image {index} is a {type(item).__name__}; expected a path or an '
+                        f'(H, W, 3) uint8 BGR array')
+    return dict(img=img, img_path=path, img_shape=img.shape[:2], ori_shape=img.shape[:2])

@@ -1,0 +1,68 @@
+"""Run an exported ONNX network inside a segmentor, so whole/slide inference and TTA still apply.
+
+The segmentor keeps doing everything around the network (channel flip, padding, slide windows,
+flips and scales, resizing to the image, argmax); only ``model.net`` is replaced by
+:class:`OnnxRuntimeNet`, so the two backends differ in the network's arithmetic alone.
+"""
+from __future__ import annotations
+
+import os
+
+import onnxruntime as ort
+import torch
+from torch import nn
+
+from .onnx_export import INPUT_NAME, OUTPUT_NAME
+
+
+def create_session(path: str | os.PathLike, device: str = 'cpu',
+                   num_threads: int | None = None) -> ort.InferenceSession:
+    """An onnxruntime session on ``device`` (CUDA when asked for and available, else CPU)."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'ONNX model not found: {path}')
+    providers = ['CPUExecutionProvider']
+    if device.startswith('cuda') and 'CUDAExecutionProvider' in ort.get_available_providers():
+        providers.insert(0, 'CUDAExecutionProvider')
+    options = ort.SessionOptions()
+    if num_threads:
+        options.intra_op_num_threads = num_threads
+    session = ort.InferenceSession(path, options, providers=providers)
+    names = ([i.name for i in session.get_inputs()], [o.name for o in session.get_outputs()])
+    if names != ([INPUT_NAME], [OUTPUT_NAME]):
+        raise ValueError(f'{path} has inputs/outputs {names}; expected [{INPUT_NAME!r}] -> '
+                         f'[{OUTPUT_NAME!r}] as tools/export_onnx.py writes them')
+    return session
+
+
+class OnnxRuntimeNet(nn.Module):
+    """Stands in for ``model.net``: takes the preprocessor's normalised input, undoes the
+    normalisation (the graph holds it) and returns onnxruntime's logits as a tensor."""
+
+    def __init__(self, session: ort.InferenceSession, mean: torch.Tensor,
+                 std: torch.Tensor) -> None:
+        super().__init__()
+        self.session = session
+        self.register_buffer('mean', mean.detach().clone(), persistent=False)
+        self.register_buffer('std', std.detach().clone(), persistent=False)
+        self.input_shape = session.get_inputs()[0].shape
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        shape = tuple(inputs.shape)
+        fixed = [(i, d) for i, d in enumerate(self.input_shape) if isinstance(d, int)]
+        if any(shape[i] != d for i, d in fixed):
+            raise ValueError(f'the ONNX model takes inputs of shape {self.input_shape}, got '
+                             f'{list(shape)}: export it with --dynamic, or with --shape equal '
+                             f'to the padded image size, and batch size 1')
+        image = (inputs.float() * self.std + self.mean).contiguous().cpu().numpy()
+        logits = self.session.run([OUTPUT_NAME], {INPUT_NAME: image})[0]
+        return torch.from_numpy(logits).to(inputs.device)
+
+
+def use_onnxruntime(model: nn.Module, onnx_path: str | os.PathLike,
+                    num_threads: int | None = None) -> nn.Module:
+    """Replace ``model.net`` by the ONNX file's network run with onnxruntime (in place)."""
+    pre = model.data_preprocessor
+    session = create_session(onnx_path, str(pre.mean.device), num_threads)
+    model.net = OnnxRuntimeNet(session, pre.mean, pre.std)
+    return model

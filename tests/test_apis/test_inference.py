@@ -1,0 +1,122 @@
+"""init_model / inference_model on a checkpoint trained in this session."""
+import glob
+import os.path as osp
+
+import mmcv
+import numpy as np
+import pytest
+import torch
+from cityscapesscripts.helpers.labels import trainId2label
+from test_apis.tiny_checkpoint import QUICKSTART, model_options, trained_work_dir
+
+from cityseg.apis import inference_model, init_model
+
+
+@pytest.fixture(scope='module')
+def checkpoint(synthetic_root, tmp_path_factory) -> str:
+    return osp.join(trained_work_dir(tmp_path_factory, synthetic_root), 'iter_4.pth')
+
+
+@pytest.fixture(scope='module')
+def model(checkpoint, synthetic_root):
+    return init_model(QUICKSTART, checkpoint, cfg_options=model_options(synthetic_root))
+
+
+@pytest.fixture(scope='module')
+def val_images(synthetic_root) -> list[str]:
+    return sorted(glob.glob(osp.join(synthetic_root, 'leftImg8bit', 'val', '*', '*.png')))
+
+
+def reference_train_ids(model, image_bgr: np.ndarray) -> np.ndarray:
+    """Normalise by hand, run the bare network, argmax: what whole-image inference must give."""
+    rgb = torch.from_numpy(image_bgr[..., ::-1].copy()).permute(2, 0, 1).float()
+    mean = torch.tensor([123.675, 116.28, 103.53]).view(3, 1, 1)
+    std = torch.tensor([58.395, 57.12, 57.375]).view(3, 1, 1)
+    with torch.no_grad():
+        logits = model.net(((rgb - mean) / std)[None])
+    return logits[0].argmax(0).numpy()
+
+
+def test_init_model_loads_every_weight_and_skips_encoder_download(checkpoint, synthetic_root):
+    # 'imagenet' would need a download (no network here): with a checkpoint it must be skipped
+    opts = {**model_options(synthetic_root), 'model.encoder_weights': 'imagenet'}
+    model = init_model(QUICKSTART, checkpoint, cfg_options=opts)
+    assert model.cfg.model.encoder_weights is None and not model.training
+    saved = torch.load(checkpoint, map_location='cpu')['state_dict']
+    state = model.state_dict()
+    assert state.keys() == saved.keys()
+    assert all(torch.equal(state[k], saved[k]) for k in saved)
+
+
+def test_init_model_refuses_a_checkpoint_of_another_architecture(checkpoint, synthetic_root):
+    opts = {**model_options(synthetic_root), 'model.model_kwargs.decoder_channels': [8] * 5}
+    with pytest.raises(RuntimeError, match='size mismatch for net.decoder'):
+        init_model(QUICKSTART, checkpoint, cfg_options=opts)
+
+
+def test_results_match_a_hand_rolled_forward_pass(model, val_images):
+    for path in val_images:
+        image = mmcv.imread(path)
+        result = inference_model(model, path)
+        assert result.img_path == path
+        assert result.train_ids.shape == image.shape[:2] and result.train_ids.dtype == np.uint8
+        np.testing.assert_array_equal(result.train_ids, reference_train_ids(model, image))
+    assert len(np.unique(result.train_ids)) > 3, 'a constant prediction would test nothing'
+
+
+def test_label_ids_and_colours_follow_cityscapesscripts(model, val_images):
+    result = inference_model(model, val_images[0])
+    ids = {int(t): trainId2label[int(t)] for t in np.unique(result.train_ids)}
+    for train_id, label in ids.items():
+        where = result.train_ids == train_id
+        assert (result.label_ids[where] == label.id).all()
+        assert (result.color[where] == label.color).all()
+    assert result.color.shape == (*result.train_ids.shape, 3)
+
+
+def test_arrays_paths_and_batches_give_the_same_maps(model, val_images):
+    single = [inference_model(model, p).train_ids for p in val_images]
+    arrays = [mmcv.imread(p) for p in val_images]
+    batched = inference_model(model, arrays, batch_size=2)
+    assert isinstance(batched, list) and len(batched) == len(val_images)
+    for one, res in zip(single, batched):
+        np.testing.assert_array_equal(one, res.train_ids)
+        assert res.img_path is None
+
+
+def test_images_of_different_sizes_share_a_batch(model, val_images):
+    image = mmcv.imread(val_images[0])
+    small = mmcv.imresize(image, (96, 40))
+    results = inference_model(model, [image, small], batch_size=2)
+    assert [r.train_ids.shape for r in results] == [(64, 128), (40, 96)]
+
+
+def test_slide_mode_from_cfg_options(checkpoint, synthetic_root, model, val_images):
+    whole = inference_model(model, val_images[0]).train_ids
+    opts = model_options(synthetic_root)
+
+    def slide(crop):
+        slide_model = init_model(QUICKSTART, checkpoint, cfg_options={
+            **opts, 'model.test_cfg.mode': 'slide', 'model.test_cfg.crop_size': crop})
+        return inference_model(slide_model, val_images[0]).train_ids
+
+    np.testing.assert_array_equal(slide([64, 128]), whole)  # one window: the whole image
+    assert (slide([32, 32]) != whole).any()  # eight windows see less context
+
+
+@pytest.mark.parametrize('bad, error, match', [
+    (np.zeros((8, 8), np.uint8), ValueError, r'image 0 is a uint8 array of shape \(8, 8\)'),
+    (np.zeros((8, 8, 3), np.float32), ValueError, 'float32 array'),
+    ('missing.png', FileNotFoundError, 'image not found: missing.png'),
+    (3, TypeError, 'image 0 is a int'),
+])
+def test_bad_inputs_are_named(model, bad, error, match):
+    with pytest.raises(error, match=match):
+        inference_model(model, [bad])
+
+
+def test_undecodable_file_is_named(model, tmp_path):
+    path = tmp_path / 'notes.png'
+    path.write_text('not an image')
+    with pytest.raises(ValueError, match=f'cannot decode image {path}'):
+        inference_model(model, str(path))

@@ -1,0 +1,114 @@
+"""ONNX export of a trained checkpoint and onnxruntime inside the segmentor."""
+import glob
+import os.path as osp
+
+import mmcv
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+from test_apis.tiny_checkpoint import QUICKSTART, model_options, trained_work_dir
+
+from cityseg.apis import (
+    compare_with_pytorch,
+    export_onnx,
+    inference_model,
+    init_model,
+    use_onnxruntime,
+)
+from cityseg.apis.onnx_runtime import create_session
+
+MEAN = np.array([123.675, 116.28, 103.53], np.float32).reshape(1, 3, 1, 1)
+STD = np.array([58.395, 57.12, 57.375], np.float32).reshape(1, 3, 1, 1)
+
+
+@pytest.fixture(scope='module')
+def checkpoint(synthetic_root, tmp_path_factory) -> str:
+    return osp.join(trained_work_dir(tmp_path_factory, synthetic_root), 'iter_4.pth')
+
+
+@pytest.fixture(scope='module')
+def model(checkpoint, synthetic_root):
+    return init_model(QUICKSTART, checkpoint, cfg_options=model_options(synthetic_root))
+
+
+@pytest.fixture(scope='module')
+def dynamic_onnx(model, tmp_path_factory) -> str:
+    path = str(tmp_path_factory.mktemp('onnx') / 'dynamic.onnx')
+    export_onnx(model, path, shape=(64, 128), dynamic=True)
+    return path
+
+
+@pytest.fixture(scope='module')
+def val_images(synthetic_root) -> list[np.ndarray]:
+    paths = sorted(glob.glob(osp.join(synthetic_root, 'leftImg8bit', 'val', '*', '*.png')))
+    return [mmcv.imread(p) for p in paths]
+
+
+def test_graph_takes_raw_rgb_and_normalises_inside(model, dynamic_onnx, val_images):
+    graph = onnx.load(dynamic_onnx).graph
+    (inp,), (out,) = graph.input, graph.output
+    assert (inp.name, out.name) == ('image', 'logits')
+    assert inp.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert [d.dim_param for d in inp.type.tensor_type.shape.dim] == [
+        'batch', '', 'height', 'width']
+    session = ort.InferenceSession(dynamic_onnx, providers=['CPUExecutionProvider'])
+    rgb = np.stack([img[..., ::-1].transpose(2, 0, 1) for img in val_images]).astype(np.float32)
+    with torch.no_grad():
+        expected = model.net(torch.from_numpy((rgb - MEAN) / STD)).numpy()
+    got = session.run(None, {'image': rgb})[0]
+    assert got.shape == (len(val_images), 19, 64, 128)
+    np.testing.assert_allclose(got, expected, atol=1e-3)
+
+
+def test_compare_with_pytorch_on_real_images(model, dynamic_onnx, val_images):
+    stats = compare_with_pytorch(model, dynamic_onnx, val_images)
+    assert stats['agreement'] >= 0.999 and stats['max_abs_diff'] < 1e-3
+    odd = [mmcv.imresize(val_images[0], (100, 50))]  # graph input padded to the divisor
+    assert compare_with_pytorch(model, dynamic_onnx, odd)['agreement'] >= 0.999
+
+
+@pytest.mark.parametrize('test_cfg', [
+    {},
+    {'model.test_cfg.flip': True, 'model.test_cfg.scales': [0.75, 1.0, 1.5]},
+    {'model.test_cfg.mode': 'slide', 'model.test_cfg.crop_size': [32, 64],
+     'model.test_cfg.stride': [16, 32]},
+])
+def test_onnxruntime_backend_agrees_with_pytorch(checkpoint, synthetic_root, dynamic_onnx,
+                                                 val_images, test_cfg):
+    opts = {**model_options(synthetic_root), **test_cfg}
+    torch_results = inference_model(init_model(QUICKSTART, checkpoint, cfg_options=opts),
+                                    val_images, batch_size=2)
+    ort_model = use_onnxruntime(init_model(QUICKSTART, None, cfg_options=opts), dynamic_onnx)
+    ort_results = inference_model(ort_model, val_images, batch_size=2)
+    for a, b in zip(torch_results, ort_results):
+        assert (a.train_ids == b.train_ids).mean() >= 0.999
+    assert len(np.unique(a.train_ids)) > 3, 'a constant prediction would test nothing'
+
+
+def test_fixed_size_graph_names_the_shape_it_needs(model, synthetic_root, val_images, tmp_path):
+    path = tmp_path / 'fixed.onnx'
+    export_onnx(model, path, shape=(64, 128))
+    ort_model = use_onnxruntime(
+        init_model(QUICKSTART, None, cfg_options=model_options(synthetic_root)), path)
+    assert inference_model(ort_model, val_images[0]).train_ids.shape == (64, 128)
+    with pytest.raises(ValueError, match=r'takes inputs of shape \[1, 3, 64, 128\].*--dynamic'):
+        inference_model(ort_model, mmcv.imresize(val_images[0], (64, 32)))
+
+
+def test_export_shape_must_fit_the_size_divisor(checkpoint, synthetic_root, tmp_path):
+    opts = {**model_options(synthetic_root), 'model.data_preprocessor.size_divisor': 32}
+    model = init_model(QUICKSTART, checkpoint, cfg_options=opts)
+    with pytest.raises(ValueError, match='50x100 must be a multiple of the size divisor 32'):
+        export_onnx(model, tmp_path / 'x.onnx', shape=(50, 100))
+
+
+def test_session_errors_name_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match='ONNX model not found: .*nope.onnx'):
+        create_session(tmp_path / 'nope.onnx')
+    other = tmp_path / 'other.onnx'
+    torch.onnx.export(torch.nn.Identity(), (torch.zeros(1, 3, 4, 4),), str(other), dynamo=False,
+                      input_names=['x'], output_names=['y'])
+    with pytest.raises(ValueError, match=r"other.onnx has inputs/outputs \(\['x'\], \['y'\]\)"):
+        create_session(other)

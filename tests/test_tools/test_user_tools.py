@@ -1,0 +1,253 @@
+"""The user tools on the synthetic dataset and a checkpoint trained in this session: infer.py
+(images, folders, video, onnxruntime), export_onnx.py, analyze_logs.py, browse_dataset.py,
+print_config.py."""
+import glob
+import json
+import os
+import os.path as osp
+import re
+import shutil
+import subprocess
+import sys
+
+import cv2
+import mmcv
+import numpy as np
+import pytest
+from cityscapesscripts.helpers.labels import id2label, trainId2label
+from conftest import ROOT, tiny_cfg_options
+from mmengine.config import Config
+from test_apis.tiny_checkpoint import QUICKSTART, model_options, trained_work_dir
+from test_train_test import read_scalars, run_tool
+
+from cityseg.apis import inference_model, init_model
+
+SUFFIXES = ('_color.png', '_overlay.png', '_labelIds.png', '_trainIds.png')
+
+
+@pytest.fixture(scope='module')
+def work_dir(synthetic_root, tmp_path_factory) -> str:
+    return trained_work_dir(tmp_path_factory, synthetic_root)
+
+
+@pytest.fixture(scope='module')
+def checkpoint(work_dir) -> str:
+    return osp.join(work_dir, 'iter_4.pth')
+
+
+@pytest.fixture(scope='module')
+def opts(synthetic_root, tmp_path_factory) -> list[str]:
+    """--cfg-options for the tiny model and dataset."""
+    return ['--cfg-options', *tiny_cfg_options(synthetic_root, str(tmp_path_factory.mktemp('w')))]
+
+
+@pytest.fixture(scope='module')
+def val_paths(synthetic_root) -> list[str]:
+    return sorted(glob.glob(osp.join(synthetic_root, 'leftImg8bit', 'val', '*', '*.png')))
+
+
+@pytest.fixture(scope='module')
+def model(checkpoint, synthetic_root):
+    return init_model(QUICKSTART, checkpoint, cfg_options=model_options(synthetic_root))
+
+
+def palette_colors(train_ids: np.ndarray) -> np.ndarray:
+    """RGB colours from cityscapesscripts' table, pixel by pixel (the slow, obvious way)."""
+    out = np.zeros((*train_ids.shape, 3), np.uint8)
+    for t in np.unique(train_ids):
+        out[train_ids == t] = trainId2label[int(t)].color if t != 255 else (0, 0, 0)
+    return out
+
+
+def read_rgb(path: str) -> np.ndarray:
+    return mmcv.imread(path, channel_order='rgb')
+
+
+def read_frames(path: str) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(path)
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            return frames
+        frames.append(frame)
+
+
+def test_infer_folder_writes_maps_colours_and_overlays(checkpoint, opts, val_paths, model,
+                                                      tmp_path):
+    src = tmp_path / 'in'
+    (src / 'sub').mkdir(parents=True)
+    shutil.copy(val_paths[0], src / 'a.png')
+    shutil.copy(val_paths[1], src / 'sub' / 'b.png')
+    (src / 'notes.txt').write_text('not an image')
+    out = tmp_path / 'out'
+    log = run_tool('infer.py', QUICKSTART, checkpoint, str(src), '--out', str(out),
+                   '--recursive', '--batch-size', '2', '--opacity', '0.7', *opts)
+    assert re.search(r'2/2 \[\d\d:\d\d<\d\d:\d\d', log), 'no progress bar with an ETA'
+    written = sorted(str(p.relative_to(out)) for p in out.rglob('*.png'))
+    assert written == sorted(f'{stem}{s}' for stem in ('a', 'sub/b') for s in SUFFIXES)
+    for stem, path in (('a', val_paths[0]), ('sub/b', val_paths[1])):
+        train_ids = mmcv.imread(str(out / f'{stem}_trainIds.png'), flag='unchanged')
+        np.testing.assert_array_equal(train_ids, inference_model(model, path).train_ids)
+        label_ids = mmcv.imread(str(out / f'{stem}_labelIds.png'), flag='unchanged')
+        for t in np.unique(train_ids):
+            assert (label_ids[train_ids == t] == trainId2label[int(t)].id).all()
+        color = read_rgb(str(out / f'{stem}_color.png'))
+        np.testing.assert_array_equal(color, palette_colors(train_ids))
+        blend = 0.3 * read_rgb(path).astype(float) + 0.7 * color
+        overlay = read_rgb(str(out / f'{stem}_overlay.png')).astype(float)
+        assert np.abs(overlay - blend).max() <= 1
+
+
+def test_infer_single_image_with_tta_and_slide(checkpoint, opts, val_paths, synthetic_root,
+                                               tmp_path):
+    out = tmp_path / 'out'
+    run_tool('infer.py', QUICKSTART, checkpoint, val_paths[0], '--out', str(out), '--tta',
+             '--mode', 'slide', '--crop-size', '32', '64', *opts, 'tta_cfg.scales=[0.5,1.0]')
+    stem = osp.splitext(osp.basename(val_paths[0]))[0]
+    assert sorted(p.name for p in out.iterdir()) == sorted(stem + s for s in SUFFIXES)
+    expected = init_model(QUICKSTART, checkpoint, cfg_options={
+        **model_options(synthetic_root), 'model.test_cfg': dict(
+            mode='slide', crop_size=(32, 64), flip=True, scales=(0.5, 1.0))})
+    np.testing.assert_array_equal(
+        mmcv.imread(str(out / f'{stem}_trainIds.png'), flag='unchanged'),
+        inference_model(expected, val_paths[0]).train_ids)
+
+
+def test_infer_video_gives_one_annotated_frame_per_frame(checkpoint, opts, val_paths, model,
+                                                        tmp_path):
+    images = [mmcv.imread(p) for p in val_paths[:2]]
+    h, w = images[0].shape[:2]
+    video = str(tmp_path / 'drive.mp4')
+    writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'mp4v'), 5, (w, h))
+    for i in range(5):
+        writer.write(images[i % 2])
+    writer.release()
+    out = tmp_path / 'out'
+    run_tool('infer.py', QUICKSTART, checkpoint, video, '--out', str(out), '--batch-size', '2',
+             *opts)
+    assert [p.name for p in out.iterdir()] == ['drive_overlay.mp4']
+    frames = read_frames(video)
+    annotated = read_frames(str(out / 'drive_overlay.mp4'))
+    assert len(frames) == 5 and len(annotated) == 5
+    expected = [r.overlay(f)[..., ::-1].astype(float)
+                for f, r in zip(frames[:2], inference_model(model, frames[:2]))]
+    for i, got in enumerate(annotated):
+        assert got.shape == (h, w, 3)
+        # mp4v is lossy: the frame's own overlay must be far closer than the plain frame or
+        # the other image's overlay
+        err = [np.abs(got - e).mean() for e in expected]
+        assert err[i % 2] < 0.6 * min(err[1 - i % 2], np.abs(got - frames[i]).mean())
+
+
+def test_export_onnx_then_infer_with_onnxruntime(checkpoint, opts, val_paths, tmp_path):
+    onnx_file = str(tmp_path / 'model.onnx')
+    log = run_tool('export_onnx.py', QUICKSTART, checkpoint, '--out', onnx_file, '--dynamic',
+                   *opts)
+    agreement = float(re.search(r'pixel agreement ([\d.]+)%', log).group(1))
+    max_diff = float(re.search(r'max \|logit difference\| ([\de.+-]+)', log).group(1))
+    assert 'on 2 images' in log and agreement >= 99.9 and max_diff < 1e-3
+    src = tmp_path / 'in'
+    src.mkdir()
+    for p in val_paths:
+        shutil.copy(p, src)
+    results = {}
+    for backend in ('pytorch', 'onnxruntime'):
+        out = tmp_path / backend
+        run_tool('infer.py', QUICKSTART, checkpoint, str(src), '--out', str(out), '--backend',
+                 backend, '--onnx', onnx_file, *opts)
+        results[backend] = [mmcv.imread(str(p), flag='unchanged')
+                            for p in sorted(out.glob('*_trainIds.png'))]
+    assert len(results['onnxruntime']) == len(val_paths)
+    for a, b in zip(results['pytorch'], results['onnxruntime']):
+        assert (a == b).mean() >= 0.999
+
+
+def test_export_onnx_fails_below_the_agreement_bar(checkpoint, opts, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', 'export_onnx.py'), QUICKSTART, checkpoint,
+         '--out', str(tmp_path / 'm.onnx'), '--shape', '64', '128', '--num-check', '1',
+         '--min-agreement', '1.01', *opts],
+        capture_output=True, text=True, cwd=ROOT, env={**os.environ, 'OMP_NUM_THREADS': '2'})
+    assert proc.returncode == 1 and 'FAILED: agreement below 101.00%' in proc.stderr
+    assert 'shape 1x3x64x128' in proc.stdout
+
+
+def write_scalars(work_dir, records: list[dict]) -> None:
+    path = work_dir / '20250101_000000' / 'vis_data' / 'scalars.json'
+    path.parent.mkdir(parents=True)
+    path.write_text(''.join(json.dumps(r) + '\n' for r in records))
+
+
+def test_analyze_logs_plots_runs_and_summarises(work_dir, tmp_path):
+    hand = tmp_path / 'hand'
+    write_scalars(hand, [
+        dict(step=10, loss=0.9, lr=1e-3), dict(step=10, mIoU=0.40),
+        dict(step=20, loss=0.5, lr=5e-4), dict(step=20, mIoU=0.55),
+        dict(step=30, loss=0.3, lr=1e-4), dict(step=30, mIoU=0.50)])
+    fig = str(tmp_path / 'curves.png')
+    log = run_tool('analysis_tools/analyze_logs.py', str(hand), work_dir, '--keys', 'loss',
+                   'mIoU', 'lr', '--out', fig)
+    assert re.search(r'\| hand +\| 30 +\| 0\.5500 +\| 20 +\| 0\.3000 +\|', log)
+    scalars = read_scalars(work_dir)
+    best = max((r for r in scalars if 'mIoU' in r), key=lambda r: r['mIoU'])
+    final_loss = [r['loss'] for r in scalars if 'loss' in r][-1]
+    assert re.search(rf'\| tiny_checkpoint +\| 4 +\| {best["mIoU"]:.4f} +\| {best["step"]} +\| '
+                     rf'{final_loss:.4f} +\|', log)
+    assert mmcv.imread(fig).shape == (900, 800, 3)  # three 8 x 3 inch panels at 100 dpi
+
+
+def test_analyze_logs_names_unknown_keys_and_empty_dirs(tmp_path):
+    hand = tmp_path / 'hand'
+    write_scalars(hand, [dict(step=1, loss=0.9, lr=1e-3)])
+    script = osp.join(ROOT, 'tools', 'analysis_tools', 'analyze_logs.py')
+    for args, message in ([str(hand), '--keys', 'mDice'], "no run logged 'mDice'; logged "
+                          "keys: ['loss', 'lr']"), ([str(tmp_path / 'empty')], 'no */vis_data'):
+        proc = subprocess.run([sys.executable, script, *args, '--out', str(tmp_path / 'f.png')],
+                              capture_output=True, text=True)
+        assert proc.returncode != 0 and message in proc.stderr
+
+
+def test_browse_val_shows_the_files_as_loaded(opts, synthetic_root, val_paths, tmp_path):
+    out = tmp_path / 'browse'
+    run_tool('browse_dataset.py', QUICKSTART, '--out', str(out), '--split', 'val', '--n', '1',
+             '--opacity', '0.5', *opts)
+    (saved,) = out.iterdir()
+    stem = osp.splitext(osp.basename(val_paths[0]))[0]
+    assert saved.name == f'0000_{stem}.png'
+    panels = read_rgb(str(saved))
+    image, label, blend = np.split(panels, 3, axis=1)
+    np.testing.assert_array_equal(image, read_rgb(val_paths[0]))
+    label_path = glob.glob(osp.join(synthetic_root, 'gtFine', 'val', '*',
+                                    stem.replace('leftImg8bit', 'gtFine_labelIds.png')))[0]
+    label_ids = mmcv.imread(label_path, flag='unchanged')
+    train_ids = np.vectorize(lambda i: id2label[int(i)].trainId % 256)(label_ids)
+    assert (train_ids == 255).any(), 'no void pixels: ignore colour untested'
+    np.testing.assert_array_equal(label, palette_colors(train_ids))
+    assert (blend[train_ids == 255] == 0).all()
+    expected = (image.astype(float) + label) / 2
+    assert np.abs(blend - expected)[train_ids != 255].max() <= 1
+
+
+def test_browse_train_shows_augmented_crops(opts, tmp_path):
+    out = tmp_path / 'browse'
+    run_tool('browse_dataset.py', QUICKSTART, '--out', str(out), '--n', '3', *opts)
+    saved = sorted(out.iterdir())
+    assert [p.name[:5] for p in saved] == ['0000_', '0001_', '0002_']
+    allowed = {tuple(lb.color) for lb in trainId2label.values() if 0 <= lb.trainId < 255}
+    for path in saved:
+        panels = read_rgb(str(path))
+        assert panels.shape == (64, 3 * 64, 3)  # the 64x64 random crop, three panels
+        colors = {tuple(c) for c in panels[:, 64:128].reshape(-1, 3)}
+        assert colors <= allowed | {(0, 0, 0)}
+
+
+def test_print_config_resolves_bases_and_overrides(tmp_path):
+    saved = tmp_path / 'resolved.py'
+    log = run_tool('print_config.py', QUICKSTART, '--cfg-options', 'model.encoder_name=resnet34',
+                   'train_cfg.max_iters=7', '--save', str(saved))
+    assert "encoder_name='resnet34'" in log and 'tta_cfg' in log and '_base_' not in log
+    cfg = Config.fromfile(str(saved))
+    original = Config.fromfile(QUICKSTART)
+    assert cfg.model.encoder_name == 'resnet34' and cfg.train_cfg.max_iters == 7
+    assert cfg.model.arch == 'Unet' and cfg.test_dataloader == original.test_dataloader

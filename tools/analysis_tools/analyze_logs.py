@@ -1,0 +1,100 @@
+"""Plot the curves of several training runs on one figure and print a summary table.
+
+    python tools/analysis_tools/analyze_logs.py work_dirs/unet work_dirs/deeplab \
+        --keys loss mIoU lr --out curves.png
+
+Each WORK_DIR is read from the ``<timestamp>/vis_data/scalars.json`` files that mmengine's
+``LocalVisBackend`` writes: the latest run, spliced onto the runs it resumed from (see
+:func:`cityseg.visualization.load_scalars`). The figure has one panel per key with one line per
+run; the table gives each run's best mIoU, the iteration it was reached at, and the final loss.
+"""
+from __future__ import annotations
+
+import argparse
+import os.path as osp
+from collections.abc import Sequence
+
+from matplotlib.figure import Figure
+from terminaltables import AsciiTable
+
+from cityseg.visualization import load_scalars, series
+
+PANEL_SIZE = (8, 3)  # inches per key
+DPI = 100
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Compare the curves of training runs')
+    parser.add_argument('work_dirs', nargs='+', metavar='WORK_DIR', help='runs to compare')
+    parser.add_argument('--keys', nargs='+', default=['loss', 'mIoU', 'lr'],
+                        help='logged scalars to plot (training and validation keys alike)')
+    parser.add_argument('--labels', nargs='+', help='legend names (default: the folder names)')
+    parser.add_argument('--metric', default='mIoU', help='the validation metric to summarise')
+    parser.add_argument('--logy', nargs='*', default=[], metavar='KEY',
+                        help='keys to plot on a log scale (e.g. loss lr)')
+    parser.add_argument('--out', required=True, help='figure file (.png, .pdf, .svg...)')
+    args = parser.parse_args()
+    if args.labels and len(args.labels) != len(args.work_dirs):
+        parser.error(f'{len(args.labels)} --labels for {len(args.work_dirs)} work dirs')
+    return args
+
+
+def load_runs(work_dirs: Sequence[str], metric: str) -> list[list[dict]]:
+    """Every run's records (training and validation, in step order)."""
+    runs = []
+    for work_dir in work_dirs:
+        train, val = load_scalars(work_dir, metric)
+        if not train and not val:
+            raise FileNotFoundError(f'no */vis_data/scalars.json records under {work_dir}')
+        runs.append(sorted(train + val, key=lambda r: r['step']))
+    return runs
+
+
+def plot_runs(runs: Sequence[list[dict]], labels: Sequence[str], keys: Sequence[str],
+              path: str, logy: Sequence[str] = ()) -> None:
+    """One panel per key, one line per run; a key no run logged is an error naming the keys
+    that were logged."""
+    fig = Figure(figsize=(PANEL_SIZE[0], PANEL_SIZE[1] * len(keys)), dpi=DPI)
+    axes = fig.subplots(len(keys), 1, squeeze=False)[:, 0]
+    for ax, key in zip(axes, keys):
+        lines = [(label, series(records, [key]).get(key)) for label, records in zip(labels, runs)]
+        if not any(points for _, points in lines):
+            logged = sorted({k for records in runs for r in records for k in r} - {'step'})
+            raise KeyError(f'no run logged {key!r}; logged keys: {logged}')
+        for label, points in lines:
+            if points:
+                ax.plot(*points, label=label, marker='o' if len(points[0]) < 30 else None)
+        if key in logy:
+            ax.set_yscale('log')
+        ax.set(ylabel=key)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    axes[-1].set_xlabel('iteration')
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+
+
+def summary(runs: Sequence[list[dict]], labels: Sequence[str], metric: str) -> str:
+    """A table: run, last iteration, best ``metric`` and its iteration, final loss."""
+    rows = [['run', 'last iter', f'best {metric}', 'at iter', 'final loss']]
+    for label, records in zip(labels, runs):
+        evals = [r for r in records if metric in r]
+        losses = [r for r in records if 'loss' in r]
+        best = max(evals, key=lambda r: r[metric]) if evals else None
+        rows.append([label, records[-1]['step'],
+                     f'{best[metric]:.4f}' if best else '-', best['step'] if best else '-',
+                     f'{losses[-1]["loss"]:.4f}' if losses else '-'])
+    return AsciiTable(rows).table
+
+
+def main() -> None:
+    args = parse_args()
+    labels = args.labels or [osp.basename(osp.normpath(d)) for d in args.work_dirs]
+    runs = load_runs(args.work_dirs, args.metric)
+    plot_runs(runs, labels, args.keys, args.out, args.logy)
+    print(summary(runs, labels, args.metric))
+    print(f'figure written to {args.out}')
+
+
+if __name__ == '__main__':
+    main()

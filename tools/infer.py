@@ -1,0 +1,180 @@
+"""Segment an image, a folder of images or a video with a trained checkpoint (or its ONNX export).
+
+    python tools/infer.py CONFIG CKPT street.png --out preds/
+    python tools/infer.py CONFIG CKPT photos/ --out preds/ --recursive --batch-size 4 --tta
+    python tools/infer.py CONFIG CKPT dashcam.mp4 --out preds/ --opacity 0.6
+    python tools/infer.py CONFIG - photos/ --out preds/ --backend onnxruntime --onnx model.onnx
+
+Images give ``<stem>_color.png`` (palette), ``<stem>_overlay.png``, ``<stem>_labelIds.png``
+(Cityscapes label ids) and ``<stem>_trainIds.png``, under the same sub-folders as the input; a
+video gives ``<stem>_overlay.mp4`` with one annotated frame per input frame.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import os.path as osp
+from collections.abc import Iterator
+
+import cv2
+import mmcv
+import numpy as np
+from mmengine.config import Config, DictAction
+from tqdm import tqdm
+
+from cityseg.apis import inference_model, init_model, read_image, use_onnxruntime
+
+IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
+VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg')
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Segment images, a folder or a video')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('checkpoint', help="checkpoint file (not read with --backend "
+                        "onnxruntime: pass '-')")
+    parser.add_argument('input', help='an image, a folder of images, or a video')
+    parser.add_argument('--out', required=True, help='output folder')
+    parser.add_argument('--recursive', action='store_true', help='search sub-folders too')
+    parser.add_argument('--batch-size', type=int, default=1, help='images per forward pass')
+    parser.add_argument('--device', default='cpu', help="'cpu', 'cuda', 'cuda:1'...")
+    parser.add_argument('--opacity', type=float, default=0.5,
+                        help='weight of the palette colours in the overlays (0..1)')
+    parser.add_argument('--tta', action='store_true',
+                        help="test-time augmentation: flips and scales from the config's tta_cfg")
+    parser.add_argument('--mode', choices=['whole', 'slide'],
+                        help="inference mode (default: the config's test_cfg.mode)")
+    parser.add_argument('--crop-size', type=int, nargs=2, metavar=('H', 'W'),
+                        help="slide window (default: the config's crop_size)")
+    parser.add_argument('--stride', type=int, nargs=2, metavar=('H', 'W'),
+                        help="slide step (default: the config's test_cfg.stride, else the window)")
+    parser.add_argument('--backend', choices=['pytorch', 'onnxruntime'], default='pytorch')
+    parser.add_argument('--onnx', help='the model exported by tools/export_onnx.py, for '
+                        '--backend onnxruntime')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys, e.g. model.test_cfg.scales=[1.0,1.5]')
+    args = parser.parse_args()
+    if args.backend == 'onnxruntime' and not args.onnx:
+        parser.error('--backend onnxruntime needs --onnx FILE')
+    if not 0 <= args.opacity <= 1:
+        parser.error(f'--opacity must be in 0..1, got {args.opacity}')
+    return args
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    """The config with --cfg-options, --tta and --mode applied to ``model.test_cfg``."""
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    test_cfg = cfg.model.setdefault('test_cfg', {})
+    if args.tta:
+        test_cfg.update(cfg.get('tta_cfg', dict(flip=True)))
+    if args.mode:
+        test_cfg['mode'] = args.mode
+    if test_cfg.get('mode') == 'slide':
+        crop = args.crop_size or test_cfg.get('crop_size') or cfg.get('crop_size')
+        if crop is None:
+            raise ValueError('slide mode needs --crop-size H W (the config has no crop_size)')
+        test_cfg['crop_size'] = tuple(crop)
+        if args.stride:
+            test_cfg['stride'] = tuple(args.stride)
+    return cfg
+
+
+def find_images(folder: str, recursive: bool) -> list[str]:
+    """Image files in ``folder`` (and its sub-folders), sorted by path."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        found += [osp.join(root, f) for f in files if f.lower().endswith(IMAGE_EXTS)]
+        if not recursive:
+            break
+    if not found:
+        raise FileNotFoundError(f'no {"/".join(IMAGE_EXTS)} images in {folder}'
+                                + ('' if recursive else ' (sub-folders need --recursive)'))
+    return sorted(found)
+
+
+def write_predictions(model, paths: list[str], root: str, out_dir: str, batch_size: int,
+                      opacity: float) -> None:
+    """Colour mask, overlay and id PNGs for every image, mirroring sub-folders of ``root``."""
+    with tqdm(total=len(paths), unit='img', desc='infer') as bar:
+        for start in range(0, len(paths), batch_size):
+            chunk = paths[start:start + batch_size]
+            images = [read_image(p) for p in chunk]
+            for path, image, result in zip(chunk, images,
+                                           inference_model(model, images, batch_size)):
+                rel = osp.relpath(osp.splitext(path)[0], root)
+                prefix = osp.join(out_dir, rel)
+                mmcv.imwrite(result.color[..., ::-1], f'{prefix}_color.png')
+                mmcv.imwrite(result.overlay(image, opacity)[..., ::-1], f'{prefix}_overlay.png')
+                mmcv.imwrite(result.label_ids, f'{prefix}_labelIds.png')
+                mmcv.imwrite(result.train_ids, f'{prefix}_trainIds.png')
+            bar.update(len(chunk))
+
+
+def read_frames(capture: cv2.VideoCapture, batch_size: int) -> Iterator[list[np.ndarray]]:
+    """The video's BGR frames, ``batch_size`` at a time."""
+    batch = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        batch.append(frame)
+        if len(batch) == batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def write_video(model, path: str, out_dir: str, batch_size: int, opacity: float) -> str:
+    """``<stem>_overlay.mp4``: every frame of ``path`` with its prediction overlaid."""
+    capture = cv2.VideoCapture(path)
+    if not capture.isOpened():
+        raise ValueError(f'cannot open video {path} (unsupported codec or not a video)')
+    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+    size = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None  # some containers don't say
+    out_path = osp.join(out_dir, osp.splitext(osp.basename(path))[0] + '_overlay.mp4')
+    writer = cv2.VideoWriter(out_path, cv2.VideoWriter_fourcc(*'mp4v'), fps, size)
+    if not writer.isOpened():
+        raise OSError(f'cannot write video {out_path} with the mp4v codec')
+    try:
+        with tqdm(total=total, unit='frame', desc='infer') as bar:
+            for frames in read_frames(capture, batch_size):
+                for frame, result in zip(frames, inference_model(model, frames, batch_size)):
+                    writer.write(np.ascontiguousarray(result.overlay(frame, opacity)[..., ::-1]))
+                bar.update(len(frames))
+    finally:
+        capture.release()
+        writer.release()
+    return out_path
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = load_config(args)
+    if args.backend == 'onnxruntime':
+        model = init_model(cfg, None, args.device, {'model.encoder_weights': None})
+        use_onnxruntime(model, args.onnx)
+    else:
+        model = init_model(cfg, args.checkpoint, args.device)
+    if not osp.exists(args.input):
+        raise FileNotFoundError(f'input not found: {args.input}')
+    os.makedirs(args.out, exist_ok=True)
+    if osp.isdir(args.input):
+        paths = find_images(args.input, args.recursive)
+        write_predictions(model, paths, args.input, args.out, args.batch_size, args.opacity)
+        print(f'{len(paths)} predictions written to {args.out}')
+    elif args.input.lower().endswith(VIDEO_EXTS):
+        print(f'annotated video written to '
+              f'{write_video(model, args.input, args.out, args.batch_size, args.opacity)}')
+    else:
+        write_predictions(model, [args.input], osp.dirname(args.input), args.out, 1,
+                          args.opacity)
+        print(f'prediction written to {args.out}')
+
+
+if __name__ == '__main__':
+    main()
