@@ -1,0 +1,56 @@
+"""Model complexity: FLOPs (multiply-adds, fvcore's convention) and parameters of a config's network.
+
+    python tools/analysis_tools/get_flops.py configs/deeplabv3plus_effb3_512.py --shape 1024 2048
+
+Counts the network alone (``model.net``) on one image of ``--shape``, with mmengine's
+``get_model_complexity_info`` (a jit-traced counter derived from fvcore).
+"""
+from __future__ import annotations
+
+import argparse
+
+import torch
+from mmengine.analysis import get_model_complexity_info
+from mmengine.config import Config, DictAction
+from mmengine.registry import DefaultScope
+
+from cityseg.registry import MODELS
+from cityseg.utils import register_all_modules
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='FLOPs and parameters of a segmentor')
+    parser.add_argument('config')
+    parser.add_argument('--shape', type=int, nargs=2, default=[1024, 2048], metavar=('H', 'W'),
+                        help='input height and width (default: a full Cityscapes image)')
+    parser.add_argument('--table', action='store_true', help='print the per-module table')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args()
+
+
+def complexity(cfg: Config, shape: tuple[int, int], show_table: bool = False) -> dict:
+    """FLOPs and parameter count of ``cfg.model``'s network on a ``(1, 3, H, W)`` input."""
+    cfg.model.encoder_weights = None  # complexity does not depend on the weights: no download
+    with DefaultScope.overwrite_default_scope('cityseg'):
+        model = MODELS.build(cfg.model).eval()
+    with torch.no_grad():
+        return get_model_complexity_info(model.net, inputs=(torch.zeros(1, 3, *shape),),
+                                         show_table=show_table, show_arch=False)
+
+
+def main() -> None:
+    args = parse_args()
+    register_all_modules()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    info = complexity(cfg, tuple(args.shape), show_table=args.table)
+    h, w = args.shape
+    if args.table:
+        print(info['out_table'])
+    print(f'{cfg.model.arch} / {cfg.model.encoder_name}, input 1x3x{h}x{w}')
+    print(f"FLOPs: {info['flops_str']}  parameters: {info['params_str']}")
+
+
+if __name__ == '__main__':
+    main()
