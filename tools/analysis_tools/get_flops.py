@@ -1,4 +1,4 @@
-"""Model complexity: FLOPs (multiply-adds, fvcore's convention) and parameters of a config's network.
+"""Model complexity: FLOPs (multiply-adds, as fvcore counts) and parameters of a network.
 
     python tools/analysis_tools/get_flops.py configs/deeplabv3plus_effb3_512.py --shape 1024 2048
 
