@@ -15,12 +15,12 @@ import os.path as osp
 
 import mmcv
 import numpy as np
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from tqdm import tqdm
 
 from cityseg.datasets.labels import IGNORE_INDEX, colorize
 from cityseg.registry import DATASETS
-from cityseg.utils import register_all_modules
+from cityseg.utils import load_config
 from cityseg.visualization import overlay
 
 
@@ -51,10 +51,7 @@ def render(packed: dict, opacity: float) -> np.ndarray:
 
 def main() -> None:
     args = parse_args()
-    register_all_modules()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     dataset = DATASETS.build(cfg[f'{args.split}_dataloader'].dataset)
     count = min(args.n, len(dataset))
     for i in tqdm(range(count), unit='sample', desc=f'browse {args.split}'):

@@ -23,6 +23,7 @@ from mmengine.config import Config, DictAction
 from tqdm import tqdm
 
 from cityseg.apis import inference_model, init_model, read_image, use_onnxruntime
+from cityseg.utils import load_config
 
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg')
@@ -61,11 +62,9 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def load_config(args: argparse.Namespace) -> Config:
+def inference_config(args: argparse.Namespace) -> Config:
     """The config with --cfg-options, --tta and --mode applied to ``model.test_cfg``."""
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     test_cfg = cfg.model.setdefault('test_cfg', {})
     if args.tta:
         test_cfg.update(cfg.get('tta_cfg', dict(flip=True)))
@@ -154,7 +153,7 @@ def write_video(model, path: str, out_dir: str, batch_size: int, opacity: float)
 
 def main() -> None:
     args = parse_args()
-    cfg = load_config(args)
+    cfg = inference_config(args)
     if args.backend == 'onnxruntime':
         model = init_model(cfg, None, args.device, {'model.encoder_weights': None})
         use_onnxruntime(model, args.onnx)

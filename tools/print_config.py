@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
+
+from cityseg.utils import load_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -22,9 +24,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     print(cfg.pretty_text)
     if args.save:
         cfg.dump(args.save)

@@ -19,7 +19,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from cityseg.utils import register_all_modules
+from cityseg.utils import load_config
 from cityseg.utils.launch import apply_launcher
 
 
@@ -127,10 +127,7 @@ def _nan_to_none(obj: object) -> object:
 
 def main() -> None:
     args = parse_args()
-    register_all_modules()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     configure(cfg, args)
     apply_launcher(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)

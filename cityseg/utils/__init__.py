@@ -1,4 +1,5 @@
 from .checkpoint_loading import allow_mmengine_checkpoints
+from .config import load_config
 from .setup_env import register_all_modules
 
-__all__ = ['allow_mmengine_checkpoints', 'register_all_modules']
+__all__ = ['allow_mmengine_checkpoints', 'load_config', 'register_all_modules']

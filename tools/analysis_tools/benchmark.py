@@ -28,7 +28,7 @@ from mmengine.runner import Runner
 from torch.utils.data import DataLoader, Dataset
 
 from cityseg.registry import DATASETS, MODELS, OPTIMIZERS
-from cityseg.utils import register_all_modules
+from cityseg.utils import load_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -195,11 +195,8 @@ def bench_infer(cfg: Config, args: argparse.Namespace) -> None:
 
 def main() -> None:
     args = parse_args()
-    register_all_modules()
-    cfg = Config.fromfile(args.config)
-    cfg.model.encoder_weights = None  # speed does not depend on the weights; no download
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    # Speed does not depend on the weights: no download unless an override asks for one.
+    cfg = load_config(args.config, {'model.encoder_weights': None, **(args.cfg_options or {})})
     print(f'config {args.config}: {cfg.model.arch} / {cfg.model.encoder_name}, '
           f'device {args.device}, torch threads {torch.get_num_threads()}')
     with DefaultScope.overwrite_default_scope('cityseg'):

@@ -15,7 +15,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import DefaultScope
 
 from cityseg.registry import MODELS
-from cityseg.utils import register_all_modules
+from cityseg.utils import load_config
 
 
 def parse_args() -> argparse.Namespace:
@@ -40,10 +40,7 @@ def complexity(cfg: Config, shape: tuple[int, int], show_table: bool = False) ->
 
 def main() -> None:
     args = parse_args()
-    register_all_modules()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     info = complexity(cfg, tuple(args.shape), show_table=args.table)
     h, w = args.shape
     if args.table:
