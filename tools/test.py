@@ -19,7 +19,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from cityseg.utils import load_config
+from cityseg.utils import load_config, resolve_work_dir
 from cityseg.utils.launch import apply_launcher
 
 
@@ -48,8 +48,7 @@ def parse_args() -> argparse.Namespace:
 
 def configure(cfg: Config, args: argparse.Namespace) -> None:
     """Apply the command line to the config: split, TTA, writers and evaluator."""
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.work_dir = resolve_work_dir(cfg, args.config, args.work_dir)
     # The weights are loaded by load_weights: the Runner's own loading only warns about
     # parameters whose shapes differ, and would evaluate a half-initialised model.
     cfg.load_from, cfg.resume = None, False

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import os.path as osp
 
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
-from cityseg.utils import load_config
+from cityseg.utils import load_config, resolve_work_dir
 from cityseg.utils.launch import apply_launcher
 
 
@@ -39,8 +38,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        'work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg.work_dir = resolve_work_dir(cfg, args.config, args.work_dir)
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
     if args.amp:

@@ -110,18 +110,21 @@ class SMPSegmentor(BaseModel):
     def loss(self, inputs: torch.Tensor, data_samples: Sequence[SegDataSample]) -> dict:
         """Named losses of the logits (resized to the labels if the network's differ)."""
         target = torch.cat([s.gt_sem_seg.data for s in data_samples]).long()
-        self._check_labels(target, data_samples)
         logits = self._run_net(inputs)
         if logits.shape[-2:] != target.shape[-2:]:
             logits = F.interpolate(logits, size=target.shape[-2:], mode='bilinear',
                                    align_corners=False)
-        return self.loss_module(logits, target)
+        try:
+            return self.loss_module(logits, target)
+        except ValueError:
+            self._check_labels(target, data_samples)
+            raise
 
     def _check_labels(self, target: torch.Tensor, data_samples: Sequence[SegDataSample]) -> None:
         """Name the label files holding values that are neither a class nor ``ignore_index``.
 
-        The losses reject such values too, but only the segmentor knows which file they came
-        from; checking before the forward pass also saves a wasted step.
+        The losses already check every target (one pass per step), but only the segmentor knows
+        which file a bad value came from; so this runs only once a loss has refused the batch.
         """
         bad = ((target < 0) | (target >= self.num_classes)) & (target != self.ignore_index)
         if not bad.any():

@@ -1,6 +1,8 @@
 """The one way tools read a config: cityseg's modules registered, overrides merged."""
 from __future__ import annotations
 
+import os.path as osp
+
 from mmengine.config import Config
 
 from .setup_env import register_all_modules
@@ -13,3 +15,9 @@ def load_config(path: str, cfg_options: dict | None = None) -> Config:
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg
+
+
+def resolve_work_dir(cfg: Config, config_path: str, work_dir: str | None = None) -> str:
+    """``--work-dir``, else the config's ``work_dir``, else ``work_dirs/<config name>``."""
+    return work_dir or cfg.get('work_dir') or osp.join(
+        'work_dirs', osp.splitext(osp.basename(config_path))[0])
