@@ -1,9 +1,10 @@
 """Pixel-level segmentation metrics from one confusion matrix, as the Cityscapes benchmark counts.
 
 Everything is derived from a ``num_classes x num_classes`` confusion matrix (rows = ground
-truth, columns = prediction) that is accumulated with one ``torch.bincount`` per image on the
-device the predictions live on, so a GPU validation never copies label maps to the host: only
-the small matrix travels. The class IoUs and their mean reproduce cityscapesscripts'
+truth, columns = prediction) that is accumulated image by image where the predictions live
+(:func:`.confusion.confusion_matrix`: run by run for uint8 CPU maps, one ``torch.bincount``
+otherwise), so a GPU validation never copies label maps to the host: only the small matrix
+travels. The class IoUs and their mean reproduce cityscapesscripts'
 ``evalPixelLevelSemanticLabeling`` (checked by parity tests on label-id PNGs), and so does
 the instance-level iIoU (:mod:`.instance_iou`) when it is enabled:
 

@@ -5,11 +5,14 @@ regions, predictions with errors, instances of the 8 instance classes), and thei
 matrices (and, with ``--iiou``, their iIoU scores) are checked to agree before any figure is
 printed. What is timed, per image:
 
-- ``cityseg, int64 maps``: ``IoUMetric.process`` on one sample dict holding in-memory
-  ``(1, H, W)`` int64 CPU tensors (validation, bincount, copy of the matrix into
-  ``results``) -- what the validation loop pays today, as the pipeline packs labels and the
-  segmentor's argmax returns int64.
-- ``cityseg, uint8 maps``: the same on uint8 tensors of the same values (8x fewer bytes).
+- ``cityseg, uint8 maps``: ``IoUMetric.process`` on one sample dict holding in-memory
+  ``(1, H, W)`` uint8 CPU tensors (validation, counting, copy of the matrix into ``results``):
+  what validation and ``tools/test.py`` pay, as the pipeline packs labels and the segmentor
+  returns its argmax as uint8. These maps are counted run by run (see
+  :mod:`cityseg.evaluation.confusion`), so the time depends on how often neighbouring pixels
+  differ: the script prints that fraction, and ``--noise`` makes predictions noisier.
+- ``cityseg, int64 maps``: the same on int64 tensors of the same values, counted by
+  ``torch.bincount`` (the path of maps wider than uint8, and of GPU tensors).
 - ``official, accumulation``: ``evaluatePair`` with PNG decoding taken out: its ``Image.open``
   is replaced by a lookup of images decoded beforehand, so what remains is its size checks and
   its confusion-matrix update (numpy fallback unless its Cython helper is built).
@@ -22,9 +25,9 @@ decoded beforehand (``instance_counts``), the official ``evaluatePair`` with
 ``np.isin`` for the run).
 
 Usage: ``python tools/analysis_tools/benchmark_metric.py [--num-images 10] [--threads 1]
-[--iiou]``. Use ``--threads 1`` when other processes keep the cores busy: torch's
-multi-threaded kernels then wait on descheduled threads, while the official evaluator is
-single-threaded anyway.
+[--repeat 10] [--noise 0.05] [--iiou]``. Use ``--threads 1`` for figures to compare: the
+official evaluator is single-threaded, and torch's multi-threaded kernels wait on descheduled
+threads when other processes keep the cores busy.
 """
 from __future__ import annotations
 
@@ -44,6 +47,7 @@ from PIL import Image
 
 from cityseg.datasets.labels import CLASSES, IGNORE_INDEX, NUM_CLASSES, TRAIN_ID_TO_ID
 from cityseg.evaluation import IoUMetric, instance_iou
+from cityseg.evaluation.confusion import MAX_RUN_FRACTION
 
 INSTANCE_LABEL_IDS = [24, 25, 26, 27, 28, 31, 32, 33]  # person ... bicycle, not caravan/trailer
 
@@ -58,12 +62,17 @@ def parse_args() -> argparse.Namespace:
                         help="torch CPU threads (default: torch's own choice)")
     parser.add_argument('--iiou', action='store_true',
                         help='compare with instance-level (iIoU) counting on both sides')
+    parser.add_argument('--noise', type=float, default=0.0,
+                        help='fraction of prediction pixels replaced by a random class '
+                             '(isolated errors: the worst case of the run counting)')
     parser.add_argument('--seed', type=int, default=0)
     return parser.parse_args()
 
 
-def make_pair(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
-    """A (prediction, ground truth) pair of train-id maps that looks like a street scene."""
+def make_pair(rng: np.random.Generator, h: int, w: int,
+              noise: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """A (prediction, ground truth) pair of train-id maps that looks like a street scene,
+    with a ``noise`` fraction of the prediction's pixels set to a random class."""
     gt = np.repeat(np.repeat(rng.integers(0, NUM_CLASSES, (h // 64 + 1, w // 64 + 1)), 64, 0),
                    64, 1)[:h, :w].astype(np.uint8)
     for _ in range(200):
@@ -75,7 +84,15 @@ def make_pair(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, np.
     for _ in range(150):
         y, x = rng.integers(0, h), rng.integers(0, w)
         pred[y:y + rng.integers(4, 100), x:x + rng.integers(4, 150)] = rng.integers(NUM_CLASSES)
+    noisy = rng.random((h, w)) < noise
+    pred[noisy] = rng.integers(0, NUM_CLASSES, int(noisy.sum()))
     return pred, gt
+
+
+def run_start_fraction(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Fraction of pixels whose (gt, pred) pair differs from the previous pixel's."""
+    pred, gt = pred.ravel(), gt.ravel()
+    return float(np.mean((pred[1:] != pred[:-1]) | (gt[1:] != gt[:-1])))
 
 
 def make_instances(label_ids: np.ndarray) -> np.ndarray:
@@ -137,7 +154,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     rng = np.random.default_rng(args.seed)
-    pairs = [make_pair(rng, args.height, args.width) for _ in range(args.num_images)]
+    pairs = [make_pair(rng, args.height, args.width, args.noise) for _ in range(args.num_images)]
     instances = [make_instances(TRAIN_ID_TO_ID[g]) for _, g in pairs]
 
     ours64, results = time_ours(pairs, torch.int64, args)
@@ -195,6 +212,9 @@ def main() -> None:
     print(f'{args.num_images} images of {args.height}x{args.width}, torch threads '
           f'{torch.get_num_threads()}, official Cython helper: '
           f'{evalPixelLevelSemanticLabeling.CSUPPORT}, iIoU: {args.iiou}')
+    runs = 100 * np.mean([run_start_fraction(*pair) for pair in pairs])
+    print(f'prediction noise {args.noise:.0%}: {runs:.1f} % of pixels start a run (uint8 maps '
+          f'are counted by runs below {100 * MAX_RUN_FRACTION:.1f} %, by bincount above)')
     rows = [('official evaluatePair, whole (PNG decoding + accumulation)', whole),
             ('official evaluatePair, accumulation only', accumulation)]
     if args.iiou:
