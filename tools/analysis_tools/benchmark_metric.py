@@ -84,8 +84,9 @@ def make_pair(rng: np.random.Generator, h: int, w: int,
     for _ in range(150):
         y, x = rng.integers(0, h), rng.integers(0, w)
         pred[y:y + rng.integers(4, 100), x:x + rng.integers(4, 150)] = rng.integers(NUM_CLASSES)
-    noisy = rng.random((h, w)) < noise
-    pred[noisy] = rng.integers(0, NUM_CLASSES, int(noisy.sum()))
+    if noise:
+        noisy = rng.random((h, w)) < noise
+        pred[noisy] = rng.integers(0, NUM_CLASSES, int(noisy.sum()))
     return pred, gt
 
 
@@ -213,7 +214,7 @@ def main() -> None:
           f'{torch.get_num_threads()}, official Cython helper: '
           f'{evalPixelLevelSemanticLabeling.CSUPPORT}, iIoU: {args.iiou}')
     runs = 100 * np.mean([run_start_fraction(*pair) for pair in pairs])
-    print(f'prediction noise {args.noise:.0%}: {runs:.1f} % of pixels start a run (uint8 maps '
+    print(f'prediction noise {args.noise:.1%}: {runs:.1f} % of pixels start a run (uint8 maps '
           f'are counted by runs below {100 * MAX_RUN_FRACTION:.1f} %, by bincount above)')
     rows = [('official evaluatePair, whole (PNG decoding + accumulation)', whole),
             ('official evaluatePair, accumulation only', accumulation)]
