@@ -26,7 +26,7 @@ from cityseg.datasets.labels import (
     TRAIN_ID_TO_ID,
     VALID_LABEL_IDS,
 )
-from cityseg.evaluation import IoUMetric, confusion_matrix, metrics_from_confusion
+from cityseg.evaluation import IoUMetric, confusion, confusion_matrix, metrics_from_confusion
 from cityseg.registry import METRICS
 from cityseg.structures.seg_data_sample import SegDataSample
 
@@ -47,12 +47,12 @@ HAND_CONF = [[1, 1, 0],
 HAND_IOU = [1 / 3, 2 / 3, 1 / 2]
 
 
-def _sample(pred, gt, img_path=None):
+def _sample(pred, gt, img_path=None, dtype=torch.int64):
     """The dict mmengine's Evaluator hands to ``process`` for one SegDataSample."""
     meta = {} if img_path is None else {'img_path': img_path}
     ds = SegDataSample(metainfo=meta)
-    ds.pred_sem_seg = PixelData(data=torch.as_tensor(pred).long().reshape(1, *np.shape(pred)))
-    ds.gt_sem_seg = PixelData(data=torch.as_tensor(gt).long().reshape(1, *np.shape(gt)))
+    ds.pred_sem_seg = PixelData(data=torch.as_tensor(pred).to(dtype).reshape(1, *np.shape(pred)))
+    ds.gt_sem_seg = PixelData(data=torch.as_tensor(gt).to(dtype).reshape(1, *np.shape(gt)))
     return ds.to_dict()
 
 
@@ -90,10 +90,10 @@ def _blobby_pairs(seed=0, n=4, h=64, w=128):
     return pairs
 
 
-def _evaluate(pairs, **kwargs):
+def _evaluate(pairs, dtype=torch.int64, **kwargs):
     metric = IoUMetric(num_classes=NUM_CLASSES, **kwargs)
     metric.dataset_meta = {'classes': CLASSES}
-    metric.process(None, [_sample(p, g) for p, g in pairs])
+    metric.process(None, [_sample(p, g, dtype=dtype) for p, g in pairs])
     return metric, metric.compute_metrics(metric.results)
 
 
@@ -131,9 +131,14 @@ def test_fscore_beta():
     assert f[0] == pytest.approx(0.5)
 
 
-def test_parity_with_official_cityscapes_evaluator(tmp_path):
+# uint8 maps counted run by run (forced: these small noisy maps would otherwise take
+# bincount), and int64 maps counted by bincount.
+@pytest.mark.parametrize('dtype, max_run_fraction', [(torch.uint8, 1.0), (torch.int64, 0.0)])
+def test_parity_with_official_cityscapes_evaluator(tmp_path, monkeypatch, dtype,
+                                                   max_run_fraction):
+    monkeypatch.setattr(confusion, 'MAX_RUN_FRACTION', max_run_fraction)
     pairs = _blobby_pairs()
-    metric, res = _evaluate(pairs)
+    metric, res = _evaluate(pairs, dtype=dtype)
 
     # The same maps as the official tool reads them: label ids, every kind of void label id
     # in the ground truth (the evaluator must ignore all of them, not only 0 'unlabeled').
