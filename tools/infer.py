@@ -23,7 +23,7 @@ from mmengine.config import Config, DictAction
 from tqdm import tqdm
 
 from cityseg.apis import inference_model, init_model, read_image, use_onnxruntime
-from cityseg.utils import load_config
+from cityseg.utils import apply_tta, load_config
 
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg')
@@ -63,13 +63,17 @@ def parse_args() -> argparse.Namespace:
 
 
 def inference_config(args: argparse.Namespace) -> Config:
-    """The config with --cfg-options, --tta and --mode applied to ``model.test_cfg``."""
+    """The config with --cfg-options, --tta, --mode and the slide windows applied to
+    ``model.test_cfg``."""
     cfg = load_config(args.config, args.cfg_options)
-    test_cfg = cfg.model.setdefault('test_cfg', {})
     if args.tta:
-        test_cfg.update(cfg.get('tta_cfg', dict(flip=True)))
+        apply_tta(cfg)
+    test_cfg = cfg.model.setdefault('test_cfg', {})
     if args.mode:
         test_cfg['mode'] = args.mode
+    if (args.crop_size or args.stride) and test_cfg.get('mode') != 'slide':
+        raise ValueError('--crop-size and --stride set the slide windows: add --mode slide '
+                         f"(the mode is {test_cfg.get('mode', 'whole')!r})")
     if test_cfg.get('mode') == 'slide':
         crop = args.crop_size or test_cfg.get('crop_size') or cfg.get('crop_size')
         if crop is None:

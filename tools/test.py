@@ -19,7 +19,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import CheckpointLoader
 
-from cityseg.utils import load_config, resolve_work_dir
+from cityseg.utils import apply_tta, load_config, resolve_work_dir
 from cityseg.utils.launch import apply_launcher
 
 
@@ -55,7 +55,7 @@ def configure(cfg: Config, args: argparse.Namespace) -> None:
     if args.split:
         cfg.test_dataloader.dataset.split = args.split
     if args.tta:
-        cfg.model.setdefault('test_cfg', {}).update(cfg.get('tta_cfg', dict(flip=True)))
+        apply_tta(cfg)
     if args.out or args.show_dir:
         cfg.custom_hooks = [*cfg.get('custom_hooks', []),
                             dict(type='PredictionWriterHook', out_dir=args.out,

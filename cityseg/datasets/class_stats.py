@@ -12,12 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import os.path as osp
 from collections.abc import Sequence
 
-import mmengine
 import numpy as np
 from mmengine.utils import track_parallel_progress, track_progress
+
+from cityseg.utils.fileio import atomic_write
 
 from .labels import NUM_CLASSES
 from .loading import LoadCityscapesLabel
@@ -61,8 +61,10 @@ def per_image_class_counts(files: Sequence[tuple[str, str]], nproc: int = 1,
         counts = track_progress(count_label_pixels, list(files))
     counts = np.stack(counts) if counts else np.zeros((0, NUM_CLASSES), dtype=np.int64)
     if cache_file:
-        _write_json(dict(version=CACHE_VERSION, fingerprint=key, files=[f for f, _ in files],
-                         counts=counts.tolist()), cache_file)
+        # Atomic, so an interrupted run never leaves a partial cache.
+        atomic_write(json.dumps(dict(version=CACHE_VERSION, fingerprint=key,
+                                     files=[f for f, _ in files],
+                                     counts=counts.tolist())).encode(), cache_file)
     return counts
 
 
@@ -82,12 +84,3 @@ def _read_json(path: str) -> dict:
             return json.load(f)
     except (OSError, ValueError):
         return {}
-
-
-def _write_json(obj: dict, path: str) -> None:
-    """Write through a temporary file, so an interrupted run never leaves a partial cache."""
-    mmengine.mkdir_or_exist(osp.dirname(osp.abspath(path)))
-    tmp = f'{path}.{os.getpid()}.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(obj, f)
-    os.replace(tmp, path)

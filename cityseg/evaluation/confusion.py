@@ -69,17 +69,18 @@ def confusion_matrix(pred: torch.Tensor, gt: torch.Tensor, num_classes: int,
         raise ValueError(f'ignore_index must be non-negative, got {ignore_index}')
     if pred.numel() == 0:
         return torch.zeros(num_classes, num_classes, dtype=torch.int64, device=pred.device)
+    rows = None
     if pred.device.type == 'cpu' and pred.dtype == gt.dtype == torch.uint8:
-        counts = _byte_pair_counts_by_runs(pred.numpy(), gt.cpu().numpy())
-        if counts is not None:
-            return torch.from_numpy(_confusion_from_byte_pair_counts(counts, num_classes,
-                                                                     ignore_index))
-    return _confusion_by_bincount(pred, gt, num_classes, ignore_index)
+        rows = _gt_rows_by_runs(pred.numpy(), gt.cpu().numpy(), num_classes)
+    if rows is None:
+        rows = _gt_rows_by_bincount(pred, gt, num_classes, ignore_index)
+    return _confusion_from_gt_rows(rows, num_classes, ignore_index)
 
 
-def _byte_pair_counts_by_runs(pred: np.ndarray, gt: np.ndarray) -> np.ndarray | None:
-    """``(256, 256)`` int64 counts of the ``(gt, pred)`` byte pairs of two uint8 maps, or None
-    when more than :data:`MAX_RUN_FRACTION` of the pixels start a run (bincount is faster).
+def _gt_rows_by_runs(pred: np.ndarray, gt: np.ndarray, num_classes: int) -> torch.Tensor | None:
+    """``(256, 256)`` int64 counts of the ``(gt, pred)`` byte pairs of two uint8 maps,
+    predictions checked; None when more than :data:`MAX_RUN_FRACTION` of the pixels start a
+    run (bincount is then faster).
 
     A run is a stretch of consecutive pixels (in memory order) with the same pair; its first
     pixel holds the pair and the distance to the next run's start is its length.
@@ -97,33 +98,20 @@ def _byte_pair_counts_by_runs(pred: np.ndarray, gt: np.ndarray) -> np.ndarray | 
     pairs |= pred[first]
     # float64 weights add run lengths exactly (every count stays far below 2**53).
     counts = np.bincount(pairs, weights=np.diff(bounds), minlength=256 * 256)
-    return counts.astype(np.int64).reshape(256, 256)
-
-
-def _confusion_from_byte_pair_counts(counts: np.ndarray, num_classes: int,
-                                     ignore_index: int) -> np.ndarray:
-    """The ``(C, C)`` matrix of full ``(gt, pred)`` byte-pair counts, after checking that
-    no prediction lies outside ``[0, C)`` and no ground truth outside ``[0, C)`` or void."""
-    predicted = np.flatnonzero(counts.any(axis=0))
+    rows = counts.astype(np.int64).reshape(256, 256)
+    predicted = np.flatnonzero(rows.any(0))
     if predicted[-1] >= num_classes:
-        raise ValueError(f'predictions must lie in [0, {num_classes}), found values in '
-                         f'[{predicted[0]}, {predicted[-1]}]: does num_classes match the '
-                         f'model?')
-    labelled = np.flatnonzero(counts.any(axis=1))
-    bad = [int(v) for v in labelled if v >= num_classes and v != ignore_index]
-    if bad:
-        _raise_bad_gt(bad, num_classes, ignore_index)
-    conf = counts[:num_classes, :num_classes].copy()
-    if ignore_index < num_classes:
-        conf[ignore_index] = 0
-    return conf
+        _raise_bad_pred(int(predicted[0]), int(predicted[-1]), num_classes)
+    return torch.from_numpy(rows)
 
 
-def _confusion_by_bincount(pred: torch.Tensor, gt: torch.Tensor, num_classes: int,
-                           ignore_index: int) -> torch.Tensor:
-    """:func:`confusion_matrix` by one ``torch.bincount`` on ``pred``'s device."""
-    # One bincount row of C cells for every ground-truth value up to top_row: the void row
-    # and the rows of invalid values are read, for validation, and dropped.
+def _gt_rows_by_bincount(pred: torch.Tensor, gt: torch.Tensor, num_classes: int,
+                         ignore_index: int) -> torch.Tensor:
+    """``(top_row + 1, C)`` counts of ``(gt, pred)`` pairs by one ``torch.bincount`` on
+    ``pred``'s device, ``top_row = max(C - 1, ignore_index)``, predictions checked.
+
+    The void row and the rows of invalid ground-truth values are counted too, for
+    :func:`_confusion_from_gt_rows` to check and drop."""
     top_row = max(num_classes - 1, ignore_index)
     size = (top_row + 1) * num_classes
     lanes = CPU_LANES if pred.device.type == 'cpu' else 1
@@ -141,8 +129,7 @@ def _confusion_by_bincount(pred: torch.Tensor, gt: torch.Tensor, num_classes: in
     # One host synchronisation for the four bounds instead of one per bound.
     p_lo, p_hi, g_lo, g_hi = torch.stack([*torch.aminmax(pred), *torch.aminmax(index)]).tolist()
     if p_lo < 0 or p_hi >= num_classes:
-        raise ValueError(f'predictions must lie in [0, {num_classes}), found values in '
-                         f'[{p_lo}, {p_hi}]: does num_classes match the model?')
+        _raise_bad_pred(p_lo, p_hi, num_classes)
     if g_lo < 0 or g_hi > top_row:
         _raise_bad_gt([v for v in (g_lo, g_hi) if v < 0 or v > top_row], num_classes,
                       ignore_index)
@@ -158,16 +145,27 @@ def _confusion_by_bincount(pred: torch.Tensor, gt: torch.Tensor, num_classes: in
         whole = index.numel() // 64 * 64
         index[:whole].view(-1, 64).add_(offsets)
     rows = torch.bincount(index, minlength=size * lanes).view(lanes, top_row + 1, num_classes)
-    rows = rows.sum(0) if lanes > 1 else rows[0]
-    if g_hi >= num_classes:
-        present = torch.nonzero(rows[num_classes:].sum(1)).flatten().add(num_classes).tolist()
-        bad = [v for v in present if v != ignore_index]
-        if bad:
-            _raise_bad_gt(bad, num_classes, ignore_index)
-    conf = rows[:num_classes].clone()
+    return rows.sum(0) if lanes > 1 else rows[0]
+
+
+def _confusion_from_gt_rows(rows: torch.Tensor, num_classes: int,
+                            ignore_index: int) -> torch.Tensor:
+    """The ``(C, C)`` matrix from counts whose row ``r`` holds the pixels of ground-truth value
+    ``r`` (at least ``C`` columns), after checking that rows beyond the classes are void."""
+    beyond = torch.nonzero(rows[num_classes:].sum(1)).flatten().add(num_classes).tolist()
+    bad = [v for v in beyond if v != ignore_index]
+    if bad:
+        _raise_bad_gt(bad, num_classes, ignore_index)
+    conf = rows[:num_classes, :num_classes].clone()
     if ignore_index < num_classes:
         conf[ignore_index] = 0
     return conf
+
+
+def _raise_bad_pred(lo: int, hi: int, num_classes: int) -> NoReturn:
+    """Raise the error for predictions outside the classes, given their range."""
+    raise ValueError(f'predictions must lie in [0, {num_classes}), found values in '
+                     f'[{lo}, {hi}]: does num_classes match the model?')
 
 
 def _raise_bad_gt(values: list[int], num_classes: int, ignore_index: int) -> NoReturn:

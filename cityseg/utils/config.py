@@ -17,6 +17,12 @@ def load_config(path: str, cfg_options: dict | None = None) -> Config:
     return cfg
 
 
+def apply_tta(cfg: Config) -> None:
+    """Merge the config's ``tta_cfg`` (flips and scales; default: a horizontal flip) into
+    ``model.test_cfg``, as ``--tta`` asks."""
+    cfg.model.setdefault('test_cfg', {}).update(cfg.get('tta_cfg', dict(flip=True)))
+
+
 def resolve_work_dir(cfg: Config, config_path: str, work_dir: str | None = None) -> str:
     """``--work-dir``, else the config's ``work_dir``, else ``work_dirs/<config name>``."""
     return work_dir or cfg.get('work_dir') or osp.join(

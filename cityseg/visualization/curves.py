@@ -13,6 +13,7 @@ import json
 import os.path as osp
 from collections.abc import Mapping, Sequence
 
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 FIGSIZE = (8, 4.5)  # inches; at DPI 100, 800 x 450 pixels
@@ -49,17 +50,22 @@ def series(records: Sequence[dict], keys: Sequence[str]) -> dict:
     return out
 
 
-def plot_series(data: Series, path: str, title: str, xlabel: str, ylabel: str,
-                logy: bool = False) -> None:
-    """Line plot of every series, ``FIGSIZE`` at ``DPI``, written to ``path``."""
-    fig = Figure(figsize=FIGSIZE, dpi=DPI)  # no pyplot: no global backend, nothing to close
-    ax = fig.subplots()
+def draw_series(ax: Axes, data: Series, logy: bool = False) -> None:
+    """One line per series (dots where there are few points), grid, legend, optional log y."""
     for name, (steps, values) in data.items():
         ax.plot(steps, values, label=name, marker='o' if len(steps) < 30 else None)
     if logy:
         ax.set_yscale('log')
-    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.grid(alpha=0.3)
     if data:
         ax.legend()
+
+
+def plot_series(data: Series, path: str, title: str, xlabel: str, ylabel: str,
+                logy: bool = False) -> None:
+    """:func:`draw_series` on one ``FIGSIZE`` figure at ``DPI``, written to ``path``."""
+    fig = Figure(figsize=FIGSIZE, dpi=DPI)  # no pyplot: no global backend, nothing to close
+    ax = fig.subplots()
+    draw_series(ax, data, logy)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     fig.savefig(path, dpi=DPI)

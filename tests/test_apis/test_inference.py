@@ -1,30 +1,19 @@
 """init_model / inference_model on a checkpoint trained in this session."""
-import glob
-import os.path as osp
 
 import mmcv
 import numpy as np
 import pytest
 import torch
 from cityscapesscripts.helpers.labels import trainId2label
-from test_apis.tiny_checkpoint import QUICKSTART, model_options, trained_work_dir
+from conftest import QUICKSTART, val_files
+from test_apis.tiny_checkpoint import model_options
 
 from cityseg.apis import inference_model, init_model
 
 
 @pytest.fixture(scope='module')
-def checkpoint(synthetic_root, tmp_path_factory) -> str:
-    return osp.join(trained_work_dir(tmp_path_factory, synthetic_root), 'iter_4.pth')
-
-
-@pytest.fixture(scope='module')
-def model(checkpoint, synthetic_root):
-    return init_model(QUICKSTART, checkpoint, cfg_options=model_options(synthetic_root))
-
-
-@pytest.fixture(scope='module')
 def val_images(synthetic_root) -> list[str]:
-    return sorted(glob.glob(osp.join(synthetic_root, 'leftImg8bit', 'val', '*', '*.png')))
+    return val_files(synthetic_root)
 
 
 def reference_train_ids(model, image_bgr: np.ndarray) -> np.ndarray:

@@ -1,6 +1,4 @@
 """ONNX export of a trained checkpoint and onnxruntime inside the segmentor."""
-import glob
-import os.path as osp
 
 import mmcv
 import numpy as np
@@ -8,7 +6,8 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
-from test_apis.tiny_checkpoint import QUICKSTART, model_options, trained_work_dir
+from conftest import QUICKSTART, val_files
+from test_apis.tiny_checkpoint import model_options
 
 from cityseg.apis import (
     compare_with_pytorch,
@@ -24,16 +23,6 @@ STD = np.array([58.395, 57.12, 57.375], np.float32).reshape(1, 3, 1, 1)
 
 
 @pytest.fixture(scope='module')
-def checkpoint(synthetic_root, tmp_path_factory) -> str:
-    return osp.join(trained_work_dir(tmp_path_factory, synthetic_root), 'iter_4.pth')
-
-
-@pytest.fixture(scope='module')
-def model(checkpoint, synthetic_root):
-    return init_model(QUICKSTART, checkpoint, cfg_options=model_options(synthetic_root))
-
-
-@pytest.fixture(scope='module')
 def dynamic_onnx(model, tmp_path_factory) -> str:
     path = str(tmp_path_factory.mktemp('onnx') / 'dynamic.onnx')
     export_onnx(model, path, shape=(64, 128), dynamic=True)
@@ -42,7 +31,7 @@ def dynamic_onnx(model, tmp_path_factory) -> str:
 
 @pytest.fixture(scope='module')
 def val_images(synthetic_root) -> list[np.ndarray]:
-    paths = sorted(glob.glob(osp.join(synthetic_root, 'leftImg8bit', 'val', '*', '*.png')))
+    paths = val_files(synthetic_root)
     return [mmcv.imread(p) for p in paths]
 
 

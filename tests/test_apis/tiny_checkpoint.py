@@ -2,19 +2,20 @@
 
 Training is the slow part (a subprocess, a Runner, four iterations), so the first caller trains
 into the session's base temp dir and later callers, in any test module, reuse that work dir.
+The fixtures below (``tiny_work_dir``, ``checkpoint``, ``model``) reach every test module
+through ``pytest_plugins`` in tests/conftest.py; each module gets its own model instance.
 """
 from __future__ import annotations
 
 import argparse
-import os
 import os.path as osp
-import subprocess
-import sys
 
-from conftest import ROOT, tiny_cfg_options
+import pytest
+from conftest import QUICKSTART, run_tool, tiny_cfg_options
 from mmengine.config import DictAction
+from torch import nn
 
-QUICKSTART = osp.join(ROOT, 'configs', 'quickstart_synthetic.py')
+from cityseg.apis import init_model
 
 
 def model_options(data_root: str) -> dict:
@@ -31,9 +32,23 @@ def trained_work_dir(tmp_path_factory, data_root: str) -> str:
     """The work dir of the tiny run (``iter_4.pth``, scalars.json), trained on first use."""
     work_dir = osp.join(str(tmp_path_factory.getbasetemp()), 'tiny_checkpoint')
     if not osp.isfile(osp.join(work_dir, 'iter_4.pth')):
-        proc = subprocess.run(
-            [sys.executable, osp.join(ROOT, 'tools', 'train.py'), QUICKSTART, '--cfg-options',
-             *tiny_cfg_options(data_root, work_dir)],
-            capture_output=True, text=True, cwd=ROOT, env={**os.environ, 'OMP_NUM_THREADS': '2'})
-        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        run_tool('train.py', QUICKSTART, '--cfg-options', *tiny_cfg_options(data_root, work_dir))
     return work_dir
+
+
+@pytest.fixture(scope='module')
+def tiny_work_dir(synthetic_root, tmp_path_factory) -> str:
+    """The tiny run's work dir, trained on first use in the session."""
+    return trained_work_dir(tmp_path_factory, synthetic_root)
+
+
+@pytest.fixture(scope='module')
+def checkpoint(tiny_work_dir) -> str:
+    """The tiny run's final checkpoint."""
+    return osp.join(tiny_work_dir, 'iter_4.pth')
+
+
+@pytest.fixture(scope='module')
+def model(checkpoint, synthetic_root) -> nn.Module:
+    """The tiny checkpoint loaded by ``init_model``, one instance per test module."""
+    return init_model(QUICKSTART, checkpoint, cfg_options=model_options(synthetic_root))

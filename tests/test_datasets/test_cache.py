@@ -1,34 +1,22 @@
 """The decoded-sample cache: identical samples, size, reuse, sharing with workers, failures."""
 from __future__ import annotations
 
-import copy
 import mmap
 import multiprocessing
 import pickle
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 from PIL import Image
+from test_cityscapes_dataset import BASE, HALF, copy_root
+from test_cityscapes_dataset import small_crop_pipeline as pipeline
 from torch.utils.data import DataLoader
 
 from cityseg.datasets import CityscapesDataset, DecodedSampleCache
 
-ROOT = Path(__file__).resolve().parents[2]
-BASE = Config.fromfile(str(ROOT / 'configs/_base_/datasets/cityscapes.py'))
-HALF = Config.fromfile(str(ROOT / 'configs/_base_/datasets/cityscapes_half.py'))
 W, H = 128, 64  # the session's synthetic images
-
-
-def pipeline(cfg: Config, name: str) -> list:
-    steps = copy.deepcopy(cfg[name])
-    for step in steps:
-        if step.type == 'Albu':
-            step.transforms[0].update(height=48, width=64)
-    return steps
 
 
 def build(root, steps, cache_dir=None, split='train') -> CityscapesDataset:
@@ -69,7 +57,7 @@ def test_cache_size_is_the_decoded_bytes(synthetic_root, tmp_path):
 
 
 def test_cache_is_reused_and_keyed_on_pipeline_and_files(synthetic_root, tmp_path):
-    root = Path(shutil.copytree(synthetic_root, tmp_path / 'cs'))
+    root = copy_root(synthetic_root, tmp_path)
     steps = pipeline(BASE, 'test_pipeline')
     build(root, steps, tmp_path / 'c')
     (first,) = (tmp_path / 'c').glob('*.bin')
@@ -120,7 +108,7 @@ def test_cache_needs_a_cacheable_head(synthetic_root, tmp_path):
 
 
 def test_a_bad_sample_fails_the_build_and_leaves_no_cache(synthetic_root, tmp_path):
-    root = Path(shutil.copytree(synthetic_root, tmp_path / 'cs'))
+    root = copy_root(synthetic_root, tmp_path)
     bad = sorted(root.glob('gtFine/train/*/*_labelTrainIds.png'))[2]
     bad.write_bytes(bad.read_bytes()[:40])
     with pytest.raises(ValueError, match=f'Cannot decode label image {bad}'):

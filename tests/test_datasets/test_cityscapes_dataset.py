@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import os
+import os.path as osp
 import re
 import shutil
 from glob import glob
@@ -12,13 +13,23 @@ import numpy as np
 import pytest
 import torch
 from cityscapesscripts.helpers.labels import labels as CS_LABELS
+from conftest import ROOT
 from mmengine.config import Config
 from PIL import Image
 
 from cityseg.datasets import CityscapesDataset
 
-ROOT = Path(__file__).resolve().parents[2]
-BASE = Config.fromfile(str(ROOT / 'configs/_base_/datasets/cityscapes.py'))
+BASE = Config.fromfile(osp.join(ROOT, 'configs/_base_/datasets/cityscapes.py'))
+HALF = Config.fromfile(osp.join(ROOT, 'configs/_base_/datasets/cityscapes_half.py'))
+
+
+def small_crop_pipeline(cfg: Config, name: str) -> list:
+    """``cfg[name]`` with its random crop shrunk to 48x64, inside the 128x64 synthetic images."""
+    steps = copy.deepcopy(cfg[name])
+    for step in steps:
+        if step.type == 'Albu':
+            step.transforms[0].update(height=48, width=64)
+    return steps
 
 
 def dataset(root, split='train', pipeline=(), **kwargs) -> CityscapesDataset:
@@ -50,9 +61,7 @@ def test_metainfo_is_the_cityscapesscripts_train_table(synthetic_root):
 
 @pytest.mark.parametrize('pipeline_name', ['test_pipeline', 'train_pipeline'])
 def test_label_ids_and_train_ids_give_identical_targets(synthetic_root, pipeline_name):
-    pipeline = copy.deepcopy(BASE[pipeline_name])
-    if pipeline_name == 'train_pipeline':  # crops smaller than the 128x64 images
-        pipeline[2].transforms[0].update(height=48, width=64)
+    pipeline = small_crop_pipeline(BASE, pipeline_name)
     outputs = {}
     for label_type in ('labelIds', 'labelTrainIds'):
         torch.manual_seed(0)  # both Albu generators start from this seed
@@ -131,7 +140,8 @@ def test_default_validation_is_the_full_image_and_center_crop_is_an_option(synth
     full = dataset(synthetic_root, 'val', pipeline=BASE.test_pipeline)[0]
     assert full['inputs'].shape == (3, 64, 128)
     assert full['data_samples'].gt_sem_seg.data.shape == (1, 64, 128)
-    crop_cfg = Config.fromfile(str(ROOT / 'configs/_base_/datasets/cityscapes_center_crop_val.py'))
+    crop_cfg = Config.fromfile(
+        osp.join(ROOT, 'configs/_base_/datasets/cityscapes_center_crop_val.py'))
     steps = copy.deepcopy(crop_cfg.val_dataloader.dataset.pipeline)
     assert steps[2].transforms[0].type == 'CenterCrop'
     steps[2].transforms[0].update(height=32, width=48)
@@ -143,11 +153,10 @@ def test_default_validation_is_the_full_image_and_center_crop_is_an_option(synth
 
 
 def test_half_resolution_config(synthetic_root):
-    half = Config.fromfile(str(ROOT / 'configs/_base_/datasets/cityscapes_half.py'))
-    val = dataset(synthetic_root, 'val', pipeline=half.val_dataloader.dataset.pipeline)[0]
+    val = dataset(synthetic_root, 'val', pipeline=HALF.val_dataloader.dataset.pipeline)[0]
     assert val['inputs'].shape == (3, 32, 64)
     assert val['data_samples'].gt_sem_seg.data.shape == (1, 64, 128)  # metrics at full res
-    steps = copy.deepcopy(half.train_dataloader.dataset.pipeline)
+    steps = copy.deepcopy(HALF.train_dataloader.dataset.pipeline)
     steps[3].transforms[0].update(height=24, width=32)
     train = dataset(synthetic_root, pipeline=steps)[0]
     assert train['inputs'].shape == (3, 24, 32)

@@ -5,14 +5,12 @@ import argparse
 import json
 import os.path as osp
 
-from conftest import ROOT, tiny_cfg_options
+from conftest import QUICKSTART, tiny_cfg_options
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 from torch import nn
 
 from cityseg.registry import MODELS
-
-QUICKSTART = osp.join(ROOT, 'configs', 'quickstart_synthetic.py')
 
 
 def tiny_config(data_root: str, work_dir: str, *options: str) -> Config:

@@ -16,7 +16,7 @@ VOID = 255
 PATHS = {'runs': 1.0, 'bincount': 0.0}
 
 
-def _reference(pred: np.ndarray, gt: np.ndarray, ignore_index: int = VOID) -> np.ndarray:
+def histogram_reference(pred: np.ndarray, gt: np.ndarray, ignore_index: int = VOID) -> np.ndarray:
     """numpy's 2-D histogram over the pixels whose ground truth is not ``ignore_index``."""
     keep = gt != ignore_index
     ref, _, _ = np.histogram2d(gt[keep], pred[keep], bins=C, range=[[0, C], [0, C]])
@@ -49,15 +49,15 @@ def test_both_paths_match_the_reference(monkeypatch, path, noise, shape):
         pred, gt = _scene(rng, *shape, noise=noise)
         conf = confusion_matrix(torch.from_numpy(pred), torch.from_numpy(gt), C)
         assert conf.dtype == torch.int64
-        assert conf.numpy().tolist() == _reference(pred, gt).tolist()
+        assert conf.numpy().tolist() == histogram_reference(pred, gt).tolist()
 
 
 def test_smooth_maps_take_the_run_path_and_noisy_ones_bincount(monkeypatch):
     rng = np.random.default_rng(4)
     smooth, noisy = _scene(rng, 256, 512, block=64), _scene(rng, 256, 512, noise=0.1, block=64)
     calls = []
-    original = confusion._confusion_by_bincount
-    monkeypatch.setattr(confusion, '_confusion_by_bincount',
+    original = confusion._gt_rows_by_bincount
+    monkeypatch.setattr(confusion, '_gt_rows_by_bincount',
                         lambda *a: calls.append(a) or original(*a))
     for pred, gt in (smooth, noisy):
         confusion_matrix(torch.from_numpy(pred), torch.from_numpy(gt), C)
@@ -77,7 +77,7 @@ def test_non_contiguous_maps(monkeypatch, path):
     monkeypatch.setattr(confusion, 'MAX_RUN_FRACTION', PATHS[path])
     pred, gt = _scene(np.random.default_rng(5), noise=0.05)
     conf = confusion_matrix(torch.from_numpy(pred).t(), torch.from_numpy(gt).t(), C)
-    assert conf.numpy().tolist() == _reference(pred, gt).tolist()
+    assert conf.numpy().tolist() == histogram_reference(pred, gt).tolist()
 
 
 @pytest.mark.parametrize('path', PATHS)
@@ -86,7 +86,7 @@ def test_ignore_index_inside_the_class_range(monkeypatch, path):
     pred, gt = _scene(np.random.default_rng(6))
     gt[gt == VOID] = 3  # class 3 is now the void label and is counted nowhere
     conf = confusion_matrix(torch.from_numpy(pred), torch.from_numpy(gt), C, ignore_index=3)
-    assert conf.numpy().tolist() == _reference(pred, gt, ignore_index=3).tolist()
+    assert conf.numpy().tolist() == histogram_reference(pred, gt, ignore_index=3).tolist()
     assert conf[3].sum() == 0
 
 

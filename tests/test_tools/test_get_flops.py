@@ -2,7 +2,7 @@
 import importlib.util
 import os.path as osp
 
-from conftest import ROOT
+from conftest import QUICKSTART, ROOT
 from mmengine.config import Config
 
 from cityseg.registry import MODELS
@@ -14,7 +14,7 @@ spec.loader.exec_module(get_flops)
 
 
 def tiny_cfg() -> Config:
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'quickstart_synthetic.py'))
+    cfg = Config.fromfile(QUICKSTART)
     cfg.model.model_kwargs = dict(decoder_channels=[16, 16, 16, 16, 16])
     return cfg
 

@@ -1,6 +1,5 @@
 """End to end through the CLIs: train a tiny model, find its checkpoints, test it (official
 evaluator parity, --out/--show-dir/--tta, the test split, bad checkpoints, torchrun)."""
-import argparse
 import copy
 import glob
 import importlib.util
@@ -8,7 +7,6 @@ import json
 import math
 import os
 import os.path as osp
-import subprocess
 import sys
 import textwrap
 
@@ -16,10 +14,19 @@ import numpy as np
 import pytest
 import torch
 from cityscapesscripts.evaluation import evalPixelLevelSemanticLabeling
-from conftest import ROOT, tiny_cfg_options
-from mmengine.config import Config, DictAction
+from conftest import (
+    QUICKSTART,
+    ROOT,
+    read_scalars,
+    run_command,
+    run_tool,
+    tiny_cfg_options,
+    val_files,
+)
+from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from PIL import Image
+from test_apis.tiny_checkpoint import model_options
 
 from cityseg.datasets.labels import (
     ID_TO_TRAIN_ID,
@@ -29,30 +36,13 @@ from cityseg.datasets.labels import (
 )
 from cityseg.registry import DATASETS, MODELS
 
-QUICKSTART = osp.join(ROOT, 'configs', 'quickstart_synthetic.py')
-
-
-def run_tool(script: str, *args: str, env: dict | None = None,
-             expect_failure: bool = False) -> str:
-    proc = subprocess.run([sys.executable, osp.join(ROOT, 'tools', script), *args],
-                          capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, 'OMP_NUM_THREADS': '2', **(env or {})})
-    assert (proc.returncode != 0) == expect_failure, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout + proc.stderr
-
-
-def read_scalars(work_dir: str) -> list[dict]:
-    (path,) = glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
-    with open(path) as f:
-        return [json.loads(line) for line in f]
-
 
 @pytest.fixture(scope='module')
-def trained(synthetic_root, tmp_path_factory):
-    work_dir = str(tmp_path_factory.mktemp('work'))
-    log = run_tool('train.py', QUICKSTART, '--cfg-options',
-                   *tiny_cfg_options(synthetic_root, work_dir))
-    return work_dir, log
+def trained(tiny_work_dir) -> tuple[str, str]:
+    """The session's tiny training run (tools/train.py): its work dir and its log file's text."""
+    (log_file,) = glob.glob(osp.join(tiny_work_dir, '*', '*.log'))
+    with open(log_file) as f:
+        return tiny_work_dir, f.read()
 
 
 def test_train_leaves_best_last_log_and_scalars(trained):
@@ -63,7 +53,6 @@ def test_train_leaves_best_last_log_and_scalars(trained):
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         last = f.read().strip()
     assert osp.basename(last) == 'iter_4.pth' and osp.isfile(last)
-    assert glob.glob(osp.join(work_dir, '*', '*.log'))
     val_records = [r for r in read_scalars(work_dir) if 'mIoU' in r]
     assert [r['step'] for r in val_records] == [2, 4]
     assert all(0 <= r['mIoU'] <= 1 for r in val_records)
@@ -95,10 +84,6 @@ def tested(best_ckpt, synthetic_root, tmp_path_factory):
     return out_dir, show_dir, read_report(work_dir)
 
 
-def _val_files(synthetic_root: str, kind: str) -> list[str]:
-    return sorted(glob.glob(osp.join(synthetic_root, kind, 'val', '*', '*.png')))
-
-
 def test_test_tool_reproduces_best_validation_miou(trained, tested, synthetic_root):
     work_dir, _ = trained
     best_miou = max(r['mIoU'] for r in read_scalars(work_dir) if 'mIoU' in r)
@@ -106,7 +91,7 @@ def test_test_tool_reproduces_best_validation_miou(trained, tested, synthetic_ro
     assert abs(report['mIoU'] - best_miou) < 1e-4
     assert report['split'] == 'val' and report['tta'] is False
     pngs = sorted(out_dir.glob('*_leftImg8bit.png'))
-    val_imgs = _val_files(synthetic_root, 'leftImg8bit')
+    val_imgs = val_files(synthetic_root, 'leftImg8bit')
     assert [p.name for p in pngs] == [osp.basename(p) for p in val_imgs]
     pred = np.asarray(Image.open(pngs[0]))
     assert pred.shape == np.asarray(Image.open(val_imgs[0])).shape[:2]
@@ -119,7 +104,7 @@ def test_out_files_match_the_official_evaluator(tested, synthetic_root, monkeypa
     # The official instance path calls np.in1d, removed in numpy 2.4; np.isin replaces it.
     monkeypatch.setattr(np, 'in1d', np.isin, raising=False)
     out_dir, _, report = tested
-    gt_files = [f for f in _val_files(synthetic_root, 'gtFine')
+    gt_files = [f for f in val_files(synthetic_root, 'gtFine')
                 if f.endswith('_gtFine_labelIds.png')]
     pred_files = [str(out_dir / osp.basename(f).replace('_gtFine_labelIds', '_leftImg8bit'))
                   for f in gt_files]
@@ -146,7 +131,7 @@ def test_out_files_match_the_official_evaluator(tested, synthetic_root, monkeypa
 
 def test_show_dir_and_confusion_matrix_plot(tested, synthetic_root, tmp_path):
     out_dir, show_dir, report = tested
-    stems = [osp.basename(p)[:-4] for p in _val_files(synthetic_root, 'leftImg8bit')]
+    stems = [osp.basename(p)[:-4] for p in val_files(synthetic_root, 'leftImg8bit')]
     pred = np.asarray(Image.open(out_dir / f'{stems[0]}.png'))
     color = np.asarray(Image.open(show_dir / f'{stems[0]}_color.png'))
     # The colour picture is the prediction in the Cityscapes palette.
@@ -173,12 +158,10 @@ def test_confusion_matrix_normalisation():
     assert tool.normalize(counts, 'pred')[:, 0].tolist() == [0.6, 0, 0.4]
 
 
-def _in_process_predictions(cfg_opts: list[str], ckpt: str, tta: bool) -> list[np.ndarray]:
+def _in_process_predictions(synthetic_root: str, ckpt: str, tta: bool) -> list[np.ndarray]:
     """Train-id predictions of the val images from the segmentor itself, for reference."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--o', nargs='+', action=DictAction)
     cfg = Config.fromfile(QUICKSTART)
-    cfg.merge_from_dict(parser.parse_args(['--o', *cfg_opts]).o)
+    cfg.merge_from_dict(model_options(synthetic_root))
     if tta:
         cfg.model.test_cfg = dict(cfg.tta_cfg)
     model = MODELS.build(cfg.model).eval()
@@ -197,10 +180,10 @@ def test_tta_predictions_are_the_segmentors_tta(best_ckpt, synthetic_root, tmp_p
     run_tool('test.py', QUICKSTART, best_ckpt, '--tta', '--out', str(out_dir),
              '--cfg-options', *opts)
     assert read_report(str(tmp_path / 'work'))['tta'] is True
-    with_tta = _in_process_predictions(opts, best_ckpt, tta=True)
-    without = _in_process_predictions(opts, best_ckpt, tta=False)
+    with_tta = _in_process_predictions(synthetic_root, best_ckpt, tta=True)
+    without = _in_process_predictions(synthetic_root, best_ckpt, tta=False)
     assert any((a != b).any() for a, b in zip(with_tta, without)), 'TTA changes nothing here'
-    stems = [osp.basename(p) for p in _val_files(synthetic_root, 'leftImg8bit')]
+    stems = [osp.basename(p) for p in val_files(synthetic_root, 'leftImg8bit')]
     for stem, ref in zip(stems, with_tta):
         assert np.array_equal(np.asarray(Image.open(out_dir / stem)), TRAIN_ID_TO_ID[ref])
     # Without --tta the tool's files are the plain predictions (the fixture's run).
@@ -235,15 +218,12 @@ def test_class_count_mismatch_with_checkpoint_is_an_error(best_ckpt, synthetic_r
 def test_distributed_test_matches_single_process(best_ckpt, synthetic_root, tmp_path, tested):
     """torchrun with 2 gloo processes on the CPU: the same numbers as one process."""
     work_dir = str(tmp_path / 'work')
-    proc = subprocess.run(
+    log = run_command(
         [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
          '--master_port', str(29500 + os.getpid() % 1000), osp.join(ROOT, 'tools', 'test.py'),
          QUICKSTART, best_ckpt, '--launcher', 'pytorch', '--cfg-options',
          *tiny_cfg_options(synthetic_root, work_dir), 'test_dataloader.batch_size=1'],
-        capture_output=True, text=True, cwd=str(tmp_path),  # mmengine's .dist_test goes here
-        env={**os.environ, 'OMP_NUM_THREADS': '1'})
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    log = proc.stdout + proc.stderr
+        env={'OMP_NUM_THREADS': '1'}, cwd=str(tmp_path))  # mmengine's .dist_test goes here
     assert 'Distributed training: True' in log and 'GPU number: 2' in log  # = world size
     report = read_report(work_dir)
     single = tested[2]

@@ -15,24 +15,13 @@ import mmcv
 import numpy as np
 import pytest
 from cityscapesscripts.helpers.labels import id2label, trainId2label
-from conftest import ROOT, tiny_cfg_options
+from conftest import QUICKSTART, ROOT, read_scalars, run_tool, tiny_cfg_options, val_files
 from mmengine.config import Config
-from test_apis.tiny_checkpoint import QUICKSTART, model_options, trained_work_dir
-from test_train_test import read_scalars, run_tool
+from test_apis.tiny_checkpoint import model_options
 
 from cityseg.apis import inference_model, init_model
 
 SUFFIXES = ('_color.png', '_overlay.png', '_labelIds.png', '_trainIds.png')
-
-
-@pytest.fixture(scope='module')
-def work_dir(synthetic_root, tmp_path_factory) -> str:
-    return trained_work_dir(tmp_path_factory, synthetic_root)
-
-
-@pytest.fixture(scope='module')
-def checkpoint(work_dir) -> str:
-    return osp.join(work_dir, 'iter_4.pth')
 
 
 @pytest.fixture(scope='module')
@@ -43,12 +32,7 @@ def opts(synthetic_root, tmp_path_factory) -> list[str]:
 
 @pytest.fixture(scope='module')
 def val_paths(synthetic_root) -> list[str]:
-    return sorted(glob.glob(osp.join(synthetic_root, 'leftImg8bit', 'val', '*', '*.png')))
-
-
-@pytest.fixture(scope='module')
-def model(checkpoint, synthetic_root):
-    return init_model(QUICKSTART, checkpoint, cfg_options=model_options(synthetic_root))
+    return val_files(synthetic_root)
 
 
 def palette_colors(train_ids: np.ndarray) -> np.ndarray:
@@ -112,6 +96,13 @@ def test_infer_single_image_with_tta_and_slide(checkpoint, opts, val_paths, synt
     np.testing.assert_array_equal(
         mmcv.imread(str(out / f'{stem}_trainIds.png'), flag='unchanged'),
         inference_model(expected, val_paths[0]).train_ids)
+
+
+def test_infer_refuses_slide_windows_outside_slide_mode(checkpoint, opts, val_paths, tmp_path):
+    log = run_tool('infer.py', QUICKSTART, checkpoint, val_paths[0], '--out', str(tmp_path),
+                   '--crop-size', '32', '64', *opts, expect_failure=True)
+    assert "--crop-size and --stride set the slide windows: add --mode slide (the mode is " \
+           "'whole')" in log
 
 
 def test_infer_video_gives_one_annotated_frame_per_frame(checkpoint, opts, val_paths, model,
@@ -179,17 +170,17 @@ def write_scalars(work_dir, records: list[dict]) -> None:
     path.write_text(''.join(json.dumps(r) + '\n' for r in records))
 
 
-def test_analyze_logs_plots_runs_and_summarises(work_dir, tmp_path):
+def test_analyze_logs_plots_runs_and_summarises(tiny_work_dir, tmp_path):
     hand = tmp_path / 'hand'
     write_scalars(hand, [
         dict(step=10, loss=0.9, lr=1e-3), dict(step=10, mIoU=0.40),
         dict(step=20, loss=0.5, lr=5e-4), dict(step=20, mIoU=0.55),
         dict(step=30, loss=0.3, lr=1e-4), dict(step=30, mIoU=0.50)])
     fig = str(tmp_path / 'curves.png')
-    log = run_tool('analysis_tools/analyze_logs.py', str(hand), work_dir, '--keys', 'loss',
+    log = run_tool('analysis_tools/analyze_logs.py', str(hand), tiny_work_dir, '--keys', 'loss',
                    'mIoU', 'lr', '--out', fig)
     assert re.search(r'\| hand +\| 30 +\| 0\.5500 +\| 20 +\| 0\.3000 +\|', log)
-    scalars = read_scalars(work_dir)
+    scalars = read_scalars(tiny_work_dir)
     best = max((r for r in scalars if 'mIoU' in r), key=lambda r: r['mIoU'])
     final_loss = [r['loss'] for r in scalars if 'loss' in r][-1]
     assert re.search(rf'\| tiny_checkpoint +\| 4 +\| {best["mIoU"]:.4f} +\| {best["step"]} +\| '

@@ -6,7 +6,9 @@
 Each WORK_DIR is read from the ``<timestamp>/vis_data/scalars.json`` files that mmengine's
 ``LocalVisBackend`` writes: the latest run, spliced onto the runs it resumed from (see
 :func:`cityseg.visualization.load_scalars`). The figure has one panel per key with one line per
-run; the table gives each run's best mIoU, the iteration it was reached at, and the final loss.
+run; the table gives each run's last iteration, its best mIoU and the validation step it was
+reached at (an iteration, or an epoch where LoggerHook logs metrics by epoch, as the 100-epoch
+schedule does), and the final loss. The x axis is the logged step of each record, likewise.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from collections.abc import Sequence
 from matplotlib.figure import Figure
 from terminaltables import AsciiTable
 
-from cityseg.visualization import load_scalars, series
+from cityseg.visualization import draw_series, load_scalars, series
 
 PANEL_SIZE = (8, 3)  # inches per key
 DPI = 100
@@ -39,49 +41,47 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def load_runs(work_dirs: Sequence[str], metric: str) -> list[list[dict]]:
-    """Every run's records (training and validation, in step order)."""
+def load_runs(work_dirs: Sequence[str], metric: str) -> list[tuple[list[dict], list[dict]]]:
+    """Every run's training and validation records."""
     runs = []
     for work_dir in work_dirs:
         train, val = load_scalars(work_dir, metric)
         if not train and not val:
             raise FileNotFoundError(f'no */vis_data/scalars.json records under {work_dir}')
-        runs.append(sorted(train + val, key=lambda r: r['step']))
+        runs.append((train, val))
     return runs
 
 
-def plot_runs(runs: Sequence[list[dict]], labels: Sequence[str], keys: Sequence[str],
-              path: str, logy: Sequence[str] = ()) -> None:
+def plot_runs(runs: Sequence[tuple[list[dict], list[dict]]], labels: Sequence[str],
+              keys: Sequence[str], path: str, logy: Sequence[str] = ()) -> None:
     """One panel per key, one line per run; a key no run logged is an error naming the keys
     that were logged."""
     fig = Figure(figsize=(PANEL_SIZE[0], PANEL_SIZE[1] * len(keys)), dpi=DPI)
     axes = fig.subplots(len(keys), 1, squeeze=False)[:, 0]
     for ax, key in zip(axes, keys):
-        lines = [(label, series(records, [key]).get(key)) for label, records in zip(labels, runs)]
-        if not any(points for _, points in lines):
-            logged = sorted({k for records in runs for r in records for k in r} - {'step'})
+        lines = {label: points for label, (train, val) in zip(labels, runs)
+                 if (points := series(train + val, [key]).get(key))}
+        if not lines:
+            logged = sorted({k for run in runs for records in run for r in records for k in r}
+                            - {'step'})
             raise KeyError(f'no run logged {key!r}; logged keys: {logged}')
-        for label, points in lines:
-            if points:
-                ax.plot(*points, label=label, marker='o' if len(points[0]) < 30 else None)
-        if key in logy:
-            ax.set_yscale('log')
+        draw_series(ax, lines, logy=key in logy)
         ax.set(ylabel=key)
-        ax.grid(alpha=0.3)
-        ax.legend()
-    axes[-1].set_xlabel('iteration')
+    axes[-1].set_xlabel('step')
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
 
 
-def summary(runs: Sequence[list[dict]], labels: Sequence[str], metric: str) -> str:
-    """A table: run, last iteration, best ``metric`` and its iteration, final loss."""
-    rows = [['run', 'last iter', f'best {metric}', 'at iter', 'final loss']]
-    for label, records in zip(labels, runs):
-        evals = [r for r in records if metric in r]
-        losses = [r for r in records if 'loss' in r]
+def summary(runs: Sequence[tuple[list[dict], list[dict]]], labels: Sequence[str],
+            metric: str) -> str:
+    """A table: run, last iteration, best ``metric`` and its validation step, final loss."""
+    rows = [['run', 'last iter', f'best {metric}', 'at val step', 'final loss']]
+    for label, (train, val) in zip(labels, runs):
+        evals = [r for r in val if metric in r]
+        losses = [r for r in train if 'loss' in r]
         best = max(evals, key=lambda r: r[metric]) if evals else None
-        rows.append([label, records[-1]['step'],
+        last = max((r['step'] for r in train), default='-')
+        rows.append([label, last,
                      f'{best[metric]:.4f}' if best else '-', best['step'] if best else '-',
                      f'{losses[-1]["loss"]:.4f}' if losses else '-'])
     return AsciiTable(rows).table

@@ -22,12 +22,13 @@ import time
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.dataset import pseudo_collate
+from mmengine.device import get_device
 from mmengine.hooks import Hook
-from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 from torch.utils.data import DataLoader, Dataset
 
-from cityseg.registry import DATASETS, MODELS, OPTIMIZERS
+from cityseg.apis import init_model
+from cityseg.registry import DATASETS, OPTIMIZERS
 from cityseg.utils import load_config
 
 
@@ -47,7 +48,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--slide-crop', type=int, nargs=2, default=[1024, 1024])
     parser.add_argument('--slide-stride', type=int, nargs=2, default=[768, 768])
     parser.add_argument('--skip', nargs='*', default=[], choices=['train', 'data', 'infer'])
-    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args()
 
@@ -67,7 +67,7 @@ class InMemory(Dataset):
 
 
 class IterTimes(Hook):
-    """Record wall time per train iteration (sync'ed on CUDA)."""
+    """Record wall time per train iteration (synchronised with the device)."""
 
     priority = 'VERY_LOW'
 
@@ -85,7 +85,8 @@ class IterTimes(Hook):
 
 
 def _sync() -> None:
-    if torch.cuda.is_available():
+    """Wait for the device the Runner and the bare loop both use (mmengine's get_device)."""
+    if get_device() == 'cuda':
         torch.cuda.synchronize()
 
 
@@ -94,10 +95,10 @@ def build_samples(cfg: Config, n: int) -> list[dict]:
     return [dataset[i % len(dataset)] for i in range(n)]
 
 
-def bare_loop(cfg: Config, loader: DataLoader, iters: int, warmup: int, device: str) -> float:
+def bare_loop(cfg: Config, loader: DataLoader, iters: int, warmup: int) -> float:
     """Seconds per iteration of a hand-written loop: preprocess, forward, loss, step."""
     torch.manual_seed(0)
-    model = MODELS.build(cfg.model).to(device).train()
+    model = init_model(cfg, device=get_device()).train()
     optimizer = OPTIMIZERS.build(dict(cfg.optim_wrapper.optimizer, params=model.parameters()))
     times = []
     it = iter(loader)
@@ -145,7 +146,7 @@ def bench_train(cfg: Config, args: argparse.Namespace) -> float:
     bare, runner = [], []
     for _ in range(args.rounds):
         loader = DataLoader(dataset, batch_size=batch, num_workers=0, collate_fn=pseudo_collate)
-        bare.append(bare_loop(cfg, loader, args.iters, args.warmup, args.device))
+        bare.append(bare_loop(cfg, loader, args.iters, args.warmup))
         runner.append(runner_loop(cfg, dataset, args.iters, args.warmup))
     b, r = statistics.median(bare), statistics.median(runner)
     print(f'(a) train, batch {batch}: bare loop {1 / b:.3f} it/s ({b:.3f} s/it), '
@@ -175,7 +176,7 @@ def bench_data(cfg: Config, args: argparse.Namespace, step_time: float | None) -
 
 @torch.inference_mode()
 def bench_infer(cfg: Config, args: argparse.Namespace) -> None:
-    model = MODELS.build(cfg.model).to(args.device).eval()
+    model = init_model(cfg, device=get_device())
     h, w = args.infer_size
     img = torch.randint(0, 256, (3, h, w), dtype=torch.uint8)
     for mode in ('whole', 'slide'):
@@ -198,13 +199,12 @@ def main() -> None:
     # Speed does not depend on the weights: no download unless an override asks for one.
     cfg = load_config(args.config, {'model.encoder_weights': None, **(args.cfg_options or {})})
     print(f'config {args.config}: {cfg.model.arch} / {cfg.model.encoder_name}, '
-          f'device {args.device}, torch threads {torch.get_num_threads()}')
-    with DefaultScope.overwrite_default_scope('cityseg'):
-        step = None if 'train' in args.skip else bench_train(cfg, args)
-        if 'data' not in args.skip:
-            bench_data(cfg, args, step)
-        if 'infer' not in args.skip:
-            bench_infer(cfg, args)
+          f'device {get_device()}, torch threads {torch.get_num_threads()}')
+    step = None if 'train' in args.skip else bench_train(cfg, args)
+    if 'data' not in args.skip:
+        bench_data(cfg, args, step)
+    if 'infer' not in args.skip:
+        bench_infer(cfg, args)
     if torch.cuda.is_available():
         peak = torch.cuda.max_memory_allocated() / 2**30
         print(f'(d) peak CUDA memory allocated: {peak:.2f} GiB')

@@ -23,18 +23,17 @@ import argparse
 import os.path as osp
 import tempfile
 import time
-from collections.abc import Callable
 
 import cv2
 import mmcv
 import torch
-from mmengine.config import Config
 from mmengine.fileio import get as get_bytes
 from terminaltables import AsciiTable
+from timing import time_side_by_side
 
 from cityseg.datasets.synthetic import generate_synthetic_cityscapes
 from cityseg.registry import DATASETS
-from cityseg.utils import register_all_modules
+from cityseg.utils import load_config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PIPELINE_TARGET = 1.3
@@ -59,25 +58,11 @@ def decode_only(info: dict) -> None:
     mmcv.imfrombytes(get_bytes(info['seg_map_path']), flag='unchanged', backend='cv2')
 
 
-def time_side_by_side(fns: dict[str, Callable[[int], object]], n: int,
-                      repeat: int) -> dict[str, float]:
-    """Seconds per call of each ``fn(i)``: best of ``repeat`` per i, averaged over i < n."""
-    best = {name: [float('inf')] * n for name in fns}
-    for _ in range(repeat):
-        for i in range(n):
-            for name, fn in fns.items():
-                start = time.perf_counter()
-                fn(i)
-                best[name][i] = min(best[name][i], time.perf_counter() - start)
-    return {name: sum(times) / n for name, times in best.items()}
-
-
 def main() -> None:
     args = parse_args()
     cv2.setNumThreads(args.threads)
     torch.set_num_threads(args.threads)
-    register_all_modules()
-    dataset_cfg = Config.fromfile(args.config).train_dataloader.dataset
+    dataset_cfg = load_config(args.config).train_dataloader.dataset
     with tempfile.TemporaryDirectory() as tmp:
         data_root = args.data_root
         if data_root is None:
@@ -95,7 +80,7 @@ def main() -> None:
         times = time_side_by_side({'decode only': lambda i: decode_only(infos[i]),
                                    'pipeline': uncached.__getitem__,
                                    'cached': cached.__getitem__}, n, args.repeat)
-        h, w = uncached[0]['data_samples'].ori_shape
+        h, w = mmcv.imread(infos[0]['img_path']).shape[:2]
     decode, pipeline, cache = times['decode only'], times['pipeline'], times['cached']
     rows = [['', 'ms / sample', 'ratio', 'target'],
             ['decode only', f'{decode * 1e3:.1f}', '1.00x', ''],

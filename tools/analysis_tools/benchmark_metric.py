@@ -34,8 +34,6 @@ from __future__ import annotations
 import argparse
 import copy
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from unittest import mock
@@ -44,12 +42,14 @@ import numpy as np
 import torch
 from cityscapesscripts.evaluation import evalPixelLevelSemanticLabeling
 from PIL import Image
+from timing import time_each
 
 from cityseg.datasets.labels import CLASSES, IGNORE_INDEX, NUM_CLASSES, TRAIN_ID_TO_ID
 from cityseg.evaluation import IoUMetric, instance_iou
 from cityseg.evaluation.confusion import MAX_RUN_FRACTION
+from cityseg.evaluation.instance_iou import LABEL_ID_TO_INSTANCE_CLASS
 
-INSTANCE_LABEL_IDS = [24, 25, 26, 27, 28, 31, 32, 33]  # person ... bicycle, not caravan/trailer
+INSTANCE_LABEL_IDS = np.flatnonzero(LABEL_ID_TO_INSTANCE_CLASS >= 0)  # not caravan/trailer
 
 
 def parse_args() -> argparse.Namespace:
@@ -106,21 +106,6 @@ def make_instances(label_ids: np.ndarray) -> np.ndarray:
     return inst
 
 
-def time_each(fn: Callable[[int], object], n: int, repeat: int) -> float:
-    """Seconds per call of ``fn(i)``: the best of ``repeat`` calls per i, averaged over i < n.
-
-    The best call, as timeit advises, because slower ones measure interference (other
-    processes on the machine, first touch of freshly allocated memory), not the code.
-    """
-    best = [float('inf')] * n
-    for _ in range(repeat):
-        for i in range(n):
-            start = time.perf_counter()
-            fn(i)
-            best[i] = min(best[i], time.perf_counter() - start)
-    return sum(best) / n
-
-
 def time_ours(pairs: list, dtype: torch.dtype, args: argparse.Namespace) -> tuple[float, list]:
     """Per-image seconds of ``IoUMetric.process`` on maps of ``dtype``, and its results."""
     samples = [[{'pred_sem_seg': {'data': torch.from_numpy(p)[None].to(dtype)},
@@ -158,10 +143,13 @@ def main() -> None:
     pairs = [make_pair(rng, args.height, args.width, args.noise) for _ in range(args.num_images)]
     instances = [make_instances(TRAIN_ID_TO_ID[g]) for _, g in pairs]
 
-    ours64, results = time_ours(pairs, torch.int64, args)
-    ours8, results8 = time_ours(pairs, torch.uint8, args)
     if args.iiou:
         ours_iiou, results_iiou = time_ours_iiou(pairs, instances, args)
+        checked = [results_iiou]
+    else:
+        ours64, results64 = time_ours(pairs, torch.int64, args)
+        ours8, results8 = time_ours(pairs, torch.uint8, args)
+        checked = [results64, results8]
 
     cs_args = copy.copy(evalPixelLevelSemanticLabeling.args)
     cs_args.evalInstLevelScore = args.iiou
@@ -192,11 +180,11 @@ def main() -> None:
                                SimpleNamespace(open=decoded.__getitem__)):
             accumulation = time_each(official_pair, args.num_images, args.repeat)
 
-    # Same counts on both sides: ours saw each image `repeat` times per dtype, the official
-    # matrix (restricted to non-void label ids) twice as often, in two timing loops.
+    # Same counts on both sides: ours saw each image `repeat` times per timed variant, the
+    # official matrix (restricted to non-void label ids) twice as often, in two timing loops.
     train_label_ids = TRAIN_ID_TO_ID[:NUM_CLASSES]
     official_conf = conf[np.ix_(train_label_ids, train_label_ids)].astype(np.int64)
-    for res in (results, results8):
+    for res in checked:
         if not np.array_equal(official_conf, 2 * np.sum([c for c, _ in res], axis=0)):
             raise RuntimeError('the two confusion matrices disagree')
     if args.iiou:

@@ -12,9 +12,8 @@ import argparse
 import torch
 from mmengine.analysis import get_model_complexity_info
 from mmengine.config import Config, DictAction
-from mmengine.registry import DefaultScope
 
-from cityseg.registry import MODELS
+from cityseg.apis import init_model
 from cityseg.utils import load_config
 
 
@@ -30,9 +29,8 @@ def parse_args() -> argparse.Namespace:
 
 def complexity(cfg: Config, shape: tuple[int, int], show_table: bool = False) -> dict:
     """FLOPs and parameter count of ``cfg.model``'s network on a ``(1, 3, H, W)`` input."""
-    cfg.model.encoder_weights = None  # complexity does not depend on the weights: no download
-    with DefaultScope.overwrite_default_scope('cityseg'):
-        model = MODELS.build(cfg.model).eval()
+    # Complexity does not depend on the weights: no download.
+    model = init_model(cfg, cfg_options={'model.encoder_weights': None})
     with torch.no_grad():
         return get_model_complexity_info(model.net, inputs=(torch.zeros(1, 3, *shape),),
                                          show_table=show_table, show_arch=False)

@@ -13,15 +13,16 @@ cache_dir = None
 # ShiftScaleRotate and blur after it, e.g.
 #   dict(type='ShiftScaleRotate', shift_limit=0.05, scale_limit=0.1, rotate_limit=10, p=0.3)
 #   dict(type='OneOf', transforms=[dict(type='GaussianBlur'), dict(type='MotionBlur')], p=0.2)
+train_augmentation = dict(type='Albu', transforms=[
+    dict(type='RandomCrop', height=crop_size[0], width=crop_size[1], pad_if_needed=True),
+    dict(type='HorizontalFlip', p=0.5),
+    dict(type='RandomBrightnessContrast', brightness_limit=0.2, contrast_limit=0.2, p=0.5),
+    dict(type='ColorJitter', brightness=0.1, contrast=0.1, saturation=0.1, hue=0.05, p=0.3),
+])
 train_pipeline = [
     dict(type='LoadCityscapesImage'),
     dict(type='LoadCityscapesLabel'),
-    dict(type='Albu', transforms=[
-        dict(type='RandomCrop', height=crop_size[0], width=crop_size[1], pad_if_needed=True),
-        dict(type='HorizontalFlip', p=0.5),
-        dict(type='RandomBrightnessContrast', brightness_limit=0.2, contrast_limit=0.2, p=0.5),
-        dict(type='ColorJitter', brightness=0.1, contrast=0.1, saturation=0.1, hue=0.05, p=0.3),
-    ]),
+    train_augmentation,
     dict(type='PackSegInputs'),
 ]
 # Validation and test see the full image and the full-resolution label (the reference's 512x512
@@ -47,7 +48,7 @@ val_dataloader = dict(
     dataset=dict(type=dataset_type, data_root=data_root, split='val', cache_dir=cache_dir,
                  pipeline=test_pipeline))
 # The labelled val split, as mmsegmentation does; for test-server files use
-# --cfg-options test_dataloader.dataset.split=test with tools/test.py --out DIR.
+# tools/test.py CONFIG CHECKPOINT --split test --out DIR.
 test_dataloader = val_dataloader
 
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU', 'mDice'])

@@ -3,18 +3,12 @@
 # resized up, so mIoU is still the benchmark's.
 _base_ = ['./cityscapes.py']
 resize_ratio = 0.5
-crop_size = (512, 512)  # (height, width)
 
 train_pipeline = [
     dict(type='LoadCityscapesImage'),
     dict(type='LoadCityscapesLabel'),
     dict(type='ResizeByRatio', ratio=resize_ratio),
-    dict(type='Albu', transforms=[
-        dict(type='RandomCrop', height=crop_size[0], width=crop_size[1], pad_if_needed=True),
-        dict(type='HorizontalFlip', p=0.5),
-        dict(type='RandomBrightnessContrast', brightness_limit=0.2, contrast_limit=0.2, p=0.5),
-        dict(type='ColorJitter', brightness=0.1, contrast=0.1, saturation=0.1, hue=0.05, p=0.3),
-    ]),
+    {{_base_.train_augmentation}},  # the base's crop and colour augmentation, after resizing
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [

@@ -2,6 +2,8 @@
 # validation every epoch; the encoder (pretrained) frozen for the first 5 % of epochs, then
 # trained at 0.1 x lr; ENet class weights from the full-resolution train labels; visuals and
 # curves after every validation.
+_base_ = ['./default_hooks.py']
+
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=5e-5, weight_decay=1e-4),
@@ -21,20 +23,8 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
 default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, by_epoch=True, save_best='mIoU',
-                    rule='greater', max_keep_ckpts=3, save_last=True,
-                    backend_args=dict(backend='atomic_local')),  # temp file + rename
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    # cityseg's: random states in checkpoints (exact --resume); stop at a NaN/inf loss before
-    # it is checkpointed. (mmengine refuses None for these names: to drop one, pop its key.)
-    rng_state=dict(type='RNGStateHook'),
-    non_finite_loss=dict(type='NonFiniteLossHook'),
-    # BatchNorm statistics averaged over ranks after each iteration, before checkpointing, so
-    # the saved, validated and tested weights agree under distributed training.
-    sync_buffers=dict(type='SyncBuffersHook'),
+    logger=dict(interval=50),  # validation metrics logged at their epoch
+    checkpoint=dict(interval=1, by_epoch=True),
 )
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
 custom_hooks = [
