@@ -7,9 +7,10 @@ same matrix:
   the ``(ground truth, prediction)`` pairs are counted run by run: a label map is made of
   regions, so along a row most pixels repeat their left neighbour's pair, and one weighted
   ``numpy.bincount`` over the runs replaces a histogram loop over all two million pixels of
-  a Cityscapes frame (about 2x faster when 2 % of the pixels start a run, see
-  ``tools/analysis_tools/benchmark_metric.py``). Maps whose neighbours differ more often
-  (fine detail, noise) take the next way, which is then faster;
+  a Cityscapes frame (``IoUMetric.process`` 1.1 ms per image when 1.8 % of the pixels start a
+  run, against 2.5 ms for the next way; ``tools/analysis_tools/benchmark_metric.py``). Maps
+  whose neighbours differ more often (fine detail, noise) take the next way, which is then
+  faster;
 - everywhere else, one ``torch.bincount`` over ``gt * C + pred`` on the device the prediction
   lives on, so a GPU evaluation never copies label maps to the host: only the small matrix
   travels. Narrow maps are counted in int16 without being widened; on the CPU, consecutive

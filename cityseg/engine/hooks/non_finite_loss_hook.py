@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+import torch
 from mmengine.hooks import Hook
 
 from cityseg.registry import HOOKS
@@ -24,7 +25,8 @@ class NonFiniteLossHook(Hook):
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs: dict | None = None) -> None:
-        losses = {k: float(v) for k, v in (outputs or {}).items() if 'loss' in k}
+        # .item(): the summed loss still requires grad, and float() of it warns.
+        losses = {k: torch.as_tensor(v).item() for k, v in (outputs or {}).items() if 'loss' in k}
         if all(math.isfinite(v) for v in losses.values()):
             return
         terms = ', '.join(f'{k}={v}' for k, v in losses.items())
