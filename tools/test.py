@@ -20,7 +20,7 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from cityseg.utils import apply_tta, load_config, resolve_work_dir
-from cityseg.utils.launch import apply_launcher
+from cityseg.utils.launch import apply_launcher, end_distributed
 
 
 def parse_args() -> argparse.Namespace:
@@ -134,6 +134,7 @@ def main() -> None:
     metrics = runner.test()
     if runner.rank == 0 and metrics:
         runner.logger.info(f'metrics written to {write_metrics(runner, args, metrics)}')
+    end_distributed()
 
 
 if __name__ == '__main__':

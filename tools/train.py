@@ -8,7 +8,7 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 from cityseg.utils import load_config, resolve_work_dir
-from cityseg.utils.launch import apply_launcher
+from cityseg.utils.launch import apply_launcher, end_distributed
 
 
 def parse_args() -> argparse.Namespace:
@@ -50,6 +50,7 @@ def main() -> None:
     apply_launcher(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     runner.train()
+    end_distributed()
 
 
 if __name__ == '__main__':

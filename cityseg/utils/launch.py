@@ -25,3 +25,15 @@ def apply_launcher(cfg: Config, launcher: str) -> None:
             find_unused_parameters=cfg.get('find_unused_parameters', False))
     if launcher == 'pytorch' and not dist.is_initialized():
         dist.init_process_group('gloo')  # rank, world size, address: torchrun's environment
+
+
+def end_distributed() -> None:
+    """After a job's work: wait for every rank, then end the process group.
+
+    Left to interpreter teardown while another rank is still communicating, a rank can abort
+    at exit ("terminate called without an active exception") after all the work is done, and
+    torchrun then reports the whole job as failed.
+    """
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
