@@ -134,6 +134,7 @@ def main() -> None:
     metrics = runner.test()
     if runner.rank == 0 and metrics:
         runner.logger.info(f'metrics written to {write_metrics(runner, args, metrics)}')
+    del runner  # its DDP wrapper holds the process group that end_distributed ends
     end_distributed()
 
 

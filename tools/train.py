@@ -48,8 +48,7 @@ def main() -> None:
     elif args.resume:
         cfg.resume, cfg.load_from = True, args.resume
     apply_launcher(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    Runner.from_cfg(cfg).train()
     end_distributed()
 
 

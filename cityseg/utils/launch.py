@@ -1,6 +1,8 @@
 """Distributed launch settings shared by tools/train.py and tools/test.py."""
 from __future__ import annotations
 
+import gc
+
 import torch
 import torch.distributed as dist
 from mmengine.config import Config
@@ -28,12 +30,15 @@ def apply_launcher(cfg: Config, launcher: str) -> None:
 
 
 def end_distributed() -> None:
-    """After a job's work: wait for every rank, then end the process group.
+    """After a job's work, once its Runner is released: wait for every rank, then end the
+    process group.
 
-    Left to interpreter teardown while another rank is still communicating, a rank can abort
-    at exit ("terminate called without an active exception") after all the work is done, and
-    torchrun then reports the whole job as failed.
+    Left to interpreter teardown (a finished Runner's DDP wrapper still holds the group), the
+    group's threads can abort a rank at exit ("terminate called without an active
+    exception") after all the work is done, and torchrun then reports the whole job as failed.
+    The Runner's reference cycles are collected first, so that the group really goes now.
     """
     if dist.is_initialized():
+        gc.collect()
         dist.barrier()
         dist.destroy_process_group()
