@@ -17,7 +17,8 @@ import sys
 
 from mmengine.config import DictAction
 
-from cityseg.apis import compare_with_pytorch, export_onnx, init_model, read_image
+from cityseg.apis import init_model, read_image
+from cityseg.apis.onnx import compare_with_pytorch, export_onnx
 from cityseg.registry import DATASETS
 
 

@@ -22,7 +22,8 @@ import numpy as np
 from mmengine.config import Config, DictAction
 from tqdm import tqdm
 
-from cityseg.apis import inference_model, init_model, read_image, use_onnxruntime
+from cityseg.apis import inference_model, init_model, read_image
+from cityseg.apis.onnx import use_onnxruntime
 from cityseg.utils import apply_tta, load_config
 
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')

@@ -1,4 +1,6 @@
 """ONNX export of a trained checkpoint and onnxruntime inside the segmentor."""
+import re
+import sys
 
 import mmcv
 import numpy as np
@@ -9,14 +11,15 @@ import torch
 from conftest import QUICKSTART, val_files
 from test_apis.tiny_checkpoint import model_options
 
-from cityseg.apis import (
+from cityseg.apis import inference_model, init_model
+from cityseg.apis.onnx import (
+    OnnxRuntimeNet,
     compare_with_pytorch,
+    create_session,
     export_onnx,
-    inference_model,
-    init_model,
     use_onnxruntime,
 )
-from cityseg.apis.onnx_runtime import create_session
+from cityseg.apis.onnx.extra import require
 
 MEAN = np.array([123.675, 116.28, 103.53], np.float32).reshape(1, 3, 1, 1)
 STD = np.array([58.395, 57.12, 57.375], np.float32).reshape(1, 3, 1, 1)
@@ -101,3 +104,31 @@ def test_session_errors_name_the_file(tmp_path):
                       input_names=['x'], output_names=['y'])
     with pytest.raises(ValueError, match=r"other.onnx has inputs/outputs \(\['x'\], \['y'\]\)"):
         create_session(other)
+
+
+@pytest.mark.parametrize('missing', ['onnx', 'onnxruntime'])
+def test_missing_extra_is_named_and_nothing_is_written(model, dynamic_onnx, val_images, tmp_path,
+                                                       monkeypatch, missing):
+    monkeypatch.setitem(sys.modules, missing, None)  # what `import` does when it is absent
+    hint = re.escape('''pip install -e ".[onnx]" (the 'onnx' extra''')
+    if missing == 'onnx':
+        with pytest.raises(ModuleNotFoundError, match=f"exporting to ONNX needs 'onnx'.*{hint}"):
+            export_onnx(model, tmp_path / 'x.onnx', shape=(64, 128))
+        assert not (tmp_path / 'x.onnx').exists()
+    else:
+        for call in (lambda: create_session(dynamic_onnx),
+                     lambda: compare_with_pytorch(model, dynamic_onnx, val_images),
+                     lambda: use_onnxruntime(model, dynamic_onnx)):
+            with pytest.raises(ModuleNotFoundError,
+                               match=f"running .*dynamic.onnx with onnxruntime needs "
+                                     f"'onnxruntime'.*{hint}"):
+                call()
+        assert not isinstance(model.net, OnnxRuntimeNet)
+
+
+def test_a_broken_optional_package_keeps_its_own_error(tmp_path, monkeypatch):
+    (tmp_path / 'half_installed').mkdir()
+    (tmp_path / 'half_installed' / '__init__.py').write_text('import its_missing_dependency\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ModuleNotFoundError, match="No module named 'its_missing_dependency'"):
+        require('half_installed', 'testing')

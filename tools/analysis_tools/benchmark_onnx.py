@@ -18,9 +18,8 @@ import time
 import torch
 from terminaltables import AsciiTable
 
-from cityseg.apis import export_onnx, init_model
-from cityseg.apis.onnx_export import INPUT_NAME, OUTPUT_NAME, RawImageNet
-from cityseg.apis.onnx_runtime import create_session
+from cityseg.apis import init_model
+from cityseg.apis.onnx import INPUT_NAME, OUTPUT_NAME, RawImageNet, create_session, export_onnx
 
 DEFAULT_CONFIGS = ['configs/quickstart_synthetic.py', 'configs/deeplabv3plus_effb3_512.py']
 

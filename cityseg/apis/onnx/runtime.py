@@ -7,18 +7,26 @@ flips and scales, resizing to the image, argmax); only ``model.net`` is replaced
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-import onnxruntime as ort
 import torch
 from torch import nn
 
-from .onnx_export import INPUT_NAME, OUTPUT_NAME
+from .extra import require
+from .graph import INPUT_NAME, OUTPUT_NAME
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 
 def create_session(path: str | os.PathLike, device: str = 'cpu',
                    num_threads: int | None = None) -> ort.InferenceSession:
-    """An onnxruntime session on ``device`` (CUDA when asked for and available, else CPU)."""
+    """An onnxruntime session on ``device`` (CUDA when asked for and available, else CPU).
+
+    onnxruntime is an optional dependency of cityseg, imported here on first use.
+    """
     path = os.fspath(path)
+    ort = require('onnxruntime', f'running {path} with onnxruntime')
     if not os.path.isfile(path):
         raise FileNotFoundError(f'ONNX model not found: {path}')
     providers = ['CPUExecutionProvider']

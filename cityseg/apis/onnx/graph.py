@@ -1,0 +1,41 @@
+"""What the exported graph is: its input and output names and the module that gets traced.
+
+The graph's input ``image`` is float32 RGB NCHW in 0..255 (a uint8 image cast to float, or one
+resized with bilinear interpolation); its output ``logits`` is float32
+``N x num_classes x H x W``. H and W must be multiples of the model's size divisor (32 for most
+encoders, 16 for DeepLabV3+): pad at the bottom/right and crop the logits back, as
+:class:`~cityseg.apis.onnx.runtime.OnnxRuntimeNet` inside the segmentor does. A consumer needs
+no knowledge of the training statistics, only of RGB channel order.
+
+Shared by the exporter, the runtime and the comparison, so none of them imports another's
+module for these names.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+INPUT_NAME = 'image'
+OUTPUT_NAME = 'logits'
+
+
+class RawImageNet(nn.Module):
+    """A segmentor's network that takes raw RGB pixels: ``net((x - mean) / std)``.
+
+    ``mean``/``std`` are the data preprocessor's (RGB order, 0..255 units), so the graph
+    computes exactly what :class:`~cityseg.models.SegDataPreProcessor` feeds the network.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.net = model.net
+        self.register_buffer('mean', model.data_preprocessor.mean.detach().clone())
+        self.register_buffer('std', model.data_preprocessor.std.detach().clone())
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        logits = self.net((image - self.mean) / self.std)
+        if logits.shape[-2:] != image.shape[-2:]:
+            logits = F.interpolate(logits, size=image.shape[-2:], mode='bilinear',
+                                   align_corners=False)
+        return logits
