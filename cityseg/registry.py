@@ -1,9 +1,16 @@
-"""cityseg's registries: children of mmengine's root registries.
+"""cityseg's registries: children of mmengine's root registries, all with ``scope='cityseg'``.
 
-Every registry has ``scope='cityseg'`` (inferred from this package) and ``locations`` that
-import the modules registering into it, so a config with ``default_scope='cityseg'`` resolves
-``type='CityscapesDataset'`` without the caller importing anything first. Names not found here
-fall back to mmengine's root registries (``type='AdamW'``, ``type='CheckpointHook'``, ...).
+Two kinds:
+
+- **Registries holding cityseg classes** have ``locations`` that import the modules registering
+  into them, so a config with ``default_scope='cityseg'`` resolves ``type='CityscapesDataset'``
+  without the caller importing anything first. Names not found here fall back to mmengine's
+  root registry (``type='CheckpointHook'``, mmcv's transforms...).
+- **Fall-through registries** hold no cityseg class and have no ``locations``; every name
+  resolves in mmengine's root (``AdamW``, ``PolyLR``, ``TensorboardVisBackend``...). They exist
+  because the Runner builds through mmengine's roots under the default scope, and a root with
+  no ``'cityseg'`` child logs "Failed to search registry with scope 'cityseg'" at every build.
+  A class registered into one of them must move it to the first kind, with ``locations``.
 """
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
@@ -29,43 +36,32 @@ from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
 
-_ENGINE = ['cityseg.engine']
-
-RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, locations=_ENGINE)
-RUNNER_CONSTRUCTORS = Registry('runner constructor', parent=MMENGINE_RUNNER_CONSTRUCTORS,
-                               locations=_ENGINE)
-LOOPS = Registry('loop', parent=MMENGINE_LOOPS, locations=_ENGINE)
+# Registries holding cityseg classes.
+LOOPS = Registry('loop', parent=MMENGINE_LOOPS, locations=['cityseg.engine'])
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, locations=['cityseg.engine.hooks'])
 OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS,
                           locations=['cityseg.engine.optimizers'])
 OPTIM_WRAPPER_CONSTRUCTORS = Registry('optimizer wrapper constructor',
                                       parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
                                       locations=['cityseg.engine.optimizers'])
-OPTIMIZERS = Registry('optimizer', parent=MMENGINE_OPTIMIZERS,
-                      locations=['cityseg.engine.optimizers'])
-PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS,
-                            locations=_ENGINE)
-LOG_PROCESSORS = Registry('log_processor', parent=MMENGINE_LOG_PROCESSORS, locations=_ENGINE)
-
 DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, locations=['cityseg.datasets'])
-DATA_SAMPLERS = Registry('data sampler', parent=MMENGINE_DATA_SAMPLERS,
-                         locations=['cityseg.datasets'])
 TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, locations=['cityseg.datasets'])
-
 MODELS = Registry('model', parent=MMENGINE_MODELS, locations=['cityseg.models'])
-MODEL_WRAPPERS = Registry('model_wrapper', parent=MMENGINE_MODEL_WRAPPERS,
-                          locations=['cityseg.models'])
-WEIGHT_INITIALIZERS = Registry('weight initializer', parent=MMENGINE_WEIGHT_INITIALIZERS,
-                               locations=['cityseg.models'])
-TASK_UTILS = Registry('task util', parent=MMENGINE_TASK_UTILS, locations=['cityseg.models'])
-
 METRICS = Registry('metric', parent=MMENGINE_METRICS, locations=['cityseg.evaluation'])
-EVALUATOR = Registry('evaluator', parent=MMENGINE_EVALUATOR, locations=['cityseg.evaluation'])
-
 VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS,
                        locations=['cityseg.visualization'])
-VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS,
-                       locations=['cityseg.visualization'])
 
-INFERENCERS = Registry('inferencer', parent=MMENGINE_INFERENCERS, locations=['cityseg.apis'])
-FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, locations=['cityseg.datasets'])
+# Fall-through registries: mmengine's classes only.
+RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS)
+RUNNER_CONSTRUCTORS = Registry('runner constructor', parent=MMENGINE_RUNNER_CONSTRUCTORS)
+OPTIMIZERS = Registry('optimizer', parent=MMENGINE_OPTIMIZERS)
+PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS)
+LOG_PROCESSORS = Registry('log_processor', parent=MMENGINE_LOG_PROCESSORS)
+DATA_SAMPLERS = Registry('data sampler', parent=MMENGINE_DATA_SAMPLERS)
+MODEL_WRAPPERS = Registry('model_wrapper', parent=MMENGINE_MODEL_WRAPPERS)
+WEIGHT_INITIALIZERS = Registry('weight initializer', parent=MMENGINE_WEIGHT_INITIALIZERS)
+TASK_UTILS = Registry('task util', parent=MMENGINE_TASK_UTILS)
+EVALUATOR = Registry('evaluator', parent=MMENGINE_EVALUATOR)
+VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS)
+INFERENCERS = Registry('inferencer', parent=MMENGINE_INFERENCERS)
+FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS)

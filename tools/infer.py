@@ -25,6 +25,7 @@ from tqdm import tqdm
 from cityseg.apis import inference_model, init_model, read_image
 from cityseg.apis.onnx import use_onnxruntime
 from cityseg.utils import apply_tta, load_config
+from cityseg.visualization import write_prediction_pictures
 
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg')
@@ -110,8 +111,7 @@ def write_predictions(model, paths: list[str], root: str, out_dir: str, batch_si
                                            inference_model(model, images, batch_size)):
                 rel = osp.relpath(osp.splitext(path)[0], root)
                 prefix = osp.join(out_dir, rel)
-                mmcv.imwrite(result.color[..., ::-1], f'{prefix}_color.png')
-                mmcv.imwrite(result.overlay(image, opacity)[..., ::-1], f'{prefix}_overlay.png')
+                write_prediction_pictures(prefix, image[..., ::-1], result.train_ids, opacity)
                 mmcv.imwrite(result.label_ids, f'{prefix}_labelIds.png')
                 mmcv.imwrite(result.train_ids, f'{prefix}_trainIds.png')
             bar.update(len(chunk))

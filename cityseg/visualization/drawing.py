@@ -1,4 +1,9 @@
-"""Segmentation maps as pictures: palette colours, overlays and comparison grids."""
+"""Segmentation maps as pictures: palette colours, overlays and comparison grids.
+
+One drawing path for every picture cityseg makes: :class:`SegLocalVisualizer` (training
+visuals, every vis backend), ``PredictionWriterHook``'s ``show_dir`` (tools/test.py) and
+tools/infer.py all draw a prediction with :func:`prediction_pictures`.
+"""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -18,6 +23,21 @@ def overlay(image: np.ndarray, train_ids: np.ndarray, opacity: float = 0.5) -> n
     blended = image.astype(np.float32) * (1 - opacity) + color * opacity
     keep = (train_ids == 255)[..., None]
     return np.where(keep, image, blended).round().astype(np.uint8)
+
+
+def prediction_pictures(image: np.ndarray, train_ids: np.ndarray,
+                        opacity: float = 0.5) -> dict[str, np.ndarray]:
+    """``{'color': palette picture, 'overlay': palette over the RGB image}`` of a prediction,
+    both RGB uint8 at the prediction's resolution (``image`` must already have it)."""
+    return dict(color=colorize(train_ids), overlay=overlay(image, train_ids, opacity))
+
+
+def write_prediction_pictures(prefix: str, image: np.ndarray, train_ids: np.ndarray,
+                              opacity: float = 0.5) -> None:
+    """:func:`prediction_pictures` as ``<prefix>_color.png`` and ``<prefix>_overlay.png``
+    (folders created as needed)."""
+    for kind, picture in prediction_pictures(image, train_ids, opacity).items():
+        mmcv.imwrite(picture[..., ::-1], f'{prefix}_{kind}.png')  # RGB -> BGR for cv2
 
 
 def comparison_grid(samples: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
@@ -40,6 +60,7 @@ def comparison_grid(samples: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]
         image = mmcv.imresize(image, size)
         gt = mmcv.imresize(gt.astype(np.uint8), size, interpolation='nearest')
         pred = mmcv.imresize(pred.astype(np.uint8), size, interpolation='nearest')
+        pictures = prediction_pictures(image, pred, opacity)
         rows.append(np.concatenate(
-            [image, colorize(gt), colorize(pred), overlay(image, pred, opacity)], axis=1))
+            [image, colorize(gt), pictures['color'], pictures['overlay']], axis=1))
     return np.concatenate(rows, axis=0)

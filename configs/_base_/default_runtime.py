@@ -8,11 +8,12 @@ env_cfg = dict(
 )
 
 # LocalVisBackend writes <work_dir>/<timestamp>/vis_data/scalars.json, which TrainingCurvesHook
-# plots. For TensorBoard as well, set in a config:
+# plots. SegLocalVisualizer hands SegVisualizationHook's grids to every backend. For TensorBoard
+# (scalars and grids) as well, set in a config:
 #   visualizer = dict(vis_backends=[dict(type='LocalVisBackend'),
 #                                   dict(type='TensorboardVisBackend')])
 vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='Visualizer', vis_backends=vis_backends, name='visualizer')
+visualizer = dict(type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
 log_level = 'INFO'
 
 randomness = dict(seed=0)

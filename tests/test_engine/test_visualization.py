@@ -1,14 +1,33 @@
-"""Drawing and curve reading, against values computed by hand."""
+"""Drawing, the visualizer, its vis backends and curve reading, against values computed by
+hand."""
+import glob
+import io
 import json
+import os.path as osp
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
+from engine_utils import tiny_config, train
+from mmengine.structures import PixelData
+from mmengine.visualization import Visualizer
 from PIL import Image
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from cityseg.datasets.labels import PALETTE
-from cityseg.engine.hooks import TrainingCurvesHook
-from cityseg.visualization import comparison_grid, load_scalars, overlay, plot_series, series
+from cityseg.engine.hooks import SegVisualizationHook, TrainingCurvesHook
+from cityseg.structures import SegDataSample
+from cityseg.visualization import (
+    SegLocalVisualizer,
+    comparison_grid,
+    load_scalars,
+    overlay,
+    plot_series,
+    prediction_pictures,
+    series,
+    write_prediction_pictures,
+)
 
 
 def test_grid_layout_colours_and_ignore():
@@ -64,3 +83,108 @@ def test_curves_hook_without_local_backend_says_what_to_add(tmp_path):
     runner = SimpleNamespace(work_dir=str(tmp_path))
     with pytest.raises(FileNotFoundError, match='LocalVisBackend'):
         TrainingCurvesHook().after_val_epoch(runner, {})
+
+
+def read_rgb(path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert('RGB'))
+
+
+def test_prediction_pictures_colour_and_blend_by_hand(tmp_path):
+    image = np.full((2, 3, 3), 60, np.uint8)
+    pred = np.array([[0, 10, 255], [13, 13, 0]], np.uint8)
+    pictures = prediction_pictures(image, pred, opacity=0.25)
+    expected_color = np.array([[PALETTE[0], PALETTE[10], (0, 0, 0)],
+                               [PALETTE[13], PALETTE[13], PALETTE[0]]], np.uint8)
+    np.testing.assert_array_equal(pictures['color'], expected_color)
+    expected_overlay = np.round(0.75 * 60 + 0.25 * expected_color.astype(float))
+    expected_overlay[0, 2] = 60  # ignore: the image itself
+    np.testing.assert_array_equal(pictures['overlay'], expected_overlay)
+    write_prediction_pictures(str(tmp_path / 'sub' / 'frame'), image, pred, opacity=0.25)
+    np.testing.assert_array_equal(read_rgb(tmp_path / 'sub' / 'frame_color.png'), expected_color)
+    np.testing.assert_array_equal(read_rgb(tmp_path / 'sub' / 'frame_overlay.png'),
+                                  expected_overlay)
+
+
+def seg_sample(gt: np.ndarray, pred: np.ndarray) -> SegDataSample:
+    return SegDataSample(gt_sem_seg=PixelData(data=torch.from_numpy(gt)[None]),
+                         pred_sem_seg=PixelData(data=torch.from_numpy(pred)[None]))
+
+
+def test_add_datasample_draws_the_grid_and_hands_it_to_the_backends(tmp_path):
+    visualizer = SegLocalVisualizer(name=f'visualizer:{tmp_path}', save_dir=str(tmp_path),
+                                    vis_backends=[dict(type='LocalVisBackend')])
+    image = np.full((4, 8, 3), 100, np.uint8)
+    gt = np.zeros((4, 8), np.uint8)
+    gt[:, 4:] = 255
+    pred = np.full((4, 8), 10, np.uint8)
+    rng = np.random.default_rng(0)
+    image2 = rng.integers(0, 256, (4, 8, 3), dtype=np.uint8)
+    gt2, pred2 = (rng.integers(0, 19, (4, 8), dtype=np.uint8) for _ in range(2))
+    out_file = tmp_path / 'visuals' / '7.png'
+    grid = visualizer.add_datasample('val_visuals', [image, image2],
+                                     [seg_sample(gt, pred), seg_sample(gt2, pred2)], step=7,
+                                     out_file=str(out_file), tile_width=8, opacity=0.5)
+    np.testing.assert_array_equal(
+        grid, comparison_grid([(image, gt, pred), (image2, gt2, pred2)], 8, 0.5))
+    # The first row by hand: image | ground truth (right half ignored) | sky | blend.
+    assert grid.shape == (8, 32, 3)
+    assert (grid[:4, :8] == 100).all()
+    assert (grid[:4, 8:12] == PALETTE[0]).all() and (grid[:4, 12:16] == 0).all()
+    assert (grid[:4, 16:24] == PALETTE[10]).all()
+    assert (grid[:4, 24:] == np.round(50 + np.array(PALETTE[10]) * 0.5)).all()
+    # LocalVisBackend wrote it as <save_dir>/vis_data/vis_image/<name>_<step>.png; out_file too.
+    (recorded,) = glob.glob(str(tmp_path / '**' / 'val_visuals_7.png'), recursive=True)
+    np.testing.assert_array_equal(read_rgb(recorded), grid)
+    np.testing.assert_array_equal(read_rgb(out_file), grid)
+    # One image and one sample need no lists.
+    single = visualizer.add_datasample('one', image, seg_sample(gt, pred), tile_width=8)
+    np.testing.assert_array_equal(single, grid[:4])
+
+
+def test_add_datasample_names_what_is_missing(tmp_path):
+    visualizer = SegLocalVisualizer(name=f'visualizer:{tmp_path}')
+    image = np.zeros((2, 2, 3), np.uint8)
+    label = np.zeros((2, 2), np.uint8)
+    no_pred = SegDataSample(gt_sem_seg=PixelData(data=torch.from_numpy(label)[None]))
+    with pytest.raises(ValueError, match="'grid'.*no pred_sem_seg"):
+        visualizer.add_datasample('grid', image, no_pred)
+    with pytest.raises(ValueError, match='2 images and 1 data samples'):
+        visualizer.add_datasample('grid', [image, image], [seg_sample(label, label)])
+
+
+def test_visualization_hook_refuses_a_visualizer_that_cannot_draw_grids(tmp_path):
+    runner = SimpleNamespace(visualizer=Visualizer(name=f'plain:{tmp_path}'))
+    with pytest.raises(TypeError, match="Visualizer: set the config's visualizer.type to "
+                                        "'SegLocalVisualizer'"):
+        SegVisualizationHook().before_run(runner)
+
+
+def test_training_grids_reach_tensorboard_and_the_visuals_folder(synthetic_root, tmp_path):
+    """A real (2-iteration) run with LocalVisBackend and TensorboardVisBackend: the grid
+    validation drew is an image event in TensorBoard, the same picture as
+    work_dir/visuals/<iter>.png and as LocalVisBackend's copy."""
+    work_dir = str(tmp_path)
+    cfg = tiny_config(synthetic_root, work_dir, 'train_cfg.max_iters=2',
+                      'param_scheduler.0.end=2')
+    cfg.visualizer.vis_backends = [dict(type='LocalVisBackend'),
+                                   dict(type='TensorboardVisBackend')]
+    cfg.custom_hooks = [dict(type='SegVisualizationHook', num_images=2, tile_width=64)]
+    runner = train(cfg)
+    assert isinstance(runner.visualizer, SegLocalVisualizer)
+    runner.visualizer.close()  # flush the TensorBoard writer
+
+    # 2 validation images of 128x64, tiles 64x32: 4 tiles wide, 2 rows.
+    png = read_rgb(osp.join(work_dir, 'visuals', '2.png'))
+    assert png.shape == (64, 256, 3)
+    (event_file,) = glob.glob(osp.join(work_dir, '*', 'vis_data', 'events.out.tfevents.*'))
+    events = EventAccumulator(event_file, size_guidance={'images': 0})
+    events.Reload()
+    assert 'val_visuals' in events.Tags()['images']
+    (image,) = events.Images('val_visuals')
+    assert (image.step, image.width, image.height) == (2, 256, 64)
+    decoded = np.asarray(Image.open(io.BytesIO(image.encoded_image_string)).convert('RGB'))
+    np.testing.assert_array_equal(decoded, png)
+    (local,) = glob.glob(osp.join(work_dir, '*', 'vis_data', 'vis_image', 'val_visuals_2.png'))
+    np.testing.assert_array_equal(read_rgb(local), png)
+    # The scalars still reach both backends.
+    assert 'loss' in events.Tags()['scalars']

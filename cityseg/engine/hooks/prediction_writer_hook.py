@@ -9,10 +9,10 @@ import mmcv
 import numpy as np
 from mmengine.hooks import Hook
 
-from cityseg.datasets.labels import colorize, train_ids_to_label_ids
+from cityseg.datasets.labels import train_ids_to_label_ids
 from cityseg.registry import HOOKS
 from cityseg.structures import SegDataSample
-from cityseg.visualization import overlay
+from cityseg.visualization import write_prediction_pictures
 
 
 @HOOKS.register_module()
@@ -24,7 +24,8 @@ class PredictionWriterHook(Hook):
             label ids (uint8, single channel): the format of the official evaluator and the
             test server, which match files to images by the ``<city>_<seq>_<frame>`` prefix.
         show_dir: if set, ``<show_dir>/<stem>_color.png`` (palette colours, ignore black) and
-            ``<stem>_overlay.png`` (blended over the image with ``opacity``).
+            ``<stem>_overlay.png`` (blended over the image with ``opacity``), drawn by
+            :func:`~cityseg.visualization.write_prediction_pictures` as tools/infer.py draws.
         opacity: weight of the palette colours in the overlay.
     """
 
@@ -56,9 +57,7 @@ class PredictionWriterHook(Hook):
 
     def _show(self, img_path: str, pred: np.ndarray, stem: str) -> None:
         """The palette picture and the overlay, at the prediction's (label) resolution."""
-        mmcv.imwrite(colorize(pred)[..., ::-1], osp.join(self.show_dir, f'{stem}_color.png'))
         img = mmcv.imread(img_path, channel_order='rgb')
         if img.shape[:2] != pred.shape:
             img = mmcv.imresize(img, (pred.shape[1], pred.shape[0]))
-        mmcv.imwrite(overlay(img, pred, self.opacity)[..., ::-1],
-                     osp.join(self.show_dir, f'{stem}_overlay.png'))
+        write_prediction_pictures(osp.join(self.show_dir, stem), img, pred, self.opacity)

@@ -7,18 +7,23 @@ from collections.abc import Sequence
 import mmcv
 from mmengine.dist import master_only
 from mmengine.hooks import Hook
+from mmengine.structures import PixelData
 
 from cityseg.registry import HOOKS
 from cityseg.structures import SegDataSample
-from cityseg.visualization import comparison_grid
+from cityseg.visualization import SegLocalVisualizer
 
 
 @HOOKS.register_module()
 class SegVisualizationHook(Hook):
-    """Write ``work_dir/<out_dir>/<iter>.png``: for the first ``num_images`` validation images
-    (the same ones every time: validation is not shuffled), a row of image | ground truth |
-    prediction | overlay in the Cityscapes palette, ignore in black.
+    """Draw, for the first ``num_images`` validation images (the same ones every time:
+    validation is not shuffled), a row of image | ground truth | prediction | overlay in the
+    Cityscapes palette, ignore in black.
 
+    The grid goes through ``runner.visualizer`` (a :class:`SegLocalVisualizer`, built from
+    ``cfg.visualizer``), so every configured vis backend records it under the tag ``TAG`` at
+    the current iteration (TensorBoard, ``LocalVisBackend``'s ``vis_data/vis_image``...); the
+    visualizer also writes it to ``work_dir/<out_dir>/<iter>.png``, whatever the backends.
     The predictions are the ones validation already computed, so drawing costs no forward pass.
 
     Args:
@@ -33,6 +38,7 @@ class SegVisualizationHook(Hook):
     """
 
     priority = 'LOW'
+    TAG = 'val_visuals'
 
     def __init__(self, interval: int = 1, num_images: int = 4, tile_width: int = 512,
                  opacity: float = 0.5, out_dir: str = 'visuals', by_epoch: bool = False) -> None:
@@ -47,6 +53,13 @@ class SegVisualizationHook(Hook):
         self.by_epoch = by_epoch
         self._samples: list | None = None
 
+    def before_run(self, runner) -> None:
+        if not isinstance(runner.visualizer, SegLocalVisualizer):
+            raise TypeError(
+                f'SegVisualizationHook draws through runner.visualizer, which is a '
+                f'{type(runner.visualizer).__name__}: set the config\'s visualizer.type to '
+                f"'SegLocalVisualizer' (configs/_base_/default_runtime.py does)")
+
     def before_val_epoch(self, runner) -> None:
         progress = runner.epoch if self.by_epoch else runner.iter
         self._samples = [] if progress % self.interval == 0 else None
@@ -56,17 +69,20 @@ class SegVisualizationHook(Hook):
         if self._samples is None:
             return
         for sample in (outputs or [])[:self.num_images - len(self._samples)]:
-            self._samples.append((sample.img_path, sample.gt_sem_seg.data[0].cpu().numpy(),
-                                  sample.pred_sem_seg.data[0].cpu().numpy()))
+            # Only the label maps, on the CPU: not the logits, not device memory.
+            self._samples.append(SegDataSample(
+                metainfo=dict(img_path=sample.img_path),
+                gt_sem_seg=PixelData(data=sample.gt_sem_seg.data.cpu()),
+                pred_sem_seg=PixelData(data=sample.pred_sem_seg.data.cpu())))
 
     @master_only
     def after_val_epoch(self, runner, metrics: dict | None = None) -> None:
         if not self._samples:
             return
-        rows = [(mmcv.imread(path, channel_order='rgb'), gt, pred)
-                for path, gt, pred in self._samples]
-        grid = comparison_grid(rows, self.tile_width, self.opacity)
+        images = [mmcv.imread(s.img_path, channel_order='rgb') for s in self._samples]
         path = osp.join(runner.work_dir, self.out_dir, f'{runner.iter}.png')
-        mmcv.imwrite(grid[..., ::-1], path)  # RGB -> BGR for cv2
-        runner.logger.info(f'Validation visuals written to {path}')
+        runner.visualizer.add_datasample(self.TAG, images, self._samples, step=runner.iter,
+                                         out_file=path, tile_width=self.tile_width,
+                                         opacity=self.opacity)
+        runner.logger.info(f'Validation visuals written to {path} and the vis backends')
         self._samples = None
