@@ -71,7 +71,8 @@ def build_network(arch: str, encoder_name: str | None = None,
         check_model_kwargs(arch, encoder_name, kwargs)
         if encoder_name.startswith('tu-') and encoder_weights is not None:
             args['encoder_weights'] = _timm_weights(encoder_name, encoder_weights)
-        net = _create_smp_model(arch, args, kwargs)
+        with wrap_download_errors(encoder_name, encoder_weights):
+            net = _create_smp_model(arch, args, kwargs)
     if dropout > 0:
         if not isinstance(getattr(net, 'segmentation_head', None), nn.Module):
             raise ValueError(f'dropout={dropout} needs a network with a `segmentation_head` '
@@ -90,8 +91,7 @@ def _create_smp_model(arch: str, args: dict, model_kwargs: dict) -> nn.Module:
     """
     encoder_name = args['encoder_name']
     try:
-        with wrap_download_errors(encoder_name, args['encoder_weights']):
-            return smp.create_model(arch, **args)
+        return smp.create_model(arch, **args)
     except (TypeError, ValueError, AssertionError) as err:
         params = _smp_parameters(arch)
         defaults = {key: params[key].default for key in model_kwargs
