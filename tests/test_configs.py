@@ -66,7 +66,7 @@ def test_unet_and_manet_configs_inherit_the_recipe():
 
 def test_cfg_options_reach_built_objects():
     cfg = load('quickstart_synthetic.py', [
-        'model.arch=FPN', 'optim_wrapper.optimizer.lr=1e-3', 'train_dataloader.batch_size=2',
+        'model.arch=MAnet', 'optim_wrapper.optimizer.lr=1e-3', 'train_dataloader.batch_size=2',
         'model.test_cfg.crop_size=[64,128]', 'param_scheduler.0.end=50'])
     assert cfg.train_dataloader.batch_size == 2
     assert cfg.param_scheduler[0].end == 50
@@ -75,7 +75,7 @@ def test_cfg_options_reach_built_objects():
         wrapper = OPTIM_WRAPPERS.build(
             dict(cfg.optim_wrapper, optimizer=torch.optim.AdamW(model.parameters(),
                                                                 lr=cfg.optim_wrapper.optimizer.lr)))
-    assert type(model.net).__name__ == 'FPN'
+    assert type(model.net).__name__ == 'MAnet'
     assert model.test_cfg['crop_size'] == [64, 128]
     assert wrapper.optimizer.param_groups[0]['lr'] == 1e-3
 

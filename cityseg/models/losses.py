@@ -9,7 +9,9 @@ logs each term on its own.
 All arithmetic runs in float32, even when the network runs under fp16/bf16 autocast: ``log``,
 ``exp`` and sums over millions of pixels lose too much in half precision.
 """
-from collections.abc import Sequence
+import math
+import numbers
+from collections.abc import Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -41,11 +43,48 @@ def check_target(logits: torch.Tensor, target: torch.Tensor, ignore_index: int) 
                          f'and ignore_index {ignore_index}')
 
 
+def _number(key: str, value: object, minimum: float | None = None) -> float:
+    """``value`` as a float, refusing by name anything but a finite number (>= ``minimum``).
+
+    A config value such as ``gamma='2'`` would otherwise fail later in a comparison or a torch
+    kernel with a message that names neither the key nor the value.
+    """
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not math.isfinite(value) or (minimum is not None and value < minimum)):
+        bound = '' if minimum is None else f' >= {minimum}'
+        raise ValueError(f'{key} must be a finite number{bound}, got {value!r}')
+    return float(value)
+
+
+def _ignore_index(value: object) -> int:
+    """``ignore_index`` checked to be an integer label: a string fails inside ``torch.where``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f'ignore_index must be an integer label, got {value!r}')
+    return int(value)
+
+
+def _loss_name(value: object) -> str:
+    """``loss_name`` checked to be a string, the key of the loss in :class:`JointLoss`'s output.
+
+    mmengine's ``parse_losses`` sums the terms whose key passes ``'loss' in key``: with a
+    number or ``None`` there, the first training step fails with ``TypeError: argument of type
+    'int' is not iterable``, naming neither the loss nor its config.
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"loss_name must be a string such as 'loss_focal', got {value!r} "
+                         f'({type(value).__name__})')
+    return value
+
+
 def _as_weight_tensor(weights: ClassWeight) -> torch.Tensor | None:
     """Convert user-supplied class weights to a 1-D float32 tensor, refusing nonsense early."""
     if weights is None:
         return None
-    tensor = torch.as_tensor(weights, dtype=torch.float32).detach().flatten().clone()
+    try:
+        tensor = torch.as_tensor(weights, dtype=torch.float32).detach().flatten().clone()
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise ValueError(f'class weights must be a sequence of numbers (one per class), got '
+                         f'{weights!r}') from err
     if tensor.numel() == 0 or not torch.isfinite(tensor).all() or (tensor < 0).any():
         raise ValueError(f'class weights must be finite, non-negative and non-empty, got {weights}')
     return tensor
@@ -83,12 +122,10 @@ class FocalLoss(nn.Module):
                  ignore_index: int = 255, loss_weight: float = 1.0,
                  loss_name: str = 'loss_focal') -> None:
         super().__init__()
-        if gamma < 0:
-            raise ValueError(f'gamma must be >= 0, got {gamma}')
-        self.gamma = float(gamma)
-        self.ignore_index = ignore_index
-        self.loss_weight = float(loss_weight)
-        self.loss_name = loss_name
+        self.gamma = _number('gamma', gamma, minimum=0)
+        self.ignore_index = _ignore_index(ignore_index)
+        self.loss_weight = _number('loss_weight', loss_weight)
+        self.loss_name = _loss_name(loss_name)
         # Non-persistent: the weights are derived from the data (or the config), so checkpoints
         # neither carry them nor fail to load when they are set or unset.
         self.register_buffer('class_weight', _as_weight_tensor(class_weight), persistent=False)
@@ -167,16 +204,14 @@ class DiceLoss(nn.Module):
                  classes: str = 'present', eps: float = 1e-7,
                  loss_name: str = 'loss_dice') -> None:
         super().__init__()
-        if smooth < 0:
-            raise ValueError(f'smooth must be >= 0, got {smooth}')
         if classes not in ('present', 'all'):
             raise ValueError(f"classes must be 'present' or 'all', got {classes!r}")
-        self.smooth = float(smooth)
-        self.ignore_index = ignore_index
-        self.loss_weight = float(loss_weight)
+        self.smooth = _number('smooth', smooth, minimum=0)
+        self.ignore_index = _ignore_index(ignore_index)
+        self.loss_weight = _number('loss_weight', loss_weight)
         self.classes = classes
-        self.eps = float(eps)
-        self.loss_name = loss_name
+        self.eps = _number('eps', eps, minimum=0)
+        self.loss_name = _loss_name(loss_name)
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Return ``loss_weight`` times the mean Dice loss over the selected classes."""
@@ -235,8 +270,14 @@ class JointLoss(nn.Module):
         elif dice_weight is not None or gamma is not None:
             raise ValueError('dice_weight and gamma configure the default losses only; with '
                              '`losses` given, set loss_weight / gamma in the loss configs')
+        if not isinstance(losses, (list, tuple)):
+            raise ValueError(f'JointLoss losses must be a list of loss configs, got {losses!r}')
         if not losses:
             raise ValueError('JointLoss needs at least one loss')
+        for i, cfg in enumerate(losses):
+            if not isinstance(cfg, Mapping):
+                raise ValueError(f'JointLoss losses[{i}] must be a loss config such as '
+                                 f"dict(type='FocalLoss'), got {cfg!r}")
         self.losses = nn.ModuleList(
             MODELS.build({'ignore_index': ignore_index, **cfg}) for cfg in losses)
         names = [loss.loss_name for loss in self.losses]

@@ -6,7 +6,9 @@ instead of as a ``KeyError`` deep inside smp or a ``RuntimeError('Unknown model'
 from __future__ import annotations
 
 import difflib
+import inspect
 import math
+import numbers
 
 import segmentation_models_pytorch as smp
 import timm
@@ -23,6 +25,15 @@ SMP_ARCHS = tuple(a.__name__ for a in smp.MODEL_ARCHITECTURES_MAPPING.values())
 # of 8 x the encoder's output stride (128 by default), which smp's own check does not know.
 _DECODER_DOWNSAMPLING = {'PAN': 8}
 
+# The arguments build_network passes to every network itself, from keys of the model config.
+_OWN_ARGS = ('encoder_name', 'encoder_weights', 'in_channels', 'classes')
+# Deprecated spellings smp 0.6's constructors pop from their **kwargs instead of declaring
+# (they still work, with a DeprecationWarning); a test checks this table against smp's source.
+SMP_DEPRECATED_KWARGS = {
+    'Unet': ('decoder_use_batchnorm',), 'UnetPlusPlus': ('decoder_use_batchnorm',),
+    'MAnet': ('decoder_use_batchnorm',), 'Linknet': ('decoder_use_batchnorm',),
+    'PSPNet': ('psp_use_batchnorm',), 'PAN': ('upscale_mode',)}
+
 
 def build_network(arch: str, encoder_name: str | None = None,
                   encoder_weights: str | None = None, in_channels: int = 3, classes: int = 19,
@@ -37,13 +48,19 @@ def build_network(arch: str, encoder_name: str | None = None,
 
     Raises:
         ValueError: unknown architecture or encoder (the message lists the valid names),
-            ``aux_params`` (a classification head cityseg has no loss for), or ``dropout > 0``
+            ``aux_params`` (a classification head cityseg has no loss for), a keyword argument
+            the smp architecture does not take (see :func:`check_model_kwargs`), any other
+            argument smp fails to build from (the message names the architecture, the
+            encoder and the keyword arguments), ``dropout`` outside [0, 1], or ``dropout > 0``
             for a network without ``segmentation_head``.
         RuntimeError: pretrained weights could not be downloaded.
     """
     if 'aux_params' in kwargs:
         raise ValueError('model_kwargs.aux_params adds an image-classification head, which '
                          'cityseg has no labels or loss for; remove it')
+    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) \
+            or not 0 <= dropout <= 1:
+        raise ValueError(f'model.dropout must be a probability in [0, 1], got {dropout!r}')
     args = dict(encoder_name=encoder_name, encoder_weights=encoder_weights,
                 in_channels=in_channels, classes=classes, **kwargs)
     if arch in MODELS.module_dict:
@@ -51,16 +68,80 @@ def build_network(arch: str, encoder_name: str | None = None,
     else:
         check_arch(arch)
         check_encoder_name(encoder_name)
+        check_model_kwargs(arch, encoder_name, kwargs)
         if encoder_name.startswith('tu-') and encoder_weights is not None:
             args['encoder_weights'] = _timm_weights(encoder_name, encoder_weights)
         with wrap_download_errors(encoder_name, encoder_weights):
-            net = smp.create_model(arch, **args)
+            net = _create_smp_model(arch, args, kwargs)
     if dropout > 0:
         if not isinstance(getattr(net, 'segmentation_head', None), nn.Module):
             raise ValueError(f'dropout={dropout} needs a network with a `segmentation_head` '
                              f'module; {arch} has none')
         net.segmentation_head = nn.Sequential(nn.Dropout2d(dropout), net.segmentation_head)
     return net
+
+
+def _create_smp_model(arch: str, args: dict, model_kwargs: dict) -> nn.Module:
+    """``smp.create_model(arch, **args)``, its argument errors wrapped to name the config.
+
+    A value of the wrong kind fails deep inside smp or torch: U-Net's tuple of
+    ``decoder_channels`` given to DeepLabV3Plus ends as ``TypeError: unsupported operand
+    type(s) for %: 'tuple' and 'int'``. The wrapped error names the architecture, the encoder,
+    the ``model_kwargs`` passed and the architecture's defaults for those keys.
+    """
+    encoder_name = args['encoder_name']
+    try:
+        return smp.create_model(arch, **args)
+    except (TypeError, ValueError, AssertionError) as err:
+        params = _smp_parameters(arch)
+        defaults = {key: params[key].default for key in model_kwargs
+                    if key in params and params[key].default is not inspect.Parameter.empty}
+        hint = f" (smp's defaults for them: {defaults})" if defaults else ''
+        raise ValueError(
+            f'smp could not build model.arch={arch!r} with model.encoder_name={encoder_name!r} '
+            f'from model.model_kwargs={model_kwargs!r}{hint}: {type(err).__name__}: {err}'
+        ) from err
+
+
+def _smp_parameters(arch: str) -> dict[str, inspect.Parameter]:
+    """The named parameters of smp's ``arch`` constructor, without ``self`` and ``**kwargs``."""
+    cls = smp.MODEL_ARCHITECTURES_MAPPING[arch.lower()]
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return {name: p for name, p in inspect.signature(cls.__init__).parameters.items()
+            if p.kind in named and name != 'self'}
+
+
+def smp_model_kwargs(arch: str) -> list[str]:
+    """The ``model_kwargs`` keys smp's ``arch`` takes: its constructor's parameters (and
+    deprecated spellings) less those build_network sets itself and the refused ``aux_params``."""
+    cls_name = smp.MODEL_ARCHITECTURES_MAPPING[arch.lower()].__name__
+    own = (*_OWN_ARGS, 'aux_params')
+    return ([name for name in _smp_parameters(arch) if name not in own]
+            + list(SMP_DEPRECATED_KWARGS.get(cls_name, ())))
+
+
+def check_model_kwargs(arch: str, encoder_name: str, kwargs: dict) -> None:
+    """Refuse ``model_kwargs`` keys that smp's ``arch`` does not take.
+
+    smp hands every undeclared keyword to the encoder: a timm (``tu-``) encoder passes it on to
+    ``timm.create_model`` (``dynamic_img_size=True`` for ViTs), but smp's own encoders drop it,
+    so a misspelled ``decoder_chanels`` would silently build the default decoder. Keys starting
+    with ``_`` are smp's config-loading markers, which it removes itself.
+    """
+    if _is_timm_encoder(encoder_name):
+        return
+    accepted = smp_model_kwargs(arch)
+    unknown = [key for key in kwargs if key not in accepted and not key.startswith('_')]
+    if unknown:
+        raise ValueError(
+            f'model.model_kwargs {unknown} are not arguments of smp {arch} with encoder '
+            f'{encoder_name!r}; {arch} takes {accepted} (a timm encoder, "tu-<name>", also '
+            'takes the keyword arguments of its timm model)')
+
+
+def _is_timm_encoder(name: str) -> bool:
+    """Whether smp builds encoder ``name`` through timm (``tu-`` and its ``timm-`` aliases)."""
+    return name.startswith('tu-') or smp.encoders.is_equivalent_to_timm_universal(name)
 
 
 def network_divisor(net: nn.Module) -> int:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import numbers
+from collections.abc import Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -19,6 +20,10 @@ from .networks import build_network, combine_divisors, network_divisor
 
 DEFAULT_LOSS = dict(type='JointLoss')
 TEST_CFG_DEFAULTS = dict(mode='whole', crop_size=None, stride=None, flip=False, scales=(1.0,))
+# build_network's own arguments, each set by a key of the model config: repeating one in
+# model_kwargs would otherwise be Python's "got multiple values for keyword argument".
+_NETWORK_ARGS = dict(arch='arch', encoder_name='encoder_name', encoder_weights='encoder_weights',
+                     in_channels='in_channels', classes='num_classes', dropout='dropout')
 
 
 @MODELS.register_module()
@@ -40,8 +45,8 @@ class SMPSegmentor(BaseModel):
         loss: config of the loss module, which returns a dict of named losses; its
             ``ignore_index`` defaults to this model's.
         test_cfg: inference settings: ``mode='whole'|'slide'``, ``crop_size=(h, w)`` and
-            ``stride=(h, w)`` (default: the crop size) for slide, ``flip=False`` and
-            ``scales=(1.0,)`` for test-time augmentation.
+            ``stride=(h, w)`` (default and maximum: the crop size) for slide, ``flip=False``
+            and ``scales=(1.0,)`` for test-time augmentation; checked here, key by key.
         ignore_index: label of pixels that count nowhere (also the preprocessor's label pad).
         channels_last: run the network in the channels-last memory format, which oneDNN
             (CPU) and cuDNN (tensor cores) run faster for most convolutional encoders.
@@ -58,6 +63,7 @@ class SMPSegmentor(BaseModel):
         if data_preprocessor is None:
             data_preprocessor = dict(type='SegDataPreProcessor')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        _check_network_config(num_classes, model_kwargs)
         smp_weights, local_file = resolve_encoder_weights(encoder_weights)
         self.net = build_network(arch, encoder_name=encoder_name, encoder_weights=smp_weights,
                                  in_channels=in_channels, classes=num_classes, dropout=dropout,
@@ -210,11 +216,14 @@ class SMPSegmentor(BaseModel):
     def slide_logits(self, inputs: torch.Tensor, flip: bool = False) -> torch.Tensor:
         """Logits averaged over overlapping ``crop_size`` windows taken every ``stride``.
 
-        The last window of a row or column is shifted back to end at the border, so every
-        pixel is covered; an image smaller than the crop is one (padded) window.
+        The last window of a row or column is shifted back to end at the border, so with
+        ``stride <= crop_size`` every pixel is covered; an image smaller than the crop is one
+        (padded) window. The windows are checked again here, since ``test_cfg`` is a plain dict
+        that tools (the benchmark) update after construction.
         """
         crop_h, crop_w = self.test_cfg['crop_size']
         stride_h, stride_w = self.test_cfg['stride'] or (crop_h, crop_w)
+        check_slide_windows((crop_h, crop_w), (stride_h, stride_w))
         n, _, h, w = inputs.shape
         rows = max(math.ceil((h - crop_h) / stride_h), 0) + 1
         cols = max(math.ceil((w - crop_w) / stride_w), 0) + 1
@@ -233,8 +242,45 @@ class SMPSegmentor(BaseModel):
         return logits / count
 
 
+def _check_network_config(num_classes: int, model_kwargs: Mapping | None) -> None:
+    """Name the model config key at fault before the network is built from it."""
+    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) \
+            or num_classes < 1:
+        raise ValueError(f'model.num_classes must be a positive integer, got {num_classes!r}')
+    if model_kwargs is None:
+        return
+    if not isinstance(model_kwargs, Mapping):
+        raise ValueError(f'model.model_kwargs must be a dict of keyword arguments for the '
+                         f'network, got {model_kwargs!r}')
+    repeated = [key for key in _NETWORK_ARGS if key in model_kwargs]
+    if repeated:
+        raise ValueError(
+            f'model.model_kwargs sets {repeated}, which the model config sets itself: use '
+            + ', '.join(f'model.{_NETWORK_ARGS[key]}' for key in repeated) + ' instead')
+
+
+def _is_size(value: object) -> bool:
+    """Whether ``value`` is a ``(height, width)`` pair of positive integers."""
+    return (isinstance(value, (list, tuple)) and len(value) == 2
+            and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1
+                    for v in value))
+
+
+def check_slide_windows(crop_size: Sequence[int], stride: Sequence[int]) -> None:
+    """Refuse windows that leave gaps: a pixel no window covers would have NaN logits (0 / 0),
+    which ``argmax`` silently turns into class 0 (mmsegmentation refuses such strides too)."""
+    for dim, crop, step in zip(('height', 'width'), crop_size, stride):
+        if step > crop:
+            raise ValueError(
+                f'test_cfg.stride {tuple(stride)} is larger than test_cfg.crop_size '
+                f'{tuple(crop_size)} in {dim} ({step} > {crop}): slide windows taken every '
+                'stride would leave pixels covered by no window; use stride <= crop_size')
+
+
 def parse_test_cfg(test_cfg: dict | None) -> dict:
     """``test_cfg`` with defaults filled in; a wrong key or value is an error naming it."""
+    if test_cfg is not None and not isinstance(test_cfg, Mapping):
+        raise ValueError(f'test_cfg must be a dict, got {test_cfg!r}')
     cfg = {**TEST_CFG_DEFAULTS, **(test_cfg or {})}
     unknown = sorted(set(cfg) - set(TEST_CFG_DEFAULTS))
     if unknown:
@@ -242,12 +288,18 @@ def parse_test_cfg(test_cfg: dict | None) -> dict:
     if cfg['mode'] not in ('whole', 'slide'):
         raise ValueError(f"test_cfg.mode must be 'whole' or 'slide', got {cfg['mode']!r}")
     for key in ('crop_size', 'stride'):
-        value = cfg[key]
-        if value is not None and (len(value) != 2 or min(value) < 1):
+        if cfg[key] is not None and not _is_size(cfg[key]):
             raise ValueError(f'test_cfg.{key} must be (height, width) of positive ints, '
-                             f'got {value!r}')
+                             f'got {cfg[key]!r}')
     if cfg['mode'] == 'slide' and cfg['crop_size'] is None:
         raise ValueError("test_cfg.mode='slide' needs test_cfg.crop_size=(height, width)")
-    if not cfg['scales'] or min(cfg['scales']) <= 0:
-        raise ValueError(f'test_cfg.scales must be positive factors, got {cfg["scales"]!r}')
+    if cfg['crop_size'] is not None and cfg['stride'] is not None:
+        check_slide_windows(cfg['crop_size'], cfg['stride'])
+    if not isinstance(cfg['flip'], bool):
+        raise ValueError(f'test_cfg.flip must be True or False, got {cfg["flip"]!r}')
+    scales = cfg['scales']
+    if (not isinstance(scales, (list, tuple)) or not scales
+            or not all(isinstance(s, numbers.Real) and not isinstance(s, bool) and s > 0
+                       for s in scales)):
+        raise ValueError(f'test_cfg.scales must be positive factors, got {scales!r}')
     return cfg

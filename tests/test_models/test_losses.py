@@ -1,5 +1,6 @@
 """Tests of cityseg.models.losses against independent references (torch, smp, explicit loops)."""
 import math
+import re
 
 import pytest
 import segmentation_models_pytorch as smp
@@ -230,6 +231,50 @@ def test_joint_rejects_ambiguous_configs():
         JointLoss(losses=[dict(type='FocalLoss')], dice_weight=2.0)
     with pytest.raises(ValueError, match='distinct'):
         JointLoss(losses=[dict(type='FocalLoss'), dict(type='FocalLoss', gamma=1.0)])
+
+
+@pytest.mark.parametrize('loss_type', ['FocalLoss', 'DiceLoss'])
+@pytest.mark.parametrize('name', [3, None, ('loss_a',)])
+def test_non_string_loss_name_is_refused_naming_the_value(loss_type, name):
+    # Without the check, 3 becomes a dict key that mmengine's parse_losses fails on
+    # ("argument of type 'int' is not iterable") at the first training step.
+    message = rf'loss_name must be a string .*got {re.escape(repr(name))}'
+    with pytest.raises(ValueError, match=message):
+        JointLoss(losses=[dict(type=loss_type, loss_name=name)])
+
+
+def test_string_loss_name_names_the_output_key():
+    logits, target = make_batch()
+    out = JointLoss(losses=[dict(type='FocalLoss', gamma=0.0, loss_name='loss_ce')])(logits, target)
+    assert set(out) == {'loss_ce'}
+    expected = F.cross_entropy(logits, target, ignore_index=IGNORE)
+    assert torch.allclose(out['loss_ce'], expected, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize('loss_cls, kwargs, message', [
+    (FocalLoss, dict(gamma='2'), "gamma must be a finite number >= 0, got '2'"),
+    (FocalLoss, dict(gamma=float('nan')), 'gamma must be a finite number >= 0, got nan'),
+    (FocalLoss, dict(loss_weight='a'), "loss_weight must be a finite number, got 'a'"),
+    (FocalLoss, dict(ignore_index='255'), "ignore_index must be an integer label, got '255'"),
+    (FocalLoss, dict(class_weight='abc'), "class weights must be a sequence of numbers.*'abc'"),
+    (DiceLoss, dict(smooth='1'), "smooth must be a finite number >= 0, got '1'"),
+    (DiceLoss, dict(eps=-1.0), 'eps must be a finite number >= 0, got -1.0'),
+    (DiceLoss, dict(ignore_index=255.5), 'ignore_index must be an integer label, got 255.5'),
+])
+def test_config_values_of_the_wrong_kind_are_named(loss_cls, kwargs, message):
+    # Each of these used to fail later in a comparison or inside torch without naming the key.
+    with pytest.raises(ValueError, match=message):
+        loss_cls(**kwargs)
+
+
+@pytest.mark.parametrize('losses, message', [
+    (dict(type='FocalLoss'), r"losses must be a list of loss configs, got \{'type'"),
+    ([dict(type='FocalLoss'), 'DiceLoss'],
+     r"losses\[1\] must be a loss config such as dict\(type='FocalLoss'\), got 'DiceLoss'"),
+])
+def test_joint_losses_must_be_a_list_of_configs(losses, message):
+    with pytest.raises(ValueError, match=message):
+        JointLoss(losses=losses)
 
 
 def test_gradients_flow():

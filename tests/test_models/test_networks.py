@@ -1,4 +1,7 @@
 """Every smp architecture trains through SMPSegmentor; bad names list the valid ones."""
+import inspect
+import re
+
 import pytest
 import segmentation_models_pytorch as smp
 import torch
@@ -6,7 +9,7 @@ from seg_batch import make_data
 from torch import nn
 
 from cityseg.models import SMPSegmentor, build_network
-from cityseg.models.networks import SMP_ARCHS
+from cityseg.models.networks import SMP_ARCHS, SMP_DEPRECATED_KWARGS
 from cityseg.registry import MODELS
 
 NUM_CLASSES = 5
@@ -22,7 +25,7 @@ ARCH_ENCODERS = {
     'Linknet': ('tu-resnet10t', {}),
     'FPN': ('tu-mobilenetv3_small_050', dict(decoder_pyramid_channels=32,
                                              decoder_segmentation_channels=32)),
-    'PSPNet': ('resnet18', dict(decoder_channels=16)),
+    'PSPNet': ('resnet18', dict(psp_out_channels=16)),
     'DeepLabV3': ('tu-resnet10t', dict(decoder_channels=16)),
     'DeepLabV3Plus': ('efficientnet-b0', dict(decoder_channels=16)),
     'PAN': ('resnet18', dict(decoder_channels=16)),
@@ -128,3 +131,65 @@ class HeadlessNet(nn.Conv2d):
 
     def __init__(self, encoder_name=None, encoder_weights=None, in_channels=3, classes=19):
         super().__init__(in_channels, classes, 1)
+
+
+def test_unknown_model_kwarg_names_the_arch_the_key_and_the_accepted_keys():
+    # smp itself hands the misspelled key to its resnet18 encoder, which drops it: the network
+    # silently gets the default 256-channel decoder.
+    silent = smp.create_model('Unet', encoder_name='resnet18', encoder_weights=None,
+                              decoder_chanels=(16, 16, 16, 16, 16))
+    assert silent.decoder.blocks[0].conv1[0].out_channels == 256
+    with pytest.raises(ValueError) as err:
+        build_network('Unet', encoder_name='resnet18', decoder_chanels=(16, 16, 16, 16, 16))
+    message = str(err.value)
+    assert "model.model_kwargs ['decoder_chanels'] are not arguments of smp Unet" in message
+    accepted = message[message.index('Unet takes'):]
+    assert "'decoder_channels'" in accepted and "'decoder_attention_type'" in accepted
+    assert "'classes'" not in accepted and "'aux_params'" not in accepted
+
+
+def test_wrongly_typed_model_kwarg_names_arch_encoder_and_kwargs():
+    # U-Net's per-stage decoder_channels given to DeepLabV3Plus, which takes one int: smp dies
+    # in torch with "unsupported operand type(s) for %: 'tuple' and 'int'".
+    cfg = dict(type='SMPSegmentor', arch='DeepLabV3Plus', encoder_name='resnet18',
+               num_classes=NUM_CLASSES, model_kwargs=dict(decoder_channels=(64, 32, 16, 16, 16)))
+    with pytest.raises(ValueError) as err:
+        MODELS.build(cfg)
+    message = str(err.value)
+    assert "model.arch='DeepLabV3Plus'" in message and "model.encoder_name='resnet18'" in message
+    assert "model.model_kwargs={'decoder_channels': (64, 32, 16, 16, 16)}" in message
+    assert "smp's defaults for them: {'decoder_channels': 256}" in message
+    assert "TypeError: unsupported operand type(s) for %: 'tuple' and 'int'" in message
+    assert isinstance(err.value.__cause__, TypeError)
+
+
+def test_keyword_for_a_timm_encoder_goes_to_timm_and_its_failure_is_named():
+    # Undeclared keywords reach timm.create_model (DPT's dynamic_img_size in ARCH_ENCODERS
+    # builds), so only timm can refuse one; its TypeError is wrapped with the config.
+    with pytest.raises(ValueError, match=r"model.arch='Unet' with model.encoder_name="
+                                         r"'tu-resnet10t' from model.model_kwargs="
+                                         r"\{'decoder_chanels': 16\}") as err:
+        build_network('Unet', encoder_name='tu-resnet10t', decoder_chanels=16)
+    assert "unexpected keyword argument 'decoder_chanels'" in str(err.value)
+
+
+def test_deprecated_keywords_smp_pops_are_accepted_and_listed_per_architecture():
+    # The table must follow smp: the keywords each constructor pops from its **kwargs.
+    popped = {}
+    for cls in smp.MODEL_ARCHITECTURES_MAPPING.values():
+        names = re.findall(r'kwargs\.pop\("(\w+)"', inspect.getsource(cls.__init__))
+        if names:
+            popped[cls.__name__] = tuple(names)
+    assert popped == SMP_DEPRECATED_KWARGS
+    with pytest.warns(DeprecationWarning, match='decoder_use_batchnorm'):
+        net = build_network('Unet', encoder_name='resnet18', decoder_use_batchnorm=False,
+                            decoder_channels=(16, 16, 16, 16, 16))
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in net.decoder.modules())
+
+
+@pytest.mark.parametrize('dropout', [-0.5, 1.5, '0.1'])
+def test_dropout_outside_zero_one_is_refused(dropout):
+    # A negative dropout used to be skipped silently, a string to fail in a comparison.
+    with pytest.raises(ValueError, match=rf'model.dropout must be a probability in \[0, 1\], '
+                                         rf'got {re.escape(repr(dropout))}'):
+        build_network('TestPointwiseNet', dropout=dropout)

@@ -1,10 +1,13 @@
 """SMPSegmentor: mmengine modes, whole/slide inference, TTA, label resolution, bad labels."""
+import re
+
 import pytest
 import torch
 import torch.nn.functional as F
 from seg_batch import make_data
 
 from cityseg.models import SMPSegmentor
+from cityseg.registry import MODELS
 
 NUM_CLASSES = 5
 SMALL_UNET = dict(arch='Unet', encoder_name='resnet18', num_classes=NUM_CLASSES,
@@ -165,10 +168,71 @@ def test_channels_last_gives_the_same_outputs():
     (dict(flips=True), r"unknown test_cfg keys \['flips'\]"),
     (dict(crop_size=(0, 64)), r'test_cfg.crop_size must be \(height, width\)'),
     (dict(scales=(1.0, -0.5)), 'test_cfg.scales must be positive'),
+    # Each of these used to fail inside len(), min(), slicing or iteration, naming no key.
+    (dict(mode='slide', crop_size=64), r'test_cfg.crop_size must be \(height, width\).*got 64'),
+    (dict(mode='slide', crop_size=(64.0, 64.0)), r'test_cfg.crop_size must be .*\(64.0, 64.0\)'),
+    (dict(mode='slide', crop_size=(64, 64), stride='ab'), "test_cfg.stride must be .*got 'ab'"),
+    (dict(scales=1.0), 'test_cfg.scales must be positive factors, got 1.0'),
+    (dict(flip='False'), "test_cfg.flip must be True or False, got 'False'"),
+    ([('mode', 'slide')], r"test_cfg must be a dict, got \[\('mode', 'slide'\)\]"),
 ])
 def test_bad_test_cfg_is_rejected_at_construction(test_cfg, message):
     with pytest.raises(ValueError, match=message):
         build(arch='TestPointwiseNet', test_cfg=test_cfg)
+
+
+@pytest.mark.parametrize('stride, dim', [((96, 48), r'height \(96 > 64\)'),
+                                         ([48, 96], r'width \(96 > 64\)')])
+def test_slide_stride_larger_than_crop_is_refused_when_the_config_is_built(stride, dim):
+    # Windows every 96 px of 64 px leave 32 px strips that no window covers: their logits
+    # would be 0 / 0 = NaN and argmax would label them class 0. The Runner builds the model
+    # through the registry, so the error comes before the first image.
+    cfg = dict(type='SMPSegmentor', arch='TestPointwiseNet', num_classes=NUM_CLASSES,
+               test_cfg=dict(mode='slide', crop_size=(64, 64), stride=stride))
+    with pytest.raises(ValueError) as err:
+        MODELS.build(cfg)
+    message = str(err.value)
+    assert f'test_cfg.stride {tuple(stride)}' in message
+    assert 'test_cfg.crop_size (64, 64)' in message
+    assert re.search(dim, message)
+
+
+def test_slide_stride_larger_than_crop_set_after_construction_is_refused_at_inference():
+    # tools/analysis_tools/benchmark.py updates test_cfg on a built model.
+    model = build(arch='TestPointwiseNet', test_cfg=dict(mode='slide', crop_size=(64, 64)))
+    inputs = preprocessed(model, [(200, 200)])['inputs']
+    model.test_cfg.update(stride=(96, 48))
+    with pytest.raises(ValueError, match=r'test_cfg.stride \(96, 48\) is larger than '
+                                         r'test_cfg.crop_size \(64, 64\)'):
+        model.predict(inputs)
+
+
+def test_slide_config_with_stride_equal_to_crop_predicts_like_the_whole_image():
+    # stride == crop in height (windows touch, no overlap) and < crop in width (overlap): every
+    # pixel is covered, so the pointwise net's slide prediction is its whole-image argmax.
+    model = build(arch='TestPointwiseNet',
+                  test_cfg=dict(mode='slide', crop_size=(40, 48), stride=(40, 30)))
+    inputs = preprocessed(model, [(100, 130)])['inputs']
+    with torch.no_grad():
+        expected = model.net(inputs).argmax(1)
+    pred = model.predict(inputs)[0].pred_sem_seg.data
+    assert torch.equal(pred.long(), expected)
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(model_kwargs=dict(classes=3)),
+     r"model.model_kwargs sets \['classes'\], .* use model.num_classes instead"),
+    (dict(model_kwargs=dict(encoder_name='resnet34', in_channels=4)),
+     r"sets \['encoder_name', 'in_channels'\].*model.encoder_name, model.in_channels"),
+    (dict(model_kwargs=[('decoder_channels', 16)]), 'model.model_kwargs must be a dict'),
+    (dict(num_classes=0), 'model.num_classes must be a positive integer, got 0'),
+    (dict(num_classes=19.0), 'model.num_classes must be a positive integer, got 19.0'),
+])
+def test_bad_network_config_is_named(kwargs, message):
+    # model_kwargs=dict(classes=3) used to die as "build_network() got multiple values for
+    # keyword argument 'classes'"; num_classes=0 built a network with no output channel.
+    with pytest.raises(ValueError, match=message):
+        SMPSegmentor(**{'arch': 'TestPointwiseNet', **kwargs})
 
 
 @pytest.mark.parametrize('arch, configured, expected', [
