@@ -45,6 +45,8 @@ def atomic_output(path: str | os.PathLike, fsync: bool = True) -> Iterator[Path]
     tmp = path.with_name(f'.{path.stem}.tmp-{uuid.uuid4().hex[:8]}{path.suffix}')
     try:
         yield tmp
+        if not (tmp.exists() or tmp.is_symlink()):
+            raise FileNotFoundError(f'nothing was written to {tmp}, the temporary name of {path}')
         if tmp.is_dir():
             _replace_dir(tmp, path)
         else:

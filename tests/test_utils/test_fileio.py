@@ -69,7 +69,7 @@ def test_killed_writer_leaves_old_file_and_only_a_hidden_temp(tmp_path):
     assert leftovers[0].endswith('.pth')
 
 
-def test_data_is_fsynced_before_the_rename(tmp_path, monkeypatch):
+def test_data_is_fsynced_before_the_rename_and_must_exist(tmp_path, monkeypatch):
     calls = []
     real_fsync, real_replace = os.fsync, os.replace
     monkeypatch.setattr(os, 'fsync', lambda fd: calls.append(('fsync', fd)) or real_fsync(fd))
@@ -81,6 +81,10 @@ def test_data_is_fsynced_before_the_rename(tmp_path, monkeypatch):
     with atomic_output(tmp_path / 'g', fsync=False) as tmp:
         tmp.write_bytes(b'data')
     assert calls == [('replace', tmp_path / 'g')]
+
+    missing = pytest.raises(FileNotFoundError, match=f'nothing was written to .* of {tmp_path}/h')
+    with missing, atomic_output(tmp_path / 'h'):
+        pass  # a writer that silently produced no file
 
 
 def test_temp_name_keeps_the_suffix_for_writers_that_pick_a_format(tmp_path):
