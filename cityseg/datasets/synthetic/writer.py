@@ -128,7 +128,6 @@ def ensure_synthetic_cityscapes(out_dir: str | Path, **kwargs) -> Path:
     args = _generation_args(**{k: v for k, v in kwargs.items() if k != 'nproc'})
     if _is_complete(out_dir, args):
         return out_dir
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
     # serialises generators of one directory (e.g. the ranks of a distributed launch)
     with FileLock(out_dir.parent / f'.{out_dir.name}.lock'):
         if _is_complete(out_dir, args):  # another process finished while we waited
