@@ -6,7 +6,8 @@ files save that lookup and are what ``label_type='auto'`` prefers once every ima
 Every ``gtFine/<split>/<city>/*_gtFine_polygons.json`` under DATA_ROOT goes through
 cityscapesscripts' ``json2labelImg`` (encoding ``trainIds``), in parallel, with a progress bar.
 Re-running is cheap and safe: a label newer than its polygons is kept, and each file is written
-under a temporary name and renamed into place, so an interrupted run never leaves a partial PNG.
+through ``cityseg.utils.fileio.atomic_output`` (temporary name, fsync, rename), so an interrupted
+run never leaves a partial PNG.
 
 Example::
 
@@ -19,11 +20,12 @@ import contextlib
 import io
 import os
 import os.path as osp
-import uuid
 from glob import glob
 
 from cityscapesscripts.preparation.json2labelImg import json2labelImg
 from mmengine.utils import track_parallel_progress, track_progress
+
+from cityseg.utils.fileio import atomic_output
 
 POLYGON_SUFFIX = '_gtFine_polygons.json'
 LABEL_SUFFIX = '_gtFine_labelTrainIds.png'
@@ -41,19 +43,14 @@ def convert_one(json_path: str) -> bool:
     out_path = json_path[:-len(POLYGON_SUFFIX)] + LABEL_SUFFIX
     if osp.exists(out_path) and osp.getmtime(out_path) >= osp.getmtime(json_path):
         return False
-    tmp_path = f'{out_path[:-len(".png")]}.tmp-{uuid.uuid4().hex[:8]}.png'
     messages = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(messages):  # cityscapesscripts prints, then exits
-            json2labelImg(json_path, tmp_path, 'trainIds')
-        os.replace(tmp_path, out_path)
+    try:  # cityscapesscripts prints, then exits; the label is written under a temporary name
+        with contextlib.redirect_stdout(messages), atomic_output(out_path) as tmp_path:
+            json2labelImg(json_path, str(tmp_path), 'trainIds')
     except (Exception, SystemExit) as exc:  # its printError() calls sys.exit
         printed = messages.getvalue().strip()
         reason = printed.splitlines()[0] if printed else repr(exc)
         raise RuntimeError(f'Cannot convert {json_path}: {reason}') from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp_path)
     return True
 
 

@@ -12,12 +12,12 @@ Files, under ``cache_dir``: ``<name>.bin`` (the arrays, page aligned) and ``<nam
 (per image path: each array's offset, shape and dtype, plus the non-array keys the cached
 transforms set). ``<name>`` hashes the cached transforms and every sample's paths, sizes and
 modification times, so a changed pipeline or dataset gets a new cache instead of stale data.
-Both files are written under temporary names and renamed into place, the index last, under a
-file lock: the first process (rank) builds, the others wait and then map the result.
+Both files are written through :func:`cityseg.utils.fileio.atomic_output`, the index last,
+under a :class:`~cityseg.utils.fileio.FileLock`: the first process (rank) builds, the others
+wait and then map the result.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -26,18 +26,14 @@ import os
 import os.path as osp
 import pickle
 import shutil
-import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import BinaryIO
 
 import numpy as np
 from mmengine.logging import print_log
 from mmengine.utils import track_iter_progress
 
-try:  # POSIX; elsewhere two processes may build the same cache, each rename still atomic.
-    import fcntl
-except ImportError:  # pragma: no cover
-    fcntl = None
+from cityseg.utils.fileio import FileLock, atomic_output
 
 CACHE_VERSION = 1
 _ALIGN = mmap.ALLOCATIONGRANULARITY  # each array can be mapped on its own
@@ -91,7 +87,7 @@ class DecodedSampleCache:
         os.makedirs(cache_dir, exist_ok=True)
         path = osp.join(cache_dir, name)
         if not osp.exists(path + '.index'):
-            with _file_lock(path + '.lock'):
+            with FileLock(path + '.lock'):
                 if not osp.exists(path + '.index'):  # another process may have built it
                     _build(path, data_infos, produce)
         cache = cls(path)
@@ -133,15 +129,15 @@ class DecodedSampleCache:
 
 
 def _build(path: str, data_infos: Sequence[dict], produce: Callable[[dict], dict]) -> None:
-    """Write ``<path>.bin`` and then ``<path>.index``, each through a temporary file."""
+    """Write ``<path>.bin`` and then ``<path>.index``, each through :func:`atomic_output`."""
     directory = osp.dirname(path)
-    tmp = f'{path}.tmp-{uuid.uuid4().hex[:8]}'
     entries: dict[str, tuple[list, dict]] = {}
     offset = 0
     print_log(f'Building the decoded-sample cache {path}.bin for {len(data_infos)} samples',
               logger='current')
-    try:
-        with open(tmp + '.bin', 'wb') as out:
+    # Contexts exit in reverse: the .bin is in place before the .index that announces it.
+    with atomic_output(path + '.index') as index_tmp, atomic_output(path + '.bin') as bin_tmp:
+        with open(bin_tmp, 'wb') as out:
             for i, info in enumerate(track_iter_progress(list(data_infos))):
                 results = produce(dict(info))
                 if results is None:
@@ -160,14 +156,8 @@ def _build(path: str, data_infos: Sequence[dict], produce: Callable[[dict], dict
                 entries[info['img_path']] = (arrays, keys)
                 if i == 0:
                     _check_space(directory, offset * len(data_infos))
-        with open(tmp + '.index', 'wb') as f:
+        with open(index_tmp, 'wb') as f:
             pickle.dump(dict(version=CACHE_VERSION, entries=entries), f)
-        os.replace(tmp + '.bin', path + '.bin')
-        os.replace(tmp + '.index', path + '.index')
-    finally:
-        for suffix in ('.bin', '.index'):
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(tmp + suffix)
 
 
 def _check_space(directory: str, needed: int) -> None:
@@ -180,16 +170,3 @@ def _check_space(directory: str, needed: int) -> None:
     print_log(f'The decoded-sample cache will take ~{needed / GiB:.2f} GiB (RAM: '
               f'{total_ram / GiB:.1f} GiB)', logger='current',
               level=logging.WARNING if needed > total_ram / 2 else logging.INFO)
-
-
-@contextlib.contextmanager
-def _file_lock(path: str) -> Iterator[None]:
-    if fcntl is None:  # pragma: no cover
-        yield
-        return
-    with open(path, 'w') as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

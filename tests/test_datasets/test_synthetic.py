@@ -1,6 +1,7 @@
 """Tests of the synthetic Cityscapes generator against cityscapesscripts' label table and tools."""
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -13,8 +14,10 @@ from cityscapesscripts.helpers.labels import id2label, name2label
 from cityscapesscripts.preparation.json2labelImg import json2labelImg
 from PIL import Image
 
+from cityseg.datasets import synthetic
 from cityseg.datasets.labels import CLASSES, ID_TO_TRAIN_ID, PALETTE
 from cityseg.datasets.synthetic import (
+    GENERATOR_VERSION,
     MARKER_NAME,
     SPLIT_CITIES,
     ensure_synthetic_cityscapes,
@@ -91,6 +94,84 @@ def test_deterministic_and_seed_dependent(dataset, tmp_path):
     assert other.keys() == ref.keys()
     images = [k for k in ref if k.endswith('leftImg8bit.png')]
     assert all(other[k] != ref[k] for k in images)
+
+
+# The output of generate_synthetic_cityscapes(num_train=2, num_val=1, num_test=1, size=(128, 64),
+# seed=0), computed with the generator as it was before it became a package. If a change to the
+# drawing is intended, bump GENERATOR_VERSION (cached datasets are then regenerated) and re-pin.
+PINNED_VERSION = 1
+PINNED_GT_SHA256 = '36fa444e4af9d8c6d8dadec67c8f8e2376fba7840f3562ef22cf0605dc13d6ea'
+# The images are pinned to within 1 of their 16x16-block channel means and 2 pixel-levels of
+# each class's mean colour: OpenCV's SIMD and scalar kernels (cv2.resize, GaussianBlur) differ by
+# 1 in ~1e-5 of the pixels, so exact image bytes depend on the CPU.
+PINNED_IMAGE_BLOCKS = {
+    'test/berlin/berlin_000000_000019':
+        '5f608f4c4d5b6867845b5c976567b2595d854c5369465c504047463d3f404446524950646a8899566740'
+        '456938477e344f7c5a688e76575d676551676331563c2848638b5f5886608cada1bb55807b5355784863'
+        '8b4364633154c645847d9c8e',
+    'train/aachen/aachen_000000_000019':
+        '4c51555e6781636b84606c9a7380aa5572554a7a484850554a664b4c555c43597052607d72818f5b7e52'
+        '47753e47514a716d707a545156595d615f6f3849656c64746b786450605c79534f883b6d5c425f4c4253'
+        '35415b6b4162793554646663',
+    'train/bochum/bochum_000000_000019':
+        '8996aa6375955f7096555d7348506b565b67494e544953644e5653475762525050403c443e3c4552634d'
+        '3950344752494c6e32756a4c40416776415a672f4d60454e48612d3c702f9d59625b2b704d27647f3c51'
+        '8140585625659626595f263c',
+    'val/frankfurt/frankfurt_000000_000019':
+        '404d47576c6a76758d83819b8d8aa07c7c974a5e495e69703b69393f723a5454584c495e59607d455563'
+        '446d384363355c3f51393e533f4a6a4f355d64465d3f495a6757476d474881394b3e30592c2c54552a3c'
+        '57304545343d5c374c734c44',
+}
+
+PINNED_CLASS_MEANS = [  # mean RGB of train ids 0..18 and 255 over the train and val images
+    [132.02, 66.35, 91.29], [205.71, 56.36, 136.47], [67.95, 70.1, 74.28],
+    [107.85, 90.16, 123.63], [134.53, 112.75, 100.5], [123.52, 121.36, 116.15],
+    [119.86, 130.2, 39.22], [159.65, 197.41, 110.07], [64.55, 114.04, 51.81],
+    [105.53, 174.18, 138.59], [115.49, 124.43, 160.13], [146.43, 50.83, 37.46],
+    [181.33, 73.28, 66.47], [56.81, 20.23, 105.33], [49.24, 21.58, 61.9], [56.65, 63.45, 103.89],
+    [61.84, 81.75, 104.72], [101.17, 72.91, 131.66], [89.69, 49.31, 48.38], [68.9, 46.96, 46.56]]
+
+
+def gt_digest(root: Path) -> str:
+    """sha256 over every gtFine file: decoded pixels (not PNG bytes, which vary with zlib)."""
+    digest = hashlib.sha256()
+    for path in sorted(root.glob('gtFine/*/*/*')):
+        digest.update(str(path.relative_to(root)).encode())
+        if path.suffix == '.png':
+            pixels = np.asarray(Image.open(path))
+            digest.update(f'{pixels.shape}{pixels.dtype}'.encode() + pixels.tobytes())
+        else:
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def block_means(path: Path, block: int = 16) -> np.ndarray:
+    img = np.asarray(Image.open(path)).astype(np.float64)
+    h, w, c = img.shape
+    return np.rint(img.reshape(h // block, block, w // block, block, c).mean((1, 3)))
+
+
+def test_output_is_pinned(tmp_path):
+    assert GENERATOR_VERSION == PINNED_VERSION
+    root = generate_synthetic_cityscapes(tmp_path / 'pin', num_train=2, num_val=1, num_test=1,
+                                         size=(128, 64), seed=0)
+    assert gt_digest(root) == PINNED_GT_SHA256  # polygons and every label image, exactly
+    images = sorted(root.glob('leftImg8bit/*/*/*_leftImg8bit.png'))
+    assert [str(p.relative_to(root / 'leftImg8bit'))[:-len('_leftImg8bit.png')]
+            for p in images] == sorted(PINNED_IMAGE_BLOCKS)
+    for path in images:
+        key = str(path.relative_to(root / 'leftImg8bit'))[:-len('_leftImg8bit.png')]
+        pinned = np.frombuffer(bytes.fromhex(PINNED_IMAGE_BLOCKS[key]), np.uint8)
+        np.testing.assert_allclose(block_means(path).ravel(), pinned, atol=1, err_msg=key)
+    sums, counts = np.zeros((256, 3)), np.zeros(256)
+    for prefix in gt_stems(root):
+        train_ids = read(prefix, 'labelTrainIds.png').ravel()
+        image = str(prefix).replace('gtFine', 'leftImg8bit', 1)[:-len('gtFine_')]
+        np.add.at(sums, train_ids, read(Path(image), 'leftImg8bit.png').reshape(-1, 3))
+        np.add.at(counts, train_ids, 1)
+    ids = [*range(19), 255]
+    error = np.abs(sums[ids] / counts[ids, None] - PINNED_CLASS_MEANS)
+    np.testing.assert_array_less(error, np.repeat(2 / counts[ids, None] + 0.006, 3, axis=1))
 
 
 def test_label_ids_and_train_ids_agree(dataset):
@@ -196,6 +277,28 @@ def test_ensure_reuses_and_regenerates(tmp_path):
     with pytest.raises(FileExistsError):
         generate_synthetic_cityscapes(real, **kwargs)
     assert list(real.iterdir()) == [real / 'leftImg8bit']
+
+
+def test_failed_regeneration_keeps_the_previous_dataset(tmp_path, monkeypatch):
+    out = tmp_path / 'data' / 'synthetic'
+    kwargs = dict(num_train=2, num_val=1, num_test=0, size=(64, 32), seed=1)
+    ensure_synthetic_cityscapes(out, **kwargs)
+    before = files(out)
+    written = []
+
+    def write_then_fail(task, **kw):  # a crash after the first sample of the new dataset
+        if written:
+            raise OSError(28, 'No space left on device')
+        written.append(task)
+        real_write(task, **kw)
+
+    real_write = synthetic.writer._write_sample
+    monkeypatch.setattr(synthetic.writer, '_write_sample', write_then_fail)
+    with pytest.raises(OSError, match='No space left'):
+        ensure_synthetic_cityscapes(out, **{**kwargs, 'num_train': 3})
+    assert written and files(out) == before  # the old dataset, whole and untouched
+    assert json.loads((out / MARKER_NAME).read_text())['num_train'] == 2
+    assert sorted(p.name for p in out.parent.iterdir()) == ['.synthetic.lock', 'synthetic']
 
 
 def test_cli(tmp_path):

@@ -12,7 +12,7 @@ from mmengine.logging import HistoryBuffer, MessageHub
 from mmengine.runner import CheckpointLoader
 from mmengine.runner.checkpoint import save_checkpoint
 
-from cityseg.engine.fileio import AtomicLocalBackend
+from cityseg.engine.checkpoint_backend import AtomicLocalBackend
 
 ATOMIC = dict(backend='atomic_local')
 

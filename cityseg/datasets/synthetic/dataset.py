@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from cityseg.registry import DATASETS
 
-from .cityscapes import CityscapesDataset
-from .synthetic import ensure_synthetic_cityscapes
+from ..cityscapes import CityscapesDataset
+from .writer import ensure_synthetic_cityscapes
 
 
 @DATASETS.register_module()

@@ -1,0 +1,140 @@
+"""Samples written as Cityscapes files, and the dataset directory generated, reused or replaced."""
+from __future__ import annotations
+
+import json
+import shutil
+from functools import partial
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+from cityscapesscripts.helpers.annotation import Annotation
+from cityscapesscripts.preparation.json2instanceImg import createInstanceImage
+from cityscapesscripts.preparation.json2labelImg import createLabelImage
+from PIL import Image
+
+from cityseg.utils.fileio import FileLock, atomic_output
+
+from .render import render_scene
+
+SPLIT_CITIES: dict[str, tuple[str, ...]] = {
+    'train': ('aachen', 'bochum', 'bremen'),
+    'val': ('frankfurt', 'lindau'),
+    'test': ('berlin', 'bielefeld'),
+}
+# Bumped whenever the drawing changes, so that cached datasets of an older look are regenerated.
+GENERATOR_VERSION = 1
+MARKER_NAME = '.synthetic_complete'
+FRAME = 19  # the official gtFine annotations are on frame 19 of each 30-frame snippet
+
+
+def _image_rng(seed: int, split: str, index: int) -> np.random.Generator:
+    """Per-image stream: the output does not depend on worker count or split sizes."""
+    return np.random.default_rng([seed, tuple(SPLIT_CITIES).index(split), index])
+
+
+def _sample_stem(split: str, index: int) -> tuple[str, str]:
+    cities = SPLIT_CITIES[split]
+    city = cities[index % len(cities)]
+    return city, f'{city}_{index // len(cities):06d}_{FRAME:06d}'
+
+
+def _write_sample(task: tuple[str, int], out_dir: Path, size: tuple[int, int], seed: int) -> None:
+    split, index = task
+    city, stem = _sample_stem(split, index)
+    img, doc = render_scene(_image_rng(seed, split, index), size, index)
+    img_dir = out_dir / 'leftImg8bit' / split / city
+    img_dir.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(img).save(img_dir / f'{stem}_leftImg8bit.png')
+    if split == 'test':
+        return
+    gt_dir = out_dir / 'gtFine' / split / city
+    gt_dir.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(doc, indent=4)
+    (gt_dir / f'{stem}_gtFine_polygons.json').write_text(text)
+    annotation = Annotation()
+    annotation.fromJsonText(text)  # exactly what json2labelImg would read back from the file
+    prefix = gt_dir / f'{stem}_gtFine_'
+    createLabelImage(annotation, 'ids').save(f'{prefix}labelIds.png')
+    createLabelImage(annotation, 'trainIds').save(f'{prefix}labelTrainIds.png')
+    createLabelImage(annotation, 'color').save(f'{prefix}color.png')
+    # Pillow cannot write 32-bit PNGs; ids stay below 34000, so 16 bits as in the official files.
+    instances = np.asarray(createInstanceImage(annotation, 'ids')).astype(np.uint16)
+    Image.fromarray(instances).save(f'{prefix}instanceIds.png')
+
+
+def _generation_args(num_train: int = 24, num_val: int = 8, num_test: int = 4,
+                     size: tuple[int, int] = (512, 256), seed: int = 0) -> dict:
+    """The arguments that determine the output (not nproc), as stored in the marker file."""
+    width, height = (int(v) for v in size)
+    if width < 32 or height < 16:
+        raise ValueError(f'size must be at least 32x16 (width, height), got {size}')
+    counts = (num_train, num_val, num_test)
+    if any(int(n) < 0 for n in counts):
+        raise ValueError(f'image counts must be >= 0, got {counts}')
+    return {'version': GENERATOR_VERSION, 'num_train': int(num_train), 'num_val': int(num_val),
+            'num_test': int(num_test), 'size': [width, height], 'seed': int(seed)}
+
+
+def generate_synthetic_cityscapes(out_dir: str | Path, num_train: int = 24, num_val: int = 8,
+                                  num_test: int = 4, size: tuple[int, int] = (512, 256),
+                                  seed: int = 0, nproc: int = 1) -> Path:
+    """Write a synthetic dataset in the Cityscapes layout under ``out_dir`` and return it.
+
+    ``size`` is (width, height). ``train``/``val`` get ``leftImg8bit`` images and all ``gtFine``
+    files (polygons json, labelIds, labelTrainIds, color, instanceIds); ``test`` gets images only,
+    since the official test labels are dummies. An earlier synthetic dataset in ``out_dir`` is
+    replaced; a non-empty directory without our marker is refused, so a real Cityscapes copy is
+    never overwritten. The marker (the generation arguments as json) is written last.
+    """
+    out_dir = Path(out_dir)
+    args = _generation_args(num_train, num_val, num_test, size, seed)
+    if out_dir.exists() and any(out_dir.iterdir()):
+        if not (out_dir / MARKER_NAME).exists():
+            raise FileExistsError(f'{out_dir} is not empty and is not a synthetic dataset')
+        (out_dir / MARKER_NAME).unlink()
+        for sub in ('leftImg8bit', 'gtFine'):
+            shutil.rmtree(out_dir / sub, ignore_errors=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tasks = [(split, i) for split, n in zip(SPLIT_CITIES, (num_train, num_val, num_test))
+             for i in range(n)]
+    worker = partial(_write_sample, out_dir=out_dir, size=tuple(args['size']), seed=int(seed))
+    if nproc > 1 and len(tasks) > 1:
+        with Pool(min(nproc, len(tasks))) as pool:
+            pool.map(worker, tasks, chunksize=max(1, len(tasks) // (4 * nproc)))
+    else:
+        for task in tasks:
+            worker(task)
+    (out_dir / MARKER_NAME).write_text(json.dumps(args, sort_keys=True))
+    return out_dir
+
+
+def _is_complete(out_dir: Path, args: dict) -> bool:
+    try:
+        return json.loads((out_dir / MARKER_NAME).read_text()) == args
+    except (OSError, ValueError):
+        return False
+
+
+def ensure_synthetic_cityscapes(out_dir: str | Path, **kwargs) -> Path:
+    """Return ``out_dir`` holding the synthetic dataset for ``kwargs``, generating it if needed.
+
+    A dataset whose marker matches the arguments (nproc aside) is reused untouched. Otherwise it
+    is generated into a temporary sibling directory and swapped in by renames
+    (:func:`~cityseg.utils.fileio.atomic_output`), under a lock, so that readers and concurrent
+    callers never see a half-written dataset.
+    """
+    out_dir = Path(out_dir)
+    args = _generation_args(**{k: v for k, v in kwargs.items() if k != 'nproc'})
+    if _is_complete(out_dir, args):
+        return out_dir
+    # serialises generators of one directory (e.g. the ranks of a distributed launch)
+    with FileLock(out_dir.parent / f'.{out_dir.name}.lock'):
+        if _is_complete(out_dir, args):  # another process finished while we waited
+            return out_dir
+        if (out_dir.exists() and any(out_dir.iterdir())
+                and not (out_dir / MARKER_NAME).exists()):
+            raise FileExistsError(f'{out_dir} is not empty and is not a synthetic dataset')
+        with atomic_output(out_dir) as tmp:
+            generate_synthetic_cityscapes(tmp, **kwargs)
+    return out_dir
