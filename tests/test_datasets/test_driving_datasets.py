@@ -14,7 +14,7 @@ from layouts import write_acdc, write_bdd100k, write_dark_zurich
 from mmengine.config import Config
 from PIL import Image
 
-from cityseg.datasets import ACDCDataset, BDD100KDataset, CityscapesDataset, DarkZurichDataset
+from cityseg.datasets import ACDCDataset, CityscapesDataset
 from cityseg.registry import DATASETS
 
 TEST_PIPELINE = Config.fromfile(
