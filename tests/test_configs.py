@@ -43,8 +43,13 @@ def test_every_leaf_config_has_data_root_and_evaluates_val(path):
     cfg = Config.fromfile(path)
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         assert cfg[loader].dataset.data_root
-    assert cfg.train_dataloader.dataset.split == 'train'
-    assert cfg.test_dataloader.dataset.split == 'val'
+    train, test = cfg.train_dataloader.dataset, cfg.test_dataloader.dataset
+    if train.type == 'SegFolderDataset':  # folders, not splits
+        assert (train.img_dir, test.img_dir) == ('images/train', 'images/val')
+        assert (train.ann_dir, test.ann_dir) == ('labels/train', 'labels/val')
+    else:
+        assert train.split == 'train'
+        assert test.split == 'val'
     assert cfg.val_evaluator.type == 'IoUMetric'
 
 

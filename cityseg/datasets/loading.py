@@ -7,6 +7,8 @@ dataset's decoded-sample cache may store their output instead of running them.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import mmcv
 import numpy as np
@@ -27,6 +29,27 @@ VALID_VALUES = {
 }
 VALID_VALUES['labelIds'][[*VALID_LABEL_IDS, LICENSE_PLATE_VALUE]] = True
 VALID_VALUES['labelTrainIds'][[*range(NUM_CLASSES), IGNORE_INDEX]] = True
+
+
+@lru_cache(maxsize=16)
+def class_id_tables(num_classes: int, label_map: tuple[tuple[int, int], ...] = (),
+                    ignore_index: int = IGNORE_INDEX) -> tuple[np.ndarray, np.ndarray]:
+    """``(valid, lut)`` over the 256 uint8 values of a class-index label file.
+
+    A file value ``v`` becomes ``label_map``'s value for it (pairs ``(v, target)``) or stays
+    ``v``; the result must be a class ``0..num_classes-1`` or ``ignore_index``, which becomes
+    255, the ignore value of the model, loss and metric. Any other value is invalid: the
+    loader refuses it instead of training on it.
+    """
+    if not 0 < num_classes <= IGNORE_INDEX:
+        raise ValueError(f'num_classes must be in 1..{IGNORE_INDEX} for 8-bit labels, '
+                         f'got {num_classes}')
+    values = np.arange(256)
+    for src, dst in label_map:
+        values[src] = dst
+    valid = (values < num_classes) | (values == ignore_index)
+    lut = np.where(values == ignore_index, IGNORE_INDEX, np.where(valid, values, IGNORE_INDEX))
+    return valid, lut.astype(np.uint8)
 
 
 @TRANSFORMS.register_module()
@@ -51,10 +74,14 @@ class LoadCityscapesImage(LoadImageFromFile):
 
 @TRANSFORMS.register_module()
 class LoadCityscapesLabel(BaseTransform):
-    """Load ``seg_map_path`` into ``gt_seg_map`` as train ids (0..18, 255 = ignore).
+    """Load ``seg_map_path`` into ``gt_seg_map`` as class indices (Cityscapes: train ids
+    0..18), 255 = ignore.
 
     ``label_type`` comes from the dataset (``results['label_type']``): labelIds are mapped with
-    the one lookup table built from cityscapesscripts' label table. The label must be a
+    the one lookup table built from cityscapesscripts' label table; labelTrainIds (Cityscapes
+    after ``tools/convert_cityscapes.py``, ACDC, Dark Zurich, BDD100K) are read as they are;
+    ``'classIds'`` (:class:`.SegFolderDataset`) go through :func:`class_id_tables` with the
+    sample's ``num_classes``, ``label_map`` and ``ignore_index``. The label must be a
     single-channel 8-bit image of the image's size holding only valid values, else
     ``ValueError`` names the file: silently learning from a corrupt label is worse than stopping.
     Samples without ``seg_map_path`` (the ``test`` split, whose labels are not public; the
@@ -81,13 +108,22 @@ class LoadCityscapesLabel(BaseTransform):
             raise ValueError(f'Image {results["img_path"]} is {img.shape[1]}x{img.shape[0]} but '
                              f'its label {path} is {label.shape[1]}x{label.shape[0]}')
         label_type = results.get('label_type', 'labelIds')
+        if label_type == 'classIds':
+            valid, lut = class_id_tables(results['num_classes'],
+                                         tuple(map(tuple, results.get('label_map') or ())),
+                                         results.get('ignore_index', IGNORE_INDEX))
+            what = (f'class indices 0..{results["num_classes"] - 1} or the ignore index '
+                    f'{results.get("ignore_index", IGNORE_INDEX)} (after label_map)')
+        else:
+            valid, lut = VALID_VALUES[label_type], ID_TO_TRAIN_ID
+            what = f'Cityscapes {label_type}'
         present = np.flatnonzero(cv2.calcHist([label], [0], None, [256], [0, 256]).ravel())
-        bad = present[~VALID_VALUES[label_type][present]]
+        bad = present[~valid[present]]
         if bad.size:
             raise ValueError(f'Label image {path} holds values {bad.tolist()} that are not '
-                             f'Cityscapes {label_type}')
-        if label_type == 'labelIds':
-            label = cv2.LUT(label, ID_TO_TRAIN_ID)
+                             f'{what}')
+        if label_type != 'labelTrainIds':
+            label = cv2.LUT(label, lut)
         results['gt_seg_map'] = label
         results.setdefault('seg_fields', []).append('gt_seg_map')
         return results

@@ -1,0 +1,182 @@
+"""Image folders whose every image has a label file beside it in a parallel folder tree.
+
+Every dataset in cityseg lists its samples the same way: the images under an image folder
+(sorted, at a fixed sub-folder depth or recursively), each paired with the label at the same
+relative path under the label folder, its suffix swapped. A missing label is an error naming
+the files, never a skipped sample: training on the images that happen to have labels would
+quietly change the dataset. The decoded-sample cache (:mod:`.cache`) is offered by the base
+class here, so every dataset gets it.
+"""
+from __future__ import annotations
+
+import os.path as osp
+from glob import glob
+
+from mmengine.dataset import BaseDataset, Compose
+
+from .cache import DecodedSampleCache, cache_name
+from .labels import CLASSES, PALETTE
+
+
+def list_images(img_dir: str, img_suffix: str, depth: int | None, hint: str = '') -> list[str]:
+    """Sorted ``*<img_suffix>`` files ``depth`` folders below ``img_dir`` (any depth if None).
+
+    Raises:
+        FileNotFoundError: ``img_dir`` does not exist (``hint`` says what it should hold), or
+            holds no such image.
+    """
+    if not osp.isdir(img_dir):
+        raise FileNotFoundError(f'image directory not found: {img_dir}. {hint}'.rstrip())
+    if depth is None:
+        where = '**'
+        paths = glob(osp.join(img_dir, '**', '*' + img_suffix), recursive=True)
+    else:
+        where = '/'.join(['<folder>'] * depth)
+        paths = glob(osp.join(img_dir, *['*'] * depth, '*' + img_suffix))
+    if not paths:
+        raise FileNotFoundError(f'No *{img_suffix} images under {img_dir}/{where}')
+    return sorted(paths)
+
+
+def pair_labels(img_paths: list[str], img_dir: str, img_suffix: str, label_dir: str,
+                label_suffix: str) -> tuple[list[str], list[str]]:
+    """The label path of each image (same path relative to ``label_dir``, ``img_suffix``
+    replaced by ``label_suffix``) and, in order, those of them that do not exist."""
+    paths = [osp.join(label_dir, osp.relpath(p, img_dir)[:-len(img_suffix)] + label_suffix)
+             for p in img_paths]
+    return paths, [p for p in paths if not osp.isfile(p)]
+
+
+class PairedSegDataset(BaseDataset):
+    """Base class: images of :meth:`folders` paired with their labels, optionally cached.
+
+    Subclasses say where the files are (:meth:`folders`, ``img_suffix``, ``depth``) and how
+    the labels read (:meth:`label_spec`); each sample gets ``img_path``, ``stem`` (the file
+    name without ``img_suffix``: prediction files are named after it) and, when
+    ``with_labels``, ``seg_map_path`` plus the label fields that ``LoadCityscapesLabel`` reads.
+
+    Args:
+        data_root: the dataset's root folder.
+        with_labels: pair each image with its label; a missing label is an error.
+        cache_dir: if set, the pipeline's leading ``cacheable`` transforms (loading, resizing)
+            run once per sample into a memory-mapped file in this directory, shared by all
+            dataloader workers (see :mod:`cityseg.datasets.cache`); it needs about 8 MiB per
+            2048x1024 sample, logged when built.
+        **kwargs: passed to :class:`mmengine.dataset.BaseDataset` (``pipeline``,
+            ``test_mode``, ``indices``, ``serialize_data``, ``lazy_init``...).
+    """
+
+    img_suffix: str
+    depth: int | None = 1
+    # What the folder passed as data_root must hold, for the missing-folder error.
+    root_hint = ''
+
+    def __init__(self, data_root: str, with_labels: bool = True, cache_dir: str | None = None,
+                 **kwargs) -> None:
+        self.with_labels = with_labels
+        self.cache_dir = cache_dir
+        self._cache: DecodedSampleCache | None = None
+        self._after_cache: Compose | None = None
+        super().__init__(data_root=data_root, **kwargs)
+
+    def folders(self) -> list[tuple[str, str]]:
+        """``(image folder, label folder)`` pairs, listed in this order."""
+        raise NotImplementedError
+
+    def label_spec(self, img_paths: list[str], img_dir: str, label_dir: str) -> tuple[str, dict]:
+        """``(label suffix, fields every labelled sample gets)``; the fields include
+        ``label_type``, which names the labels in errors."""
+        raise NotImplementedError
+
+    @property
+    def cache_prefix(self) -> str:
+        """The start of the cache files' names (the rest hashes the samples and transforms)."""
+        return type(self).__name__
+
+    def load_data_list(self) -> list[dict]:
+        """List each folder's images in sorted order and pair each with its label."""
+        data_list = []
+        for img_dir, label_dir in self.folders():
+            img_paths = list_images(img_dir, self.img_suffix, self.depth, self.root_hint)
+            infos = [dict(img_path=p, stem=osp.basename(p)[:-len(self.img_suffix)])
+                     for p in img_paths]
+            if self.with_labels:
+                suffix, fields = self.label_spec(img_paths, img_dir, label_dir)
+                seg_paths, missing = pair_labels(img_paths, img_dir, self.img_suffix, label_dir,
+                                                 suffix)
+                if missing:
+                    raise FileNotFoundError(
+                        f'{len(missing)} of {len(img_paths)} images in {img_dir} have no '
+                        f'{fields["label_type"]} label (*{suffix} in {label_dir}); first '
+                        f'missing: {missing[:3]}')
+                for info, seg_path in zip(infos, seg_paths):
+                    info.update(seg_map_path=seg_path, seg_fields=[], **fields)
+            data_list += infos
+        return data_list
+
+    def full_init(self) -> None:
+        """List the samples, then build or open the decoded-sample cache if one is asked for."""
+        if self._fully_initialized:
+            return
+        super().full_init()
+        if self.cache_dir is not None:
+            self._open_cache()
+
+    def _open_cache(self) -> None:
+        transforms = self.pipeline.transforms
+        n = next((i for i, t in enumerate(transforms) if not getattr(t, 'cacheable', False)),
+                 len(transforms))
+        if n == 0:
+            raise ValueError(f'cache_dir is set but the pipeline does not start with a cacheable '
+                             f'transform (LoadCityscapesImage, LoadCityscapesLabel, '
+                             f'ResizeByRatio); it starts with {transforms[:1]}')
+        infos = [self.get_data_info(i) for i in range(len(self))]
+        self._cache = DecodedSampleCache.ensure(
+            self.cache_dir, cache_name(self.cache_prefix, transforms[:n], infos), infos,
+            Compose(transforms[:n]))
+        self._after_cache = Compose(transforms[n:])
+
+    @property
+    def cache(self) -> DecodedSampleCache | None:
+        """The decoded-sample cache, when ``cache_dir`` is set."""
+        return self._cache
+
+    def prepare_data(self, idx: int) -> dict | None:
+        """The pipeline's output; with a cache, its cached head is read instead of run."""
+        data_info = self.get_data_info(idx)
+        if self._cache is None:
+            return self.pipeline(data_info)
+        return self._after_cache(self._cache.load(data_info))
+
+
+class CityscapesClassesDataset(PairedSegDataset):
+    """Base class of driving datasets annotated with Cityscapes' 19 classes, by split.
+
+    The labels are train-id PNGs (0..18, 255 = void), as ACDC, Dark Zurich and BDD100K ship
+    them; :class:`.CityscapesDataset` also reads labelIds.
+
+    Args:
+        data_root: the dataset's root folder.
+        split: the split's folder name, e.g. ``'train'``, ``'val'``, ``'test'``.
+        with_labels: ``None`` means: unless ``split`` is in ``unlabelled_splits`` (splits
+            whose labels are not public).
+        **kwargs: see :class:`PairedSegDataset`.
+    """
+
+    METAINFO = dict(classes=CLASSES, palette=PALETTE)
+    unlabelled_splits: tuple[str, ...] = ('test', )
+    label_suffix: str
+
+    def __init__(self, data_root: str, split: str = 'val', with_labels: bool | None = None,
+                 **kwargs) -> None:
+        self.split = split
+        if with_labels is None:
+            with_labels = split not in self.unlabelled_splits
+        super().__init__(data_root=data_root, with_labels=with_labels, **kwargs)
+
+    @property
+    def cache_prefix(self) -> str:
+        return self.split
+
+    def label_spec(self, img_paths: list[str], img_dir: str, label_dir: str) -> tuple[str, dict]:
+        return self.label_suffix, dict(label_type='labelTrainIds')
