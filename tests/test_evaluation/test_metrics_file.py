@@ -67,7 +67,9 @@ def test_per_image_scores_match_numpy(tmp_path):
         iou = tp[union > 0] / union[union > 0]
         expected.append({'file': f'{k}.png', 'mIoU': iou.mean(),
                          'aAcc': tp.sum() / conf.sum()})
-    assert report['per_image'] == pytest.approx(expected, rel=1e-12)
+    assert len(report['per_image']) == len(expected)
+    for entry, reference in zip(report['per_image'], expected):
+        assert entry == pytest.approx(reference, rel=1e-12)
 
 
 def test_nothing_written_without_output_file_or_with_format_only(tmp_path, monkeypatch):
