@@ -1,25 +1,21 @@
-"""Evaluate a checkpoint: parse, build the Runner, load the weights strictly, test, save metrics.
+"""Evaluate a checkpoint: parse, merge the command line into the config, build, load, test.
 
 Evaluation happens at full label resolution in the config's inference mode (whole or slide),
 with any batch size. ``--out DIR`` writes test-server PNGs (Cityscapes label ids, one per image,
 named after it) for any split; ``--split test`` (no public labels) only writes files.
-``<work_dir>/<timestamp>/metrics.json`` holds the summary, the per-class scores and the
-confusion matrix (rows = ground truth) that ``tools/analysis_tools/confusion_matrix.py`` plots.
+IoUMetric writes ``<work_dir>/<timestamp>/metrics.json``: the summary, the per-class and
+per-image scores and the confusion matrix (rows = ground truth) that
+``tools/analysis_tools/confusion_matrix.py`` plots.
 """
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
-import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
-from mmengine.runner.checkpoint import CheckpointLoader
 
-from cityseg.utils import apply_tta, load_config, resolve_work_dir
+from cityseg.utils import apply_tta, load_config, load_model_weights, resolve_work_dir
 from cityseg.utils.launch import apply_launcher, end_distributed
 
 
@@ -49,18 +45,19 @@ def parse_args() -> argparse.Namespace:
 def configure(cfg: Config, args: argparse.Namespace) -> None:
     """Apply the command line to the config: split, TTA, writers and evaluator."""
     cfg.work_dir = resolve_work_dir(cfg, args.config, args.work_dir)
-    # The weights are loaded by load_weights: the Runner's own loading only warns about
+    # load_model_weights loads the weights: the Runner's own loading only warns about
     # parameters whose shapes differ, and would evaluate a half-initialised model.
     cfg.load_from, cfg.resume = None, False
     if args.split:
         cfg.test_dataloader.dataset.split = args.split
     if args.tta:
         apply_tta(cfg)
+    hooks = [dict(type='MetricOutputDirHook')]  # metrics.json into the run's log dir
     if args.out or args.show_dir:
-        cfg.custom_hooks = [*cfg.get('custom_hooks', []),
-                            dict(type='PredictionWriterHook', out_dir=args.out,
-                                 show_dir=args.show_dir)]
-    if cfg.test_dataloader.dataset.get('split') == 'test':
+        hooks.append(dict(type='PredictionWriterHook', out_dir=args.out, show_dir=args.show_dir))
+    cfg.custom_hooks = [*cfg.get('custom_hooks', []), *hooks]
+    split = cfg.test_dataloader.dataset.get('split')
+    if split == 'test':
         if not (args.out or args.show_dir):
             raise SystemExit('the test split has no public labels, so there is nothing to '
                              'evaluate: pass --out DIR (test-server files) and/or --show-dir DIR')
@@ -69,59 +66,10 @@ def configure(cfg: Config, args: argparse.Namespace) -> None:
             cfg.test_evaluator.get('type') == 'IoUMetric':
         # iIoU as the official evaluator reports it, wherever instanceIds files exist.
         cfg.test_evaluator.setdefault('instance_iou', 'auto')
-
-
-def load_weights(runner: Runner, checkpoint: str, config: str) -> None:
-    """Load ``checkpoint`` into the runner's model; any mismatch is an error that says why.
-
-    A checkpoint trained on another number of classes is named as such (from the dataset
-    metainfo mmengine stores in it); any other missing, unexpected or reshaped parameter fails
-    torch's strict loading, on every rank.
-    """
-    ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-    classes = ckpt.get('meta', {}).get('dataset_meta', {}).get('classes')
-    num_classes = getattr(model, 'num_classes', None)
-    if classes is not None and num_classes is not None and len(classes) != num_classes:
-        raise ValueError(f'{checkpoint} was trained on {len(classes)} classes but {config} '
-                         f'builds a model with num_classes={num_classes}: use the config it '
-                         f'was trained with, or set model.num_classes={len(classes)}')
-    try:
-        model.load_state_dict(ckpt.get('state_dict', ckpt), strict=True)
-    except RuntimeError as err:
-        raise RuntimeError(f'{checkpoint} does not fit the model built from {config}:\n{err}') \
-            from err
-    runner.logger.info(f'loaded {checkpoint}')
-
-
-def write_metrics(runner: Runner, args: argparse.Namespace, metrics: dict) -> str:
-    """``metrics.json`` in the run's log dir: the summary metrics at the top level (``mIoU``,
-    ``aAcc``, ...), ``per_class`` scores and the ``confusion_matrix``.
-
-    Undefined scores (nan: a class absent from ground truth and prediction) are written as
-    ``null``, so that the file is strict JSON.
-    """
-    report = dict(config=args.config, checkpoint=args.checkpoint,
-                  split=runner.cfg.test_dataloader.dataset.get('split'), tta=args.tta,
-                  **metrics)
-    for metric in runner.test_loop.evaluator.metrics:
-        if getattr(metric, 'last_confusion', None) is not None:
-            report['per_class'] = metric.last_per_class
-            report['confusion_matrix'] = dict(classes=list(metric.last_per_class),
-                                              rows='ground truth', columns='prediction',
-                                              counts=metric.last_confusion.tolist())
-    path = osp.join(runner.log_dir, 'metrics.json')
-    with open(path, 'w') as f:
-        json.dump(_nan_to_none(report), f, indent=2, allow_nan=False)
-    return path
-
-
-def _nan_to_none(obj: object) -> object:
-    if isinstance(obj, dict):
-        return {k: _nan_to_none(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_nan_to_none(v) for v in obj]
-    return None if isinstance(obj, float) and math.isnan(obj) else obj
+        cfg.test_evaluator.update(
+            output_file='metrics.json',
+            output_meta=dict(config=args.config, checkpoint=args.checkpoint, split=split,
+                             tta=args.tta))
 
 
 def main() -> None:
@@ -130,10 +78,9 @@ def main() -> None:
     configure(cfg, args)
     apply_launcher(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
-    load_weights(runner, args.checkpoint, args.config)
-    metrics = runner.test()
-    if runner.rank == 0 and metrics:
-        runner.logger.info(f'metrics written to {write_metrics(runner, args, metrics)}')
+    load_model_weights(runner.model, args.checkpoint, args.config)
+    runner.logger.info(f'loaded {args.checkpoint}')
+    runner.test()  # IoUMetric writes metrics.json and logs where
     del runner  # its DDP wrapper holds the process group that end_distributed ends
     end_distributed()
 

@@ -12,11 +12,10 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 
 from cityseg.datasets.labels import colorize, train_ids_to_label_ids
 from cityseg.registry import MODELS
-from cityseg.utils import register_all_modules
+from cityseg.utils import load_model_weights, register_all_modules
 from cityseg.visualization import overlay
 
 ImageInput = str | os.PathLike | np.ndarray
@@ -59,7 +58,8 @@ def init_model(config: str | os.PathLike | Config, checkpoint: str | None = None
 
     Args:
         config: a config file or a loaded :class:`~mmengine.config.Config`.
-        checkpoint: an mmengine checkpoint; its state dict must match the model exactly.
+        checkpoint: an mmengine checkpoint; its state dict must match the model exactly
+            (:func:`~cityseg.utils.load_model_weights`).
         device: ``'cpu'``, ``'cuda'``, ``'cuda:1'``...
         cfg_options: overrides with dotted keys, as ``--cfg-options`` gives them
             (``{'model.test_cfg.mode': 'slide'}``).
@@ -73,7 +73,7 @@ def init_model(config: str | os.PathLike | Config, checkpoint: str | None = None
         cfg.model.encoder_weights = None
     model = MODELS.build(cfg.model)
     if checkpoint is not None:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
+        load_model_weights(model, checkpoint, cfg.filename)
     model.cfg = cfg
     return model.to(device).eval()
 

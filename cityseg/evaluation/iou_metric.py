@@ -2,11 +2,10 @@
 
 Everything is derived from a ``num_classes x num_classes`` confusion matrix (rows = ground
 truth, columns = prediction) that is accumulated image by image where the predictions live
-(:func:`.confusion.confusion_matrix`: run by run for uint8 CPU maps, one ``torch.bincount``
-otherwise), so a GPU validation never copies label maps to the host: only the small matrix
-travels. The class IoUs and their mean reproduce cityscapesscripts'
-``evalPixelLevelSemanticLabeling`` (checked by parity tests on label-id PNGs), and so does
-the instance-level iIoU (:mod:`.instance_iou`) when it is enabled:
+(:func:`.confusion.confusion_matrix`, one ``torch.bincount``), so a GPU validation never
+copies label maps to the host: only the small matrix travels. The class IoUs and their mean
+reproduce cityscapesscripts' ``evalPixelLevelSemanticLabeling`` (checked by parity tests on
+label-id PNGs), and so does the instance-level iIoU (:mod:`.instance_iou`) when it is enabled:
 
 - ground-truth pixels equal to ``ignore_index`` (void labels) count nowhere, neither as false
   negatives nor as false positives of the class predicted on them;
@@ -32,6 +31,7 @@ from cityseg.registry import METRICS
 
 from .confusion import confusion_matrix, metrics_from_confusion
 from .instance_iou import instance_counts, instance_ids_path, instance_iou, load_instance_ids
+from .metrics_file import write_metrics_file
 
 SUMMARY_METRICS = ('mIoU', 'mDice', 'mFscore')
 
@@ -51,14 +51,16 @@ class IoUMetric(BaseMetric):
 
     Matches the official Cityscapes class IoU and mean IoU (see the module docstring): a class
     absent from both ground truth and prediction is nan and excluded from every mean. The
-    returned values are fractions in ``[0, 1]``; a per-class table (percentages) is logged, the
-    per-class fractions are kept in :attr:`last_per_class` and the summed confusion matrix in
-    :attr:`last_confusion`, for tools that save them.
+    returned values are fractions in ``[0, 1]``; a per-class table (percentages) is logged.
+    With ``output_file``, the metric also writes what it alone knows after the run, the
+    per-class scores, the summed confusion matrix and per-image scores, as ``metrics.json``
+    (:mod:`.metrics_file`): nothing reads its state afterwards.
 
-    ``process`` appends one ``(C x C matrix, iIoU counts or None)`` pair per *image* to
-    ``self.results`` (a few KB each), not per batch: mmengine's ``collect_results`` interleaves
-    the ranks' lists and truncates them to the dataset size, which drops the samples the
-    distributed sampler padded in only when there is one result per sample.
+    ``process`` appends one ``(image path, C x C matrix, iIoU counts or None)`` triple per
+    *image* to ``self.results`` (a few KB each), not per batch: mmengine's ``collect_results``
+    interleaves the ranks' lists and truncates them to the dataset size, which drops the
+    samples the distributed sampler padded in only when there is one result per sample. The
+    per-image matrices also give the per-image scores for free.
 
     Args:
         num_classes: number of classes; ``None`` takes ``len(dataset_meta['classes'])``, which
@@ -79,6 +81,12 @@ class IoUMetric(BaseMetric):
         beta: weight of recall in the F-score.
         format_only: compute nothing (for the unlabelled test split, where only the files
             written by ``tools/test.py --out`` matter).
+        output_file: where to write ``metrics.json`` after the evaluation (on the main
+            process only; any mmengine file backend). A relative path is relative to the
+            working directory, unless ``MetricOutputDirHook`` moves it into the run's log dir
+            first (``tools/test.py`` does). ``None`` writes nothing.
+        output_meta: entries written first in that file, e.g. the config and checkpoint
+            evaluated (``tools/test.py`` passes config, checkpoint, split and tta).
         collect_device: ``'cpu'`` or ``'gpu'``, for gathering results across ranks.
         prefix: prefix of the metric names in the returned dict.
     """
@@ -91,6 +99,8 @@ class IoUMetric(BaseMetric):
                  nan_to_num: float | None = None,
                  beta: float = 1,
                  format_only: bool = False,
+                 output_file: str | None = None,
+                 output_meta: dict | None = None,
                  collect_device: str = 'cpu',
                  prefix: str | None = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -109,8 +119,8 @@ class IoUMetric(BaseMetric):
         self.nan_to_num = nan_to_num
         self.beta = beta
         self.format_only = format_only
-        self.last_per_class: dict[str, dict[str, float]] = {}
-        self.last_confusion: np.ndarray | None = None
+        self.output_file = output_file
+        self.output_meta = dict(output_meta or {})
 
     def process(self, data_batch: object, data_samples: Sequence[dict]) -> None:
         """Add one confusion matrix (and iIoU counts) per sample of the batch to ``results``.
@@ -134,7 +144,7 @@ class IoUMetric(BaseMetric):
             except ValueError as err:
                 raise ValueError(f"{sample.get('img_path', 'an image')}: {err}") from err
             # numpy arrays pickle only their own values when results are gathered across ranks.
-            self.results.append((conf.cpu().numpy(),
+            self.results.append((sample.get('img_path'), conf.cpu().numpy(),
                                  None if counts is None else counts.cpu().numpy()))
 
     def _instance_ids_file(self, sample: dict) -> str | None:
@@ -156,13 +166,13 @@ class IoUMetric(BaseMetric):
     def compute_metrics(self, results: list) -> dict[str, float]:
         """Sum the per-image results and reduce them to dataset-level scores (fractions).
 
-        Also logs the per-class table and stores :attr:`last_per_class`
-        (``{class name: {'IoU': ..., 'Acc': ..., ...}}``) and :attr:`last_confusion`; under
-        distributed evaluation only the main process runs this, so only it has them.
+        Also logs the per-class table and, with ``output_file``, writes ``metrics.json``;
+        under distributed evaluation only the main process runs this.
         """
         if self.format_only:
             return {}
-        conf = np.sum([c for c, _ in results], axis=0)
+        files, confs, counts = zip(*results)
+        conf = np.sum(confs, axis=0)
         scores = metrics_from_confusion(conf, beta=self.beta)
         keys = ['IoU'] if 'mIoU' in self.metrics else []
         keys.append('Acc')
@@ -173,23 +183,26 @@ class IoUMetric(BaseMetric):
         per_class = {k: scores[k] for k in keys}
         if self.nan_to_num is not None:
             per_class = {k: np.nan_to_num(v, nan=self.nan_to_num) for k, v in per_class.items()}
-        iiou = self._instance_scores(conf, [counts for _, counts in results])
+        iiou = self._instance_scores(conf, counts)
         if iiou is not None:
             per_class['iIoU'] = iiou
 
         names = self._class_names(len(conf))
         print_log('per-class results (%):\n' + per_class_table(names, per_class),
                   logger='current')
-        self.last_confusion = conf
-        self.last_per_class = {name: {k: float(v[i]) for k, v in per_class.items()}
-                               for i, name in enumerate(names)}
-        total = conf.sum()
-        summary = {'aAcc': float(np.trace(conf) / total) if total else float('nan')}
+        summary = {'aAcc': _pixel_accuracy(conf)}
         summary.update({f'm{k}' if k != 'iIoU' else k: _nanmean(v)
                         for k, v in per_class.items()})
+        if self.output_file is not None:
+            write_metrics_file(
+                self.output_file, self.output_meta, summary,
+                {name: {k: float(v[i]) for k, v in per_class.items()}
+                 for i, name in enumerate(names)},
+                conf, per_image_scores(files, confs))
+            print_log(f'metrics written to {self.output_file}', logger='current')
         return summary
 
-    def _instance_scores(self, conf: np.ndarray, counts: list) -> np.ndarray | None:
+    def _instance_scores(self, conf: np.ndarray, counts: Sequence) -> np.ndarray | None:
         """Per-class iIoU, or None when no image had instance ids; a mix is an error."""
         missing = sum(c is None for c in counts)
         if missing == len(counts):
@@ -217,6 +230,24 @@ class IoUMetric(BaseMetric):
         """Names for the table: the dataset's classes, else the class indices."""
         classes = (self.dataset_meta or {}).get('classes')
         return list(classes) if classes is not None else [str(i) for i in range(num_classes)]
+
+
+def per_image_scores(files: Sequence[str | None],
+                     confs: Sequence[np.ndarray]) -> list[dict[str, str | float | None]]:
+    """``{'file', 'mIoU', 'aAcc'}`` of each image from its own confusion matrix.
+
+    The image's mIoU averages the classes present in its ground truth or its prediction (the
+    others' IoU is nan, as in the dataset mean); ``nan_to_num`` does not apply, since it would
+    make every image's mean depend on the classes that image lacks.
+    """
+    return [{'file': file, 'mIoU': _nanmean(metrics_from_confusion(conf)['IoU']),
+             'aAcc': _pixel_accuracy(conf)} for file, conf in zip(files, confs)]
+
+
+def _pixel_accuracy(conf: np.ndarray) -> float:
+    """Correct pixels over counted pixels; nan when no pixel was counted."""
+    total = conf.sum()
+    return float(np.trace(conf) / total) if total else float('nan')
 
 
 def _nanmean(values: np.ndarray) -> float:

@@ -1,4 +1,9 @@
-"""Let ``torch.load(weights_only=True)`` read mmengine checkpoints, and nothing more.
+"""Load checkpoints safely and strictly.
+
+:func:`load_model_weights` is the one way a tool or the API puts a checkpoint's weights into a
+model: every parameter must fit, and a checkpoint of another class count is named as such.
+
+The rest lets ``torch.load(weights_only=True)`` read mmengine checkpoints, and nothing more.
 
 Since torch 2.6, ``torch.load`` unpickles only allowlisted globals by default. mmengine 0.10.7
 stores its ``MessageHub`` state in every checkpoint: ``HistoryBuffer`` objects holding numpy
@@ -21,7 +26,9 @@ import re
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
+from mmengine.model import is_model_wrapper
 from mmengine.runner import CheckpointLoader
+from torch import nn
 
 # Registered by every HistoryBuffer's __init__; custom ones via HistoryBuffer.register_statistics.
 _DEFAULT_STATISTICS = frozenset({'min', 'max', 'current', 'mean'})
@@ -80,3 +87,33 @@ def allow_mmengine_checkpoints() -> None:
     :func:`load_local_checkpoint` as mmengine's loader for local paths (idempotent)."""
     torch.serialization.add_safe_globals(trusted_checkpoint_globals())
     CheckpointLoader.register_scheme(prefixes='', loader=load_local_checkpoint, force=True)
+
+
+def load_model_weights(model: nn.Module, checkpoint: str, config: str | None = None) -> None:
+    """Load ``checkpoint`` into ``model`` (unwrapped if DDP-wrapped); any mismatch is an error.
+
+    A checkpoint trained on another number of classes is named as such, from the dataset
+    metainfo that mmengine's Runner stores in it; any other missing, unexpected or reshaped
+    parameter fails torch's strict loading, with checkpoint and config named. A partial load
+    would evaluate or run a half-initialised model with only a warning (mmengine's default).
+
+    Args:
+        model: the model built from ``config``; its ``num_classes`` (if any) is checked.
+        checkpoint: a path or URI that mmengine's ``CheckpointLoader`` reads (safely, see
+            :func:`allow_mmengine_checkpoints`).
+        config: the config file the model was built from, for the error messages.
+    """
+    config = config or 'the config'
+    ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    model = model.module if is_model_wrapper(model) else model
+    classes = ckpt.get('meta', {}).get('dataset_meta', {}).get('classes')
+    num_classes = getattr(model, 'num_classes', None)
+    if classes is not None and num_classes is not None and len(classes) != num_classes:
+        raise ValueError(f'{checkpoint} was trained on {len(classes)} classes but {config} '
+                         f'builds a model with num_classes={num_classes}: use the config it '
+                         f'was trained with, or set model.num_classes={len(classes)}')
+    try:
+        model.load_state_dict(ckpt.get('state_dict', ckpt), strict=True)
+    except RuntimeError as err:
+        raise RuntimeError(f'{checkpoint} does not fit the model built from {config}:\n{err}') \
+            from err

@@ -1,5 +1,7 @@
 """init_model / inference_model on a checkpoint trained in this session."""
 
+import re
+
 import mmcv
 import numpy as np
 import pytest
@@ -39,7 +41,15 @@ def test_init_model_loads_every_weight_and_skips_encoder_download(checkpoint, sy
 
 def test_init_model_refuses_a_checkpoint_of_another_architecture(checkpoint, synthetic_root):
     opts = {**model_options(synthetic_root), 'model.model_kwargs.decoder_channels': [8] * 5}
-    with pytest.raises(RuntimeError, match='size mismatch for net.decoder'):
+    # The error names the checkpoint and the config, then torch's list of mismatches.
+    with pytest.raises(RuntimeError, match=rf'(?s){re.escape(checkpoint)} does not fit the '
+                       rf'model built from {re.escape(QUICKSTART)}.*size mismatch for net.decoder'):
+        init_model(QUICKSTART, checkpoint, cfg_options=opts)
+
+
+def test_init_model_names_a_class_count_mismatch(checkpoint, synthetic_root):
+    opts = {**model_options(synthetic_root), 'model.num_classes': 20}
+    with pytest.raises(ValueError, match=r'trained on 19 classes .* num_classes=20'):
         init_model(QUICKSTART, checkpoint, cfg_options=opts)
 
 

@@ -2,24 +2,22 @@
 IoUMetric finds (or refuses) the instanceIds files."""
 from __future__ import annotations
 
-import copy
-import math
+import json
 
 import numpy as np
 import pytest
 import torch
 from cityscapesscripts.evaluation import evalPixelLevelSemanticLabeling
-from PIL import Image
-from test_iou_metric import _blobby_pairs, _sample
-
-from cityseg.datasets.labels import (
-    CLASSES,
-    ID_TO_TRAIN_ID,
-    IGNORE_INDEX,
-    NUM_CLASSES,
-    TRAIN_ID_TO_ID,
-    VALID_LABEL_IDS,
+from helpers.label_maps import blobby_pairs, metric_sample
+from helpers.official_eval import (
+    assert_class_scores_match,
+    label_ids_with_every_void,
+    official_evaluation,
+    write_eval_files,
 )
+from PIL import Image
+
+from cityseg.datasets.labels import CLASSES, ID_TO_TRAIN_ID, IGNORE_INDEX, NUM_CLASSES
 from cityseg.evaluation import IoUMetric, instance_counts
 from cityseg.evaluation.instance_iou import instance_ids_path
 
@@ -45,12 +43,14 @@ def _hand_expected() -> dict[str, float]:
 
 
 def _hand_metric(tmp_path, instance_iou=True) -> IoUMetric:
+    """The hand example's metric after ``process``; it writes ``tmp_path/metrics.json``."""
     stem = tmp_path / 'city_000000_000019'
     Image.fromarray(np.array([HAND_INST], dtype=np.uint16)).save(
         f'{stem}_gtFine_instanceIds.png')
-    metric = IoUMetric(num_classes=NUM_CLASSES, instance_iou=instance_iou)
+    metric = IoUMetric(num_classes=NUM_CLASSES, instance_iou=instance_iou,
+                       output_file=str(tmp_path / 'metrics.json'))
     metric.dataset_meta = {'classes': CLASSES}
-    sample = _sample([HAND_PRED], [HAND_GT], 'city_000000_000019_leftImg8bit.png')
+    sample = metric_sample([HAND_PRED], [HAND_GT], 'city_000000_000019_leftImg8bit.png')
     sample['seg_map_path'] = f'{stem}_gtFine_labelIds.png'  # need not exist
     metric.process(None, [sample])
     return metric
@@ -59,15 +59,17 @@ def _hand_metric(tmp_path, instance_iou=True) -> IoUMetric:
 def test_hand_computed_iiou(tmp_path):
     metric = _hand_metric(tmp_path)
     res = metric.compute_metrics(metric.results)
+    with open(tmp_path / 'metrics.json') as f:
+        per_class = json.load(f)['per_class']
     expected = _hand_expected()
-    iiou = {c: metric.last_per_class[c]['iIoU'] for c in CLASSES}
+    iiou = {c: per_class[c]['iIoU'] for c in CLASSES}
     assert iiou['person'] == pytest.approx(expected['person'], rel=1e-12)
     assert iiou['car'] == pytest.approx(expected['car'], rel=1e-12)
     # Instance classes with no instance and no false positive, and all stuff classes: nan.
-    assert all(math.isnan(v) for c, v in iiou.items() if c not in expected)
+    assert all(v is None for c, v in iiou.items() if c not in expected)
     assert res['iIoU'] == pytest.approx((expected['person'] + expected['car']) / 2)
     # Plain IoU of person for contrast: TP 3, FN 3, FP 1.
-    assert metric.last_per_class['person']['IoU'] == pytest.approx(3 / 7)
+    assert per_class['person']['IoU'] == pytest.approx(3 / 7)
 
 
 def test_counts_on_a_group_and_an_ignored_instance_class():
@@ -86,69 +88,49 @@ def _instance_scene(pairs, rng):
     """Label-id and instanceIds maps for train-id ground truths: instances are the 16x16 cells
     of each instance-class region, the top rows are a crowd (no instance id), and a caravan
     instance (ignored by the benchmark) sits in a void area."""
-    void_ids = sorted(i for i in VALID_LABEL_IDS if ID_TO_TRAIN_ID[i] == IGNORE_INDEX)
     scenes = []
     for _, gt in pairs:
-        label_ids = TRAIN_ID_TO_ID[gt].astype(np.uint16)
-        void = gt == IGNORE_INDEX
-        label_ids[void] = rng.choice(void_ids, int(void.sum()))
+        label_ids = label_ids_with_every_void(gt, rng).astype(np.uint16)
         h, w = gt.shape
         cell = (np.arange(h)[:, None] // 16) * (w // 16) + np.arange(w)[None] // 16 + 1
         inst = label_ids.copy()
         is_instance = np.isin(label_ids, [24, 25, 26, 27, 28, 31, 32, 33])
         is_instance[:4] = False  # a crowd: label id only
         inst[is_instance] = label_ids[is_instance] * 1000 + cell[is_instance]
-        ys, xs = np.nonzero(void)
+        ys, xs = np.nonzero(gt == IGNORE_INDEX)
         label_ids[ys[:20], xs[:20]] = 29
         inst[ys[:20], xs[:20]] = 29001
         scenes.append((label_ids.astype(np.uint8), inst))
     return scenes
 
 
-def test_parity_with_official_instance_scores(tmp_path, monkeypatch):
-    # The official instance path calls np.in1d, removed in numpy 2.4; np.isin is its
-    # documented replacement, with the same results. Patched for this test only.
-    monkeypatch.setattr(np, 'in1d', np.isin, raising=False)
-    pairs = _blobby_pairs(seed=11, n=3)
+def test_parity_with_official_instance_scores(tmp_path):
+    pairs = blobby_pairs(seed=11, n=3)
     scenes = _instance_scene(pairs, np.random.default_rng(2))
-    gt_dir, pred_dir = tmp_path / 'gtFine' / 'val' / 'city', tmp_path / 'results'
-    gt_dir.mkdir(parents=True)
-    pred_dir.mkdir()
-    gt_files, pred_files, samples = [], [], []
-    for k, ((pred, _), (label_ids, inst)) in enumerate(zip(pairs, scenes)):
-        stem = f'city_{k:06d}_000019'
-        gt_files.append(str(gt_dir / f'{stem}_gtFine_labelIds.png'))
-        pred_files.append(str(pred_dir / f'{stem}_leftImg8bit.png'))
-        Image.fromarray(label_ids).save(gt_files[-1])
-        Image.fromarray(inst).save(str(gt_dir / f'{stem}_gtFine_instanceIds.png'))
-        Image.fromarray(TRAIN_ID_TO_ID[pred].astype(np.uint8)).save(pred_files[-1])
+    pred_files, gt_files = write_eval_files(tmp_path, [p for p, _ in pairs],
+                                            [label_ids for label_ids, _ in scenes],
+                                            [inst for _, inst in scenes])
+    samples = []
+    for (pred, _), (label_ids, _), pred_file, gt_file in zip(pairs, scenes, pred_files,
+                                                              gt_files):
         # Our side reads train ids, as the dataset makes them from the same label file.
-        sample = _sample(pred, ID_TO_TRAIN_ID[label_ids], pred_files[-1])
-        sample['seg_map_path'] = gt_files[-1]
+        sample = metric_sample(pred, ID_TO_TRAIN_ID[label_ids], pred_file)
+        sample['seg_map_path'] = gt_file
         samples.append(sample)
+    ref = official_evaluation(pred_files, gt_files, instance_level=True)
 
-    args = copy.copy(evalPixelLevelSemanticLabeling.args)
-    args.evalInstLevelScore = True
-    args.evalPixelAccuracy = False
-    args.quiet = True
-    args.JSONOutput = False
-    ref = evalPixelLevelSemanticLabeling.evaluateImgLists(pred_files, gt_files, args)
-
-    metric = IoUMetric(num_classes=NUM_CLASSES, instance_iou='auto')
+    metric = IoUMetric(num_classes=NUM_CLASSES, instance_iou='auto',
+                       output_file=str(tmp_path / 'metrics.json'))
     metric.dataset_meta = {'classes': CLASSES}
     metric.process(None, samples)
     res = metric.compute_metrics(metric.results)
+    with open(tmp_path / 'metrics.json') as f:
+        per_class = json.load(f)['per_class']
     assert res['mIoU'] == pytest.approx(ref['averageScoreClasses'], abs=1e-6)
     assert res['iIoU'] == pytest.approx(ref['averageScoreInstClasses'], abs=1e-6)
-    defined = 0
-    for name in CLASSES:
-        ours, theirs = metric.last_per_class[name]['iIoU'], ref['classInstScores'][name]
-        if math.isnan(theirs):
-            assert math.isnan(ours), name
-        else:
-            assert ours == pytest.approx(theirs, abs=1e-6), name
-            defined += 1
-    assert defined >= 6  # the scene has instances of most classes, so the check has teeth
+    iiou = {name: scores['iIoU'] for name, scores in per_class.items()}
+    # The scene has instances of most classes, so the check has teeth.
+    assert assert_class_scores_match(iiou, ref['classInstScores']) >= 6
     assert ref['classInstScores']['bus'] == 0  # predicted, never in the ground truth
 
 
@@ -161,7 +143,7 @@ def test_instance_ids_path_from_either_label_type():
 
 
 def test_auto_without_files_reports_no_iiou_and_true_requires_them(tmp_path):
-    sample = _sample([HAND_PRED], [HAND_GT])
+    sample = metric_sample([HAND_PRED], [HAND_GT])
     sample['seg_map_path'] = str(tmp_path / 'x_gtFine_labelIds.png')
     metric = IoUMetric(num_classes=NUM_CLASSES, instance_iou='auto')
     metric.process(None, [sample])
@@ -178,7 +160,7 @@ def test_off_by_default_reads_no_file(tmp_path):
 
 def test_instance_files_for_part_of_the_images_is_an_error(tmp_path):
     metric = _hand_metric(tmp_path, instance_iou='auto')
-    other = _sample([HAND_PRED], [HAND_GT])
+    other = metric_sample([HAND_PRED], [HAND_GT])
     other['seg_map_path'] = str(tmp_path / 'missing_gtFine_labelIds.png')
     metric.process(None, [other])
     with pytest.raises(ValueError, match='1 of 2 images'):
@@ -189,7 +171,7 @@ def test_instance_of_a_class_without_instances_names_the_image(tmp_path):
     stem = tmp_path / 'city_000000_000019'
     Image.fromarray(np.array([[7001, 7001]], dtype=np.uint16)).save(
         f'{stem}_gtFine_instanceIds.png')  # 'road' has no instances
-    sample = _sample([[ROAD, ROAD]], [[ROAD, ROAD]], 'road.png')
+    sample = metric_sample([[ROAD, ROAD]], [[ROAD, ROAD]], 'road.png')
     sample['seg_map_path'] = f'{stem}_gtFine_labelIds.png'
     with pytest.raises(ValueError, match=r'road\.png.*\[7001\].*without instances'):
         IoUMetric(num_classes=NUM_CLASSES, instance_iou=True).process(None, [sample])

@@ -1,8 +1,8 @@
 """Tests of IoUMetric: hand counts, parity with the official Cityscapes evaluator, distributed
-collection (with a real 2-process gloo group), input validation and nan handling."""
+collection (with a real 2-process gloo group), input validation and nan handling; what it
+writes to metrics.json is tested in test_metrics_file.py."""
 from __future__ import annotations
 
-import copy
 import json
 import math
 import os
@@ -13,26 +13,20 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from cityscapesscripts.evaluation import evalPixelLevelSemanticLabeling
+from helpers.label_maps import blobby_pairs, histogram_reference, metric_sample
+from helpers.official_eval import (
+    assert_class_scores_match,
+    label_ids_with_every_void,
+    official_evaluation,
+    write_eval_files,
+)
 from mmengine.evaluator import Evaluator
 from mmengine.structures import PixelData
-from PIL import Image
-from test_confusion_paths import histogram_reference
 
-from cityseg.datasets.labels import (
-    CLASSES,
-    ID_TO_TRAIN_ID,
-    IGNORE_INDEX,
-    NUM_CLASSES,
-    TRAIN_ID_TO_ID,
-    VALID_LABEL_IDS,
-)
-from cityseg.evaluation import IoUMetric, confusion, confusion_matrix, metrics_from_confusion
+from cityseg.datasets.labels import CLASSES, IGNORE_INDEX, NUM_CLASSES
+from cityseg.evaluation import IoUMetric, confusion_matrix, metrics_from_confusion
 from cityseg.registry import METRICS
 from cityseg.structures.seg_data_sample import SegDataSample
-
-BUS = CLASSES.index('bus')  # predicted in places, never in the ground truth
-TRAIN = CLASSES.index('train')  # in neither ground truth nor prediction
 
 # 3 classes, one 2x4 image; 255 = void.
 HAND_GT = [[0, 0, 1, 255],
@@ -48,64 +42,28 @@ HAND_CONF = [[1, 1, 0],
 HAND_IOU = [1 / 3, 2 / 3, 1 / 2]
 
 
-def _sample(pred, gt, img_path=None, dtype=torch.int64):
-    """The dict mmengine's Evaluator hands to ``process`` for one SegDataSample."""
-    meta = {} if img_path is None else {'img_path': img_path}
-    ds = SegDataSample(metainfo=meta)
-    ds.pred_sem_seg = PixelData(data=torch.as_tensor(pred).to(dtype).reshape(1, *np.shape(pred)))
-    ds.gt_sem_seg = PixelData(data=torch.as_tensor(gt).to(dtype).reshape(1, *np.shape(gt)))
-    return ds.to_dict()
-
-
-def _blobby_pairs(seed=0, n=4, h=64, w=128):
-    """Train-id (pred, gt) pairs made of rectangles, like street scenes in miniature.
-
-    The ground truth uses every class except BUS and TRAIN and has void regions and scattered
-    void pixels; predictions are the ground truth with blocks of errors and BUS blobs, and
-    never contain TRAIN.
-    """
-    rng = np.random.default_rng(seed)
-    gt_classes = [c for c in range(NUM_CLASSES) if c not in (BUS, TRAIN)]
-    pred_classes = [c for c in range(NUM_CLASSES) if c != TRAIN]
-    pairs = []
-    for _ in range(n):
-        gt = np.repeat(np.repeat(rng.choice(gt_classes, (8, 16)), 8, 0), 8, 1)
-        for _ in range(20):
-            y, x = rng.integers(0, h - 8), rng.integers(0, w - 8)
-            gt[y:y + rng.integers(2, 12), x:x + rng.integers(2, 24)] = rng.choice(gt_classes)
-        y, x = rng.integers(0, h - 16), rng.integers(0, w - 16)
-        gt[y:y + 16, x:x + 30] = IGNORE_INDEX
-        gt[rng.random((h, w)) < 0.02] = IGNORE_INDEX
-        pred = gt.copy()
-        pred[gt == IGNORE_INDEX] = rng.choice(pred_classes, int((gt == IGNORE_INDEX).sum()))
-        for _ in range(15):
-            y, x = rng.integers(0, h - 8), rng.integers(0, w - 8)
-            pred[y:y + rng.integers(2, 10), x:x + rng.integers(2, 20)] = rng.choice(pred_classes)
-        noise = rng.random((h, w)) < 0.05
-        pred[noise] = rng.choice(pred_classes, int(noise.sum()))
-        pairs.append((pred, gt))
-    all_gt = np.concatenate([g.ravel() for _, g in pairs])
-    all_pred = np.concatenate([p.ravel() for p, _ in pairs])
-    assert set(np.unique(all_gt)) == {*gt_classes, IGNORE_INDEX}
-    assert BUS in all_pred and TRAIN not in all_pred
-    return pairs
-
-
-def _evaluate(pairs, dtype=torch.int64, **kwargs):
+def _evaluate(pairs, dtype=torch.int64, **kwargs) -> dict:
+    """The summary of an IoUMetric over ``pairs``."""
     metric = IoUMetric(num_classes=NUM_CLASSES, **kwargs)
     metric.dataset_meta = {'classes': CLASSES}
-    metric.process(None, [_sample(p, g, dtype=dtype) for p, g in pairs])
-    return metric, metric.compute_metrics(metric.results)
+    metric.process(None, [metric_sample(p, g, dtype=dtype) for p, g in pairs])
+    return metric.compute_metrics(metric.results)
 
 
-def test_hand_counted_confusion_and_scores():
+def _read(path) -> dict:
+    with open(path) as f:
+        return json.load(f)
+
+
+def test_hand_counted_confusion_and_scores(tmp_path):
     conf = confusion_matrix(torch.tensor(HAND_PRED), torch.tensor(HAND_GT), 3)
     assert conf.dtype == torch.int64
     assert conf.tolist() == HAND_CONF
 
     metric = METRICS.build(dict(type='IoUMetric', num_classes=3,
-                                iou_metrics=['mIoU', 'mDice', 'mFscore']))
-    metric.process(None, [_sample(HAND_PRED, HAND_GT, 'a.png')])
+                                iou_metrics=['mIoU', 'mDice', 'mFscore'],
+                                output_file=str(tmp_path / 'metrics.json')))
+    metric.process(None, [metric_sample(HAND_PRED, HAND_GT, 'a.png')])
     res = metric.compute_metrics(metric.results)
     assert res['aAcc'] == pytest.approx(4 / 6)
     assert res['mIoU'] == pytest.approx(sum(HAND_IOU) / 3)
@@ -116,11 +74,12 @@ def test_hand_counted_confusion_and_scores():
     assert res['mPrecision'] == pytest.approx((1 / 2 + 2 / 3 + 1) / 3)
     assert res['mRecall'] == pytest.approx(res['mAcc'])
     assert res['mFscore'] == pytest.approx(res['mDice'])
-    assert [metric.last_per_class[str(c)]['IoU'] for c in range(3)] == pytest.approx(HAND_IOU)
+    per_class = _read(tmp_path / 'metrics.json')['per_class']
+    assert [per_class[str(c)]['IoU'] for c in range(3)] == pytest.approx(HAND_IOU)
 
 
 def test_inputs_are_not_modified():
-    # The index is built in place in an int32 copy of the prediction, never in the input.
+    # The maps are widened into a new index, never modified.
     pred, gt = torch.tensor(HAND_PRED, dtype=torch.int32), torch.tensor(HAND_GT)
     assert confusion_matrix(pred, gt, 3).tolist() == HAND_CONF
     assert pred.tolist() == HAND_PRED and gt.tolist() == HAND_GT
@@ -132,77 +91,52 @@ def test_fscore_beta():
     assert f[0] == pytest.approx(0.5)
 
 
-# uint8 maps counted run by run (forced: these small noisy maps would otherwise take
-# bincount), and int64 maps counted by bincount.
-@pytest.mark.parametrize('dtype, max_run_fraction', [(torch.uint8, 1.0), (torch.int64, 0.0)])
-def test_parity_with_official_cityscapes_evaluator(tmp_path, monkeypatch, dtype,
-                                                   max_run_fraction):
-    monkeypatch.setattr(confusion, 'MAX_RUN_FRACTION', max_run_fraction)
-    pairs = _blobby_pairs()
-    metric, res = _evaluate(pairs, dtype=dtype)
+@pytest.mark.parametrize('dtype', [torch.uint8, torch.int64])
+def test_parity_with_official_cityscapes_evaluator(tmp_path, dtype):
+    pairs = blobby_pairs()
+    res = _evaluate(pairs, dtype=dtype, output_file=str(tmp_path / 'metrics.json'))
+    per_class = {name: scores['IoU']
+                 for name, scores in _read(tmp_path / 'metrics.json')['per_class'].items()}
 
     # The same maps as the official tool reads them: label ids, every kind of void label id
     # in the ground truth (the evaluator must ignore all of them, not only 0 'unlabeled').
     rng = np.random.default_rng(1)
-    void_ids = sorted(i for i in VALID_LABEL_IDS if ID_TO_TRAIN_ID[i] == IGNORE_INDEX)
-    gt_dir, pred_dir = tmp_path / 'gtFine' / 'val' / 'city', tmp_path / 'results'
-    gt_dir.mkdir(parents=True)
-    pred_dir.mkdir()
-    gt_files, pred_files = [], []
-    for k, (pred, gt) in enumerate(pairs):
-        gt_ids = TRAIN_ID_TO_ID[gt]
-        void = gt == IGNORE_INDEX
-        gt_ids[void] = rng.choice(void_ids, int(void.sum()))
-        stem = f'city_{k:06d}_000019'
-        gt_files.append(str(gt_dir / f'{stem}_gtFine_labelIds.png'))
-        pred_files.append(str(pred_dir / f'{stem}_leftImg8bit.png'))
-        Image.fromarray(gt_ids.astype(np.uint8)).save(gt_files[-1])
-        Image.fromarray(TRAIN_ID_TO_ID[pred].astype(np.uint8)).save(pred_files[-1])
-
-    args = copy.copy(evalPixelLevelSemanticLabeling.args)
-    # The instance-level path calls np.in1d, which numpy 2.4 removed; iIoU is not compared.
-    args.evalInstLevelScore = False
-    args.evalPixelAccuracy = False
-    args.quiet = True
-    args.JSONOutput = True
-    args.exportFile = str(tmp_path / 'result.json')
-    ref = evalPixelLevelSemanticLabeling.evaluateImgLists(pred_files, gt_files, args)
-    with open(args.exportFile) as f:
-        assert json.load(f)['averageScoreClasses'] == pytest.approx(ref['averageScoreClasses'])
+    pred_files, gt_files = write_eval_files(
+        tmp_path, [p for p, _ in pairs], [label_ids_with_every_void(g, rng) for _, g in pairs])
+    export = str(tmp_path / 'result.json')
+    ref = official_evaluation(pred_files, gt_files, export_file=export)
+    assert _read(export)['averageScoreClasses'] == pytest.approx(ref['averageScoreClasses'])
 
     assert res['mIoU'] == pytest.approx(ref['averageScoreClasses'], abs=1e-6)
-    for name in CLASSES:
-        ours, theirs = metric.last_per_class[name]['IoU'], ref['classScores'][name]
-        if math.isnan(theirs):
-            assert math.isnan(ours), name
-        else:
-            assert ours == pytest.approx(theirs, abs=1e-6), name
-    assert ref['classScores']['bus'] == 0 and metric.last_per_class['bus']['IoU'] == 0
-    assert math.isnan(ref['classScores']['train'])
+    assert assert_class_scores_match(per_class, ref['classScores']) == NUM_CLASSES - 1
+    assert ref['classScores']['bus'] == 0 and per_class['bus'] == 0
+    assert math.isnan(ref['classScores']['train']) and per_class['train'] is None
 
 
 def test_results_of_two_halves_sum_to_the_whole():
-    pairs = _blobby_pairs(seed=3, n=4)
-    _, whole = _evaluate(pairs)
+    pairs = blobby_pairs(seed=3, n=4)
+    whole = _evaluate(pairs)
     rank0, rank1 = IoUMetric(num_classes=NUM_CLASSES), IoUMetric(num_classes=NUM_CLASSES)
-    rank0.process(None, [_sample(p, g) for p, g in pairs[:2]])
-    rank1.process(None, [_sample(p, g) for p, g in pairs[2:]])
+    rank0.process(None, [metric_sample(p, g) for p, g in pairs[:2]])
+    rank1.process(None, [metric_sample(p, g) for p, g in pairs[2:]])
     assert len(rank0.results) == len(rank1.results) == 2  # one matrix per image
     merged = IoUMetric(num_classes=NUM_CLASSES).compute_metrics(rank0.results + rank1.results)
     assert merged == pytest.approx(whole, nan_ok=True)
 
 
 def _dist_worker(rank, world_size, workdir, pairs, out_file):
-    """One rank of a real gloo group: DefaultSampler split (with padding) + metric.evaluate."""
+    """One rank of a real gloo group: DefaultSampler split (with padding) + metric.evaluate;
+    rank 0 writes metrics.json into ``workdir``."""
     from mmengine.dataset import DefaultSampler
 
     os.chdir(workdir)  # mmengine's collect_results_cpu creates '.dist_test' in the cwd
     dist.init_process_group('gloo', init_method=f'file://{workdir}/init', rank=rank,
                             world_size=world_size)
-    metric = IoUMetric(num_classes=NUM_CLASSES)
+    metric = IoUMetric(num_classes=NUM_CLASSES, output_file='metrics.json')
     indices = list(DefaultSampler(list(range(len(pairs))), shuffle=False))
     for start in range(0, len(indices), 2):  # batches of two
-        metric.process(None, [_sample(*pairs[i]) for i in indices[start:start + 2]])
+        metric.process(None, [metric_sample(*pairs[i], img_path=f'{i}.png')
+                              for i in indices[start:start + 2]])
     res = metric.evaluate(len(pairs))
     if rank == 0:
         with open(out_file, 'wb') as f:
@@ -212,20 +146,24 @@ def _dist_worker(rank, world_size, workdir, pairs, out_file):
 
 def test_distributed_evaluation_drops_sampler_padding(tmp_path):
     # 5 images on 2 ranks: DefaultSampler pads rank 1 with image 0 again.
-    pairs = _blobby_pairs(seed=4, n=5)
-    _, whole = _evaluate(pairs)
+    pairs = blobby_pairs(seed=4, n=5)
+    whole = _evaluate(pairs)
     out = tmp_path / 'res.pkl'
     mp.spawn(_dist_worker, args=(2, str(tmp_path), pairs, str(out)), nprocs=2)
     with open(out, 'rb') as f:
         assert pickle.load(f) == pytest.approx(whole, nan_ok=True)
+    # One per-image entry per image, in dataset order, although the ranks saw them
+    # interleaved and image 0 twice.
+    per_image = _read(tmp_path / 'metrics.json')['per_image']
+    assert [s['file'] for s in per_image] == [f'{i}.png' for i in range(5)]
     # Counting image 0 twice would change the result, so the check above has teeth.
-    _, padded = _evaluate(pairs + pairs[:1])
+    padded = _evaluate(pairs + pairs[:1])
     assert padded['mIoU'] != pytest.approx(whole['mIoU'])
 
 
 def test_evaluator_path_with_data_elements():
     """Through mmengine's Evaluator, which turns SegDataSamples into dicts itself."""
-    pairs = _blobby_pairs(seed=5, n=3)
+    pairs = blobby_pairs(seed=5, n=3)
     evaluator = Evaluator(IoUMetric(prefix='val'))  # num_classes from dataset_meta
     evaluator.dataset_meta = {'classes': CLASSES}
     for pred, gt in pairs:
@@ -234,14 +172,14 @@ def test_evaluator_path_with_data_elements():
         ds.gt_sem_seg = PixelData(data=torch.from_numpy(gt)[None].long())
         evaluator.process([ds])
     res = evaluator.evaluate(len(pairs))
-    _, ref = _evaluate(pairs)
+    ref = _evaluate(pairs)
     assert res == pytest.approx({f'val/{k}': v for k, v in ref.items()}, nan_ok=True)
 
 
 def test_shape_mismatch_names_image_and_shapes():
     metric = IoUMetric(num_classes=3)
     with pytest.raises(ValueError, match=r'city_1\.png.*\(1, 2, 4\).*\(1, 2, 3\)'):
-        metric.process(None, [_sample(HAND_PRED, [row[:3] for row in HAND_GT], 'city_1.png')])
+        metric.process(None, [metric_sample(HAND_PRED, [row[:3] for row in HAND_GT], 'city_1.png')])
 
 
 @pytest.mark.parametrize('which, value', [('pred', 3), ('pred', -1), ('gt', 3), ('gt', 254)])
@@ -250,14 +188,14 @@ def test_values_outside_the_classes_raise(which, value):
     (pred if which == 'pred' else gt)[0, 0] = value
     metric = IoUMetric(num_classes=3)
     with pytest.raises(ValueError, match=r'\[0, 3\)'):
-        metric.process(None, [_sample(pred, gt)])
+        metric.process(None, [metric_sample(pred, gt)])
 
 
 def test_class_count_mismatch_with_dataset_raises():
     metric = IoUMetric(num_classes=3)
     metric.dataset_meta = {'classes': CLASSES}
     with pytest.raises(ValueError, match='num_classes=3'):
-        metric.process(None, [_sample(HAND_PRED, HAND_GT)])
+        metric.process(None, [metric_sample(HAND_PRED, HAND_GT)])
 
 
 def test_void_ignore_index_inside_class_range():
@@ -267,25 +205,26 @@ def test_void_ignore_index_inside_class_range():
     assert conf.tolist() == [[1, 1, 0], [0, 0, 0], [1, 0, 2]]
 
 
-def test_class_absent_everywhere_is_nan_and_excluded():
+def test_class_absent_everywhere_is_nan_and_excluded(tmp_path):
     # Class 3 is predicted on a void pixel only, so it counts nowhere; class 2 is predicted
     # once but absent from the ground truth.
     gt = [[0, 0, 1, 1, 1, 255]]
     pred = [[0, 2, 1, 1, 1, 3]]
-    metric = IoUMetric(num_classes=4)
-    metric.process(None, [_sample(pred, gt)])
+    metric = IoUMetric(num_classes=4, output_file=str(tmp_path / 'metrics.json'))
+    metric.process(None, [metric_sample(pred, gt)])
     res = metric.compute_metrics(metric.results)
-    iou = [metric.last_per_class[str(c)]['IoU'] for c in range(4)]
+    per_class = _read(tmp_path / 'metrics.json')['per_class']
+    iou = [per_class[str(c)]['IoU'] for c in range(4)]
     # class 0: TP 1, FN 1 -> 1/2; class 1: TP 3 -> 1; class 2: FP 1 -> 0; class 3: nan.
     assert iou[:3] == pytest.approx([1 / 2, 1, 0])
-    assert math.isnan(iou[3])
+    assert iou[3] is None  # nan, written as null
     assert res['mIoU'] == pytest.approx(np.nanmean([1 / 2, 1, 0, np.nan]))
     assert res['mIoU'] == pytest.approx(1 / 2)
     # Acc of a class absent from the ground truth is undefined too and left out of mAcc.
     assert res['mAcc'] == pytest.approx((1 / 2 + 1) / 2)
 
     metric = IoUMetric(num_classes=4, nan_to_num=0)
-    metric.process(None, [_sample(pred, gt)])
+    metric.process(None, [metric_sample(pred, gt)])
     assert metric.compute_metrics(metric.results)['mIoU'] == pytest.approx((1 / 2 + 1) / 4)
 
 
@@ -299,7 +238,7 @@ DEVICES = ['cpu', *(['cuda'] if torch.cuda.is_available() else [])]
 
 @pytest.mark.parametrize('device', DEVICES)
 def test_counts_on_the_prediction_device(device):
-    pairs = _blobby_pairs(seed=6, n=1)
+    pairs = blobby_pairs(seed=6, n=1)
     pred, gt = (torch.from_numpy(a).long() for a in pairs[0])
     conf = confusion_matrix(pred.to(device), gt, NUM_CLASSES)  # gt follows the prediction
     assert conf.device.type == device
@@ -308,8 +247,7 @@ def test_counts_on_the_prediction_device(device):
 
 @pytest.mark.parametrize('dtype', [torch.uint8, torch.int16, torch.int32, torch.int64])
 def test_every_integer_dtype_counts_the_same(dtype):
-    # Narrow maps are counted in int16, wide ones in int32 (uint8 ones run by run): all agree.
-    pred, gt = (torch.from_numpy(a) for a in _blobby_pairs(seed=7, n=1)[0])
+    pred, gt = (torch.from_numpy(a) for a in blobby_pairs(seed=7, n=1)[0])
     ref = confusion_matrix(pred.long(), gt.long(), NUM_CLASSES)
     assert torch.equal(confusion_matrix(pred.to(dtype), gt.to(dtype), NUM_CLASSES), ref)
     assert ref.sum() == int((gt != IGNORE_INDEX).sum())
@@ -318,7 +256,8 @@ def test_every_integer_dtype_counts_the_same(dtype):
 @pytest.mark.parametrize('dtype, value', [(torch.int64, 2 ** 16 + 1), (torch.int64, -(2 ** 16)),
                                           (torch.int32, 2 ** 15 + 1), (torch.uint8, 200)])
 def test_values_are_not_wrapped_into_the_narrow_index(dtype, value):
-    # A value that would wrap to a valid class in int16 must still be rejected, in either map.
+    # A value that would wrap to a valid class in int16 or uint8 must still be rejected, in
+    # either map: the bounds are checked before the maps are narrowed to the int32 index.
     for which in ('pred', 'gt'):
         pred, gt = torch.tensor(HAND_PRED, dtype=dtype), torch.tensor(HAND_GT, dtype=dtype)
         (pred if which == 'pred' else gt)[0, 0] = value

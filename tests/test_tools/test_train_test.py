@@ -1,10 +1,8 @@
 """End to end through the CLIs: train a tiny model, find its checkpoints, test it (official
 evaluator parity, --out/--show-dir/--tta, the test split, bad checkpoints, torchrun)."""
-import copy
 import glob
 import importlib.util
 import json
-import math
 import os
 import os.path as osp
 import sys
@@ -13,7 +11,6 @@ import textwrap
 import numpy as np
 import pytest
 import torch
-from cityscapesscripts.evaluation import evalPixelLevelSemanticLabeling
 from conftest import (
     QUICKSTART,
     ROOT,
@@ -23,6 +20,8 @@ from conftest import (
     tiny_cfg_options,
     val_files,
 )
+from helpers.label_maps import histogram_reference
+from helpers.official_eval import assert_class_scores_match, official_evaluation
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from PIL import Image
@@ -64,10 +63,6 @@ def read_report(work_dir: str) -> dict:
         return json.load(f)
 
 
-def _nan(value: float | None) -> float:
-    return float('nan') if value is None else value  # metrics.json writes nan as null
-
-
 @pytest.fixture(scope='module')
 def best_ckpt(trained) -> str:
     (best,) = glob.glob(osp.join(trained[0], 'best_mIoU_iter_*.pth'))
@@ -79,17 +74,20 @@ def tested(best_ckpt, synthetic_root, tmp_path_factory):
     """One tools/test.py run on val (batch size 2) with --out and --show-dir."""
     tmp = tmp_path_factory.mktemp('tested')
     out_dir, show_dir, work_dir = tmp / 'out', tmp / 'show', str(tmp / 'work')
-    run_tool('test.py', QUICKSTART, best_ckpt, '--out', str(out_dir), '--show-dir',
-             str(show_dir), '--cfg-options', *tiny_cfg_options(synthetic_root, work_dir))
+    log = run_tool('test.py', QUICKSTART, best_ckpt, '--out', str(out_dir), '--show-dir',
+                   str(show_dir), '--cfg-options', *tiny_cfg_options(synthetic_root, work_dir))
+    (path,) = glob.glob(osp.join(work_dir, '*', 'metrics.json'))
+    assert f'metrics written to {path}' in log
     return out_dir, show_dir, read_report(work_dir)
 
 
-def test_test_tool_reproduces_best_validation_miou(trained, tested, synthetic_root):
+def test_test_tool_reproduces_best_validation_miou(trained, tested, synthetic_root, best_ckpt):
     work_dir, _ = trained
     best_miou = max(r['mIoU'] for r in read_scalars(work_dir) if 'mIoU' in r)
     out_dir, _, report = tested
     assert abs(report['mIoU'] - best_miou) < 1e-4
     assert report['split'] == 'val' and report['tta'] is False
+    assert report['config'] == QUICKSTART and report['checkpoint'] == best_ckpt
     pngs = sorted(out_dir.glob('*_leftImg8bit.png'))
     val_imgs = val_files(synthetic_root, 'leftImg8bit')
     assert [p.name for p in pngs] == [osp.basename(p) for p in val_imgs]
@@ -98,35 +96,48 @@ def test_test_tool_reproduces_best_validation_miou(trained, tested, synthetic_ro
     assert set(np.unique(pred)) <= VALID_LABEL_IDS
 
 
-def test_out_files_match_the_official_evaluator(tested, synthetic_root, monkeypatch):
+def test_out_files_match_the_official_evaluator(tested, synthetic_root):
     """mIoU, iIoU and every per-class score of metrics.json equal what cityscapesscripts'
     evaluator computes from the --out files and the gtFine label and instance files."""
-    # The official instance path calls np.in1d, removed in numpy 2.4; np.isin replaces it.
-    monkeypatch.setattr(np, 'in1d', np.isin, raising=False)
     out_dir, _, report = tested
-    gt_files = [f for f in val_files(synthetic_root, 'gtFine')
-                if f.endswith('_gtFine_labelIds.png')]
-    pred_files = [str(out_dir / osp.basename(f).replace('_gtFine_labelIds', '_leftImg8bit'))
-                  for f in gt_files]
-    args = copy.copy(evalPixelLevelSemanticLabeling.args)
-    args.evalInstLevelScore, args.evalPixelAccuracy = True, False
-    args.quiet, args.JSONOutput = True, False
-    ref = evalPixelLevelSemanticLabeling.evaluateImgLists(pred_files, gt_files, args)
+    gt_files = _label_id_files(synthetic_root)
+    ref = official_evaluation(_out_files(out_dir, gt_files), gt_files, instance_level=True)
 
     assert report['mIoU'] == pytest.approx(ref['averageScoreClasses'], abs=1e-6)
     assert report['iIoU'] == pytest.approx(ref['averageScoreInstClasses'], abs=1e-6)
-    defined = 0
-    for name, scores in report['per_class'].items():
-        for ours, theirs in ((_nan(scores['IoU']), ref['classScores'][name]),
-                             (_nan(scores['iIoU']), ref['classInstScores'][name])):
-            if math.isnan(theirs):
-                assert math.isnan(ours), name
-            else:
-                assert ours == pytest.approx(theirs, abs=1e-6), name
-                defined += 1
+    defined = sum(
+        assert_class_scores_match({name: s[key] for name, s in report['per_class'].items()},
+                                  ref[ref_key])
+        for key, ref_key in (('IoU', 'classScores'), ('iIoU', 'classInstScores')))
     assert defined > 5  # the scenes hold enough classes for the comparison to bite
     conf = np.array(report['confusion_matrix']['counts'])
     assert conf.shape == (19, 19) and conf.sum() > 0
+
+
+def _label_id_files(data_root: str) -> list[str]:
+    return [f for f in val_files(data_root, 'gtFine') if f.endswith('_gtFine_labelIds.png')]
+
+
+def _out_files(out_dir, gt_files: list[str]) -> list[str]:
+    """The --out prediction file of each label file."""
+    return [str(out_dir / osp.basename(f).replace('_gtFine_labelIds', '_leftImg8bit'))
+            for f in gt_files]
+
+
+def test_per_image_scores_follow_the_out_files(tested, synthetic_root):
+    """metrics.json's per_image entries name every val image, in order, with the mIoU (over
+    the classes present) and pixel accuracy of its --out file against its label file."""
+    out_dir, _, report = tested
+    gt_files = _label_id_files(synthetic_root)
+    assert [e['file'] for e in report['per_image']] == val_files(synthetic_root)
+    for entry, gt_file, pred_file in zip(report['per_image'], gt_files,
+                                         _out_files(out_dir, gt_files)):
+        gt = ID_TO_TRAIN_ID[np.asarray(Image.open(gt_file))]
+        pred = ID_TO_TRAIN_ID[np.asarray(Image.open(pred_file))]
+        conf = histogram_reference(pred, gt).astype(float)
+        tp, union = np.diag(conf), conf.sum(0) + conf.sum(1) - np.diag(conf)
+        assert entry['mIoU'] == pytest.approx((tp[union > 0] / union[union > 0]).mean())
+        assert entry['aAcc'] == pytest.approx(tp.sum() / conf.sum())
 
 
 def test_show_dir_and_confusion_matrix_plot(tested, synthetic_root, tmp_path):
@@ -232,6 +243,9 @@ def test_distributed_test_matches_single_process(best_ckpt, synthetic_root, tmp_
     for name, scores in single['per_class'].items():  # null (nan) compares equal to null
         assert report['per_class'][name] == pytest.approx(scores, abs=1e-12), name
     assert report['confusion_matrix'] == single['confusion_matrix']
+    assert len(report['per_image']) == len(single['per_image'])
+    for ours, theirs in zip(report['per_image'], single['per_image']):
+        assert ours == pytest.approx(theirs, abs=1e-12)
 
 
 def test_custom_imports_registers_user_model_and_trains(synthetic_root, tmp_path):

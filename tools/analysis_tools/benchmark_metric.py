@@ -1,220 +1,132 @@
-"""Time IoUMetric's per-image cost against cityscapesscripts' pixel-level evaluator.
+"""The metric's share of full-resolution evaluation time: IoUMetric against the prediction.
 
-Both sides get the same N synthetic 1024x2048 scenes (rectangles of all 19 classes, void
-regions, predictions with errors, instances of the 8 instance classes), and their confusion
-matrices (and, with ``--iiou``, their iIoU scores) are checked to agree before any figure is
-printed. What is timed, per image:
+For each of N synthetic street scenes (1024x2048 by default: rectangles of all 19 classes,
+void regions; the image is the scene in the Cityscapes palette), two steps of the test loop
+are timed on the same image, interleaved:
 
-- ``cityseg, uint8 maps``: ``IoUMetric.process`` on one sample dict holding in-memory
-  ``(1, H, W)`` uint8 CPU tensors (validation, counting, copy of the matrix into ``results``):
-  what validation and ``tools/test.py`` pay, as the pipeline packs labels and the segmentor
-  returns its argmax as uint8. These maps are counted run by run (see
-  :mod:`cityseg.evaluation.confusion`), so the time depends on how often neighbouring pixels
-  differ: the script prints that fraction, and ``--noise`` makes predictions noisier.
-- ``cityseg, int64 maps``: the same on int64 tensors of the same values, counted by
-  ``torch.bincount`` (the path of maps wider than uint8, and of GPU tensors).
-- ``official, accumulation``: ``evaluatePair`` with PNG decoding taken out: its ``Image.open``
-  is replaced by a lookup of images decoded beforehand, so what remains is its size checks and
-  its confusion-matrix update (numpy fallback unless its Cython helper is built).
-- ``official, whole``: ``evaluatePair`` on label-id PNGs on disk (decoding + accumulation), what
-  the official script pays per image.
+- ``model.test_step``: what the test loop runs per batch (here one image): preprocessing on
+  the device, the config's whole or slide inference (and TTA, if ``model.test_cfg`` asks),
+  resizing to the label resolution, argmax;
+- ``evaluator.process``: mmengine's Evaluator with the config's IoUMetric on that output
+  (conversion to dicts, validation, one ``torch.bincount`` per image on the prediction's
+  device, the matrix copied into the results).
 
-With ``--iiou`` both sides also compute the instance-level counts: ours from instance ids
-decoded beforehand (``instance_counts``), the official ``evaluatePair`` with
-``evalInstLevelScore`` (decoding taken out, ``np.in1d`` -- removed in numpy 2.4 -- mapped to
-``np.isin`` for the run).
+Before printing, the metric's summed confusion matrix is checked against numpy's own count of
+the same pixels. The weights are random (``encoder_weights=None``, no checkpoint): speed does
+not depend on them.
 
-Usage: ``python tools/analysis_tools/benchmark_metric.py [--num-images 10] [--threads 1]
-[--repeat 10] [--noise 0.05] [--iiou]``. Use ``--threads 1`` for figures to compare: the
-official evaluator is single-threaded, and torch's multi-threaded kernels wait on descheduled
-threads when other processes keep the cores busy.
+Usage: ``python tools/analysis_tools/benchmark_metric.py CONFIG [--num-images 3]
+[--size 1024 2048] [--repeat 1] [--threads N] [--cfg-options k=v ...]``
 """
 from __future__ import annotations
 
 import argparse
-import copy
-import tempfile
-from pathlib import Path
-from types import SimpleNamespace
-from unittest import mock
 
 import numpy as np
 import torch
-from cityscapesscripts.evaluation import evalPixelLevelSemanticLabeling
-from PIL import Image
-from timing import time_each
+from mmengine.config import DictAction
+from mmengine.dataset import pseudo_collate
+from mmengine.device import get_device
+from mmengine.evaluator import Evaluator
+from timing import time_side_by_side
 
-from cityseg.datasets.labels import CLASSES, IGNORE_INDEX, NUM_CLASSES, TRAIN_ID_TO_ID
-from cityseg.evaluation import IoUMetric, instance_iou
-from cityseg.evaluation.confusion import MAX_RUN_FRACTION
-from cityseg.evaluation.instance_iou import LABEL_ID_TO_INSTANCE_CLASS
-
-INSTANCE_LABEL_IDS = np.flatnonzero(LABEL_ID_TO_INSTANCE_CLASS >= 0)  # not caravan/trailer
+from cityseg.apis import init_model
+from cityseg.apis.inference import build_inference_pipeline
+from cityseg.datasets.labels import CLASSES, IGNORE_INDEX, NUM_CLASSES, colorize
+from cityseg.registry import METRICS
+from cityseg.utils import load_config
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--num-images', type=int, default=10)
-    parser.add_argument('--height', type=int, default=1024)
-    parser.add_argument('--width', type=int, default=2048)
-    parser.add_argument('--repeat', type=int, default=3, help='timed calls per image')
+    parser.add_argument('config')
+    parser.add_argument('--num-images', type=int, default=3)
+    parser.add_argument('--size', type=int, nargs=2, default=[1024, 2048], metavar=('H', 'W'))
+    parser.add_argument('--repeat', type=int, default=1, help='timed calls per image (best)')
     parser.add_argument('--threads', type=int, default=None,
                         help="torch CPU threads (default: torch's own choice)")
-    parser.add_argument('--iiou', action='store_true',
-                        help='compare with instance-level (iIoU) counting on both sides')
-    parser.add_argument('--noise', type=float, default=0.0,
-                        help='fraction of prediction pixels replaced by a random class '
-                             '(isolated errors: the worst case of the run counting)')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args()
 
 
-def make_pair(rng: np.random.Generator, h: int, w: int,
-              noise: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """A (prediction, ground truth) pair of train-id maps that looks like a street scene,
-    with a ``noise`` fraction of the prediction's pixels set to a random class."""
+def make_pair(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """A street-scene-like train-id label map with void regions, and its palette image (BGR)."""
     gt = np.repeat(np.repeat(rng.integers(0, NUM_CLASSES, (h // 64 + 1, w // 64 + 1)), 64, 0),
                    64, 1)[:h, :w].astype(np.uint8)
     for _ in range(200):
         y, x = rng.integers(0, h), rng.integers(0, w)
         gt[y:y + rng.integers(8, 200), x:x + rng.integers(8, 300)] = rng.integers(NUM_CLASSES)
     gt[rng.integers(0, h // 2):, :rng.integers(1, w // 4)] = IGNORE_INDEX
-    pred = gt.copy()
-    pred[gt == IGNORE_INDEX] = 0
-    for _ in range(150):
-        y, x = rng.integers(0, h), rng.integers(0, w)
-        pred[y:y + rng.integers(4, 100), x:x + rng.integers(4, 150)] = rng.integers(NUM_CLASSES)
-    if noise:
-        noisy = rng.random((h, w)) < noise
-        pred[noisy] = rng.integers(0, NUM_CLASSES, int(noisy.sum()))
-    return pred, gt
+    return gt, np.ascontiguousarray(colorize(gt)[..., ::-1])
 
 
-def run_start_fraction(pred: np.ndarray, gt: np.ndarray) -> float:
-    """Fraction of pixels whose (gt, pred) pair differs from the previous pixel's."""
-    pred, gt = pred.ravel(), gt.ravel()
-    return float(np.mean((pred[1:] != pred[:-1]) | (gt[1:] != gt[:-1])))
+def numpy_confusion(preds: list[np.ndarray], gts: list[np.ndarray]) -> np.ndarray:
+    """The summed confusion matrix counted by numpy, independently of the metric."""
+    conf = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
+    for pred, gt in zip(preds, gts):
+        keep = gt != IGNORE_INDEX
+        pairs = gt[keep].astype(np.int64) * NUM_CLASSES + pred[keep]
+        conf += np.bincount(pairs, minlength=NUM_CLASSES ** 2).reshape(NUM_CLASSES, NUM_CLASSES)
+    return conf
 
 
-def make_instances(label_ids: np.ndarray) -> np.ndarray:
-    """instanceIds of a label-id map: every 64x64 cell of an instance class is one instance."""
-    h, w = label_ids.shape
-    cell = (np.arange(h)[:, None] // 64) * (w // 64 + 1) + np.arange(w)[None] // 64 + 1
-    inst = label_ids.astype(np.uint16)
-    on = np.isin(label_ids, INSTANCE_LABEL_IDS)
-    inst[on] = label_ids[on].astype(np.uint16) * 1000 + cell[on]
-    return inst
-
-
-def time_ours(pairs: list, dtype: torch.dtype, args: argparse.Namespace) -> tuple[float, list]:
-    """Per-image seconds of ``IoUMetric.process`` on maps of ``dtype``, and its results."""
-    samples = [[{'pred_sem_seg': {'data': torch.from_numpy(p)[None].to(dtype)},
-                 'gt_sem_seg': {'data': torch.from_numpy(g)[None].to(dtype)}}] for p, g in pairs]
-    metric = IoUMetric(num_classes=NUM_CLASSES)
-    seconds = time_each(lambda i: metric.process(None, samples[i]), len(pairs), args.repeat)
-    return seconds, metric.results
-
-
-def time_ours_iiou(pairs: list, instances: list, args: argparse.Namespace) -> tuple[float, list]:
-    """Per-image seconds of ``IoUMetric.process`` with iIoU on uint8 maps, the instance ids
-    decoded beforehand (as the official side's accumulation timing has its PNGs decoded)."""
-    maps = [(torch.from_numpy(p)[None], torch.from_numpy(g)[None], torch.from_numpy(i))
-            for (p, g), i in zip(pairs, instances)]
-    metric = IoUMetric(num_classes=NUM_CLASSES, instance_iou=True)
-
-    def one(i: int) -> None:
-        pred, gt, inst = maps[i]
-        sample = {'pred_sem_seg': {'data': pred}, 'gt_sem_seg': {'data': gt},
-                  'seg_map_path': f'{i}_gtFine_labelIds.png'}
-        metric.process(None, [sample])
-
-    with mock.patch('cityseg.evaluation.iou_metric.exists', return_value=True), \
-            mock.patch('cityseg.evaluation.iou_metric.load_instance_ids',
-                       lambda path: instances[int(Path(path).name.split('_')[0])]):
-        seconds = time_each(one, len(pairs), args.repeat)
-    return seconds, metric.results
+def _sync() -> None:
+    if get_device() == 'cuda':
+        torch.cuda.synchronize()
 
 
 def main() -> None:
     args = parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    cfg = load_config(args.config, {'model.encoder_weights': None, **(args.cfg_options or {})})
+    model = init_model(cfg, device=get_device())
+    pipeline = build_inference_pipeline(cfg)
+    metric_cfg = cfg.test_evaluator
+    evaluator = Evaluator(METRICS.build(dict(metric_cfg, instance_iou=False, output_file=None)))
+    evaluator.dataset_meta = {'classes': CLASSES}
     rng = np.random.default_rng(args.seed)
-    pairs = [make_pair(rng, args.height, args.width, args.noise) for _ in range(args.num_images)]
-    instances = [make_instances(TRAIN_ID_TO_ID[g]) for _, g in pairs]
+    h, w = args.size
+    batches = []
+    for i in range(args.num_images):
+        gt, img = make_pair(rng, h, w)
+        batches.append(pseudo_collate([pipeline(dict(
+            img=img, gt_seg_map=gt, img_path=f'{i}.png', img_shape=(h, w), ori_shape=(h, w)))]))
+    outputs: dict[int, list] = {}
 
-    if args.iiou:
-        ours_iiou, results_iiou = time_ours_iiou(pairs, instances, args)
-        checked = [results_iiou]
-    else:
-        ours64, results64 = time_ours(pairs, torch.int64, args)
-        ours8, results8 = time_ours(pairs, torch.uint8, args)
-        checked = [results64, results8]
+    @torch.inference_mode()
+    def predict(i: int) -> None:
+        outputs[i] = model.test_step(batches[i])
+        _sync()
 
-    cs_args = copy.copy(evalPixelLevelSemanticLabeling.args)
-    cs_args.evalInstLevelScore = args.iiou
-    cs_args.evalPixelAccuracy = False
-    with tempfile.TemporaryDirectory() as tmp, \
-            mock.patch.object(np, 'in1d', np.isin, create=True):
-        files = []
-        for k, ((pred, gt), inst) in enumerate(zip(pairs, instances)):
-            pred_file = Path(tmp, f'pred_{k}.png')
-            gt_file = Path(tmp, f'gt_{k}_labelIds.png')
-            Image.fromarray(TRAIN_ID_TO_ID[pred]).save(pred_file)  # void gt -> 0 'unlabeled'
-            Image.fromarray(TRAIN_ID_TO_ID[gt]).save(gt_file)
-            Image.fromarray(inst).save(Path(tmp, f'gt_{k}_instanceIds.png'))
-            files.append((str(pred_file), str(gt_file)))
-        conf = evalPixelLevelSemanticLabeling.generateMatrix(cs_args)
-        inst_stats = evalPixelLevelSemanticLabeling.generateInstanceStats(cs_args)
+    def process(i: int) -> None:
+        evaluator.process(outputs[i])
+        _sync()
 
-        def official_pair(i: int) -> None:
-            evalPixelLevelSemanticLabeling.evaluatePair(*files[i], conf, inst_stats, {},
-                                                        cs_args)
+    predict(0)  # warm-up: first-call allocations and lazy initialisation
+    process(0)
+    evaluator.metrics[0].results.clear()
+    seconds = time_side_by_side({'predict': predict, 'metric': process}, args.num_images,
+                                args.repeat)
 
-        whole = time_each(official_pair, args.num_images, args.repeat)
-        decoded = {}
-        for name in Path(tmp).iterdir():
-            decoded[str(name)] = Image.open(name)
-            decoded[str(name)].load()
-        with mock.patch.object(evalPixelLevelSemanticLabeling, 'Image',
-                               SimpleNamespace(open=decoded.__getitem__)):
-            accumulation = time_each(official_pair, args.num_images, args.repeat)
+    # Every timed process call added one matrix per image.
+    counted = np.sum([conf for _, conf, _ in evaluator.metrics[0].results], axis=0)
+    preds = [outputs[i][0].pred_sem_seg.data[0].cpu().numpy() for i in range(args.num_images)]
+    gts = [b['data_samples'][0].gt_sem_seg.data[0].numpy() for b in batches]
+    if not np.array_equal(counted, args.repeat * numpy_confusion(preds, gts)):
+        raise RuntimeError("the metric's confusion matrix disagrees with numpy's count")
 
-    # Same counts on both sides: ours saw each image `repeat` times per timed variant, the
-    # official matrix (restricted to non-void label ids) twice as often, in two timing loops.
-    train_label_ids = TRAIN_ID_TO_ID[:NUM_CLASSES]
-    official_conf = conf[np.ix_(train_label_ids, train_label_ids)].astype(np.int64)
-    for res in checked:
-        if not np.array_equal(official_conf, 2 * np.sum([c for c, _ in res], axis=0)):
-            raise RuntimeError('the two confusion matrices disagree')
-    if args.iiou:
-        ours_scores = instance_iou(np.sum([c for c, _ in results_iiou], axis=0),
-                                   np.sum([c for _, c in results_iiou], axis=0))
-        official_scores = [
-            evalPixelLevelSemanticLabeling.getInstanceIouScoreForLabel(
-                int(TRAIN_ID_TO_ID[t]), conf, inst_stats, cs_args)
-            for t in range(NUM_CLASSES)]
-        if not np.allclose(ours_scores, official_scores, rtol=0, atol=1e-9, equal_nan=True):
-            raise RuntimeError(f'the iIoU scores disagree: {dict(zip(CLASSES, ours_scores))} '
-                               f'vs {dict(zip(CLASSES, official_scores))}')
-
-    print(f'{args.num_images} images of {args.height}x{args.width}, torch threads '
-          f'{torch.get_num_threads()}, official Cython helper: '
-          f'{evalPixelLevelSemanticLabeling.CSUPPORT}, iIoU: {args.iiou}')
-    runs = 100 * np.mean([run_start_fraction(*pair) for pair in pairs])
-    print(f'prediction noise {args.noise:.1%}: {runs:.1f} % of pixels start a run (uint8 maps '
-          f'are counted by runs below {100 * MAX_RUN_FRACTION:.1f} %, by bincount above)')
-    rows = [('official evaluatePair, whole (PNG decoding + accumulation)', whole),
-            ('official evaluatePair, accumulation only', accumulation)]
-    if args.iiou:
-        rows.append(('cityseg IoUMetric.process, uint8 maps + iIoU counts', ours_iiou))
-    else:
-        rows += [('cityseg IoUMetric.process, int64 maps', ours64),
-                 ('cityseg IoUMetric.process, uint8 maps', ours8)]
-    for name, seconds in rows:
-        print(f'{name:<58} {1000 * seconds:8.2f} ms/image  '
-              f'(official accumulation / this: {accumulation / seconds:5.1f}x, '
-              f'official whole / this: {whole / seconds:5.1f}x)')
+    test_cfg = dict(cfg.model.get('test_cfg') or {})
+    print(f'config {args.config}: {cfg.model.arch} / {cfg.model.encoder_name}, inference '
+          f"{test_cfg.get('mode', 'whole')}, device {get_device()}, torch threads "
+          f'{torch.get_num_threads()}; {args.num_images} images of {h}x{w}, best of '
+          f'{args.repeat} per image')
+    print(f"{'model.test_step (prediction at label resolution)':<52} "
+          f"{1000 * seconds['predict']:10.3f} ms/image")
+    print(f"{'evaluator.process (IoUMetric)':<52} {1000 * seconds['metric']:10.3f} ms/image")
+    share = seconds['metric'] / (seconds['predict'] + seconds['metric'])
+    print(f'metric share of evaluation time: {100 * share:.3f} % (target <= 1 %)')
 
 
 if __name__ == '__main__':

@@ -1,5 +1,6 @@
 from .class_weight_hook import ClassWeightHook
 from .encoder_unfreeze_hook import EncoderUnfreezeHook
+from .metric_output_dir_hook import MetricOutputDirHook
 from .non_finite_loss_hook import NonFiniteLossHook
 from .prediction_writer_hook import PredictionWriterHook
 from .rng_state_hook import RNGStateHook
@@ -7,6 +8,6 @@ from .seg_visualization_hook import SegVisualizationHook
 from .sync_buffers_hook import SyncBuffersHook
 from .training_curves_hook import TrainingCurvesHook
 
-__all__ = ['ClassWeightHook', 'EncoderUnfreezeHook', 'NonFiniteLossHook',
+__all__ = ['ClassWeightHook', 'EncoderUnfreezeHook', 'MetricOutputDirHook', 'NonFiniteLossHook',
            'PredictionWriterHook', 'RNGStateHook', 'SegVisualizationHook', 'SyncBuffersHook',
            'TrainingCurvesHook']

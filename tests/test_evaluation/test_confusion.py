@@ -1,26 +1,16 @@
-"""The two ways ``confusion_matrix`` counts (run by run for uint8 CPU maps, bincount otherwise)
-agree with an independent reference and validate values alike, whichever one a map takes."""
+"""``confusion_matrix`` agrees with numpy's 2-D histogram on any map (smooth or noisy, sizes
+of any parity, non-contiguous views) and rejects values that are neither a class nor void."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+from helpers.label_maps import histogram_reference
 
-from cityseg.evaluation import confusion
 from cityseg.evaluation.confusion import confusion_matrix
 
 C = 19
 VOID = 255
-# MAX_RUN_FRACTION = 1 sends every uint8 CPU map through the run counting, 0 every map with
-# a single change through bincount.
-PATHS = {'runs': 1.0, 'bincount': 0.0}
-
-
-def histogram_reference(pred: np.ndarray, gt: np.ndarray, ignore_index: int = VOID) -> np.ndarray:
-    """numpy's 2-D histogram over the pixels whose ground truth is not ``ignore_index``."""
-    keep = gt != ignore_index
-    ref, _, _ = np.histogram2d(gt[keep], pred[keep], bins=C, range=[[0, C], [0, C]])
-    return ref.astype(np.int64)
 
 
 def _scene(rng: np.random.Generator, h: int = 96, w: int = 160, noise: float = 0.0,
@@ -39,11 +29,9 @@ def _scene(rng: np.random.Generator, h: int = 96, w: int = 160, noise: float = 0
     return pred, gt
 
 
-@pytest.mark.parametrize('path', PATHS)
 @pytest.mark.parametrize('noise', [0.0, 0.3])
-@pytest.mark.parametrize('shape', [(96, 160), (37, 71)])  # 71 * 37 pixels: not 64-divisible
-def test_both_paths_match_the_reference(monkeypatch, path, noise, shape):
-    monkeypatch.setattr(confusion, 'MAX_RUN_FRACTION', PATHS[path])
+@pytest.mark.parametrize('shape', [(96, 160), (37, 71)])  # 71 * 37 pixels: odd sizes
+def test_matches_the_reference(noise, shape):
     rng = np.random.default_rng(3)
     for _ in range(3):
         pred, gt = _scene(rng, *shape, noise=noise)
@@ -52,37 +40,19 @@ def test_both_paths_match_the_reference(monkeypatch, path, noise, shape):
         assert conf.numpy().tolist() == histogram_reference(pred, gt).tolist()
 
 
-def test_smooth_maps_take_the_run_path_and_noisy_ones_bincount(monkeypatch):
-    rng = np.random.default_rng(4)
-    smooth, noisy = _scene(rng, 256, 512, block=64), _scene(rng, 256, 512, noise=0.1, block=64)
-    calls = []
-    original = confusion._gt_rows_by_bincount
-    monkeypatch.setattr(confusion, '_gt_rows_by_bincount',
-                        lambda *a: calls.append(a) or original(*a))
-    for pred, gt in (smooth, noisy):
-        confusion_matrix(torch.from_numpy(pred), torch.from_numpy(gt), C)
-    assert len(calls) == 1 and calls[0][0].numpy().tolist() == noisy[0].tolist()
-
-
-@pytest.mark.parametrize('path', PATHS)
-def test_constant_map_is_one_run(monkeypatch, path):
-    monkeypatch.setattr(confusion, 'MAX_RUN_FRACTION', PATHS[path])
+def test_constant_map():
     pred = torch.full((1, 7, 5), 4, dtype=torch.uint8)
     conf = confusion_matrix(pred, pred.clone(), C)
     assert conf[4, 4] == 35 and conf.sum() == 35
 
 
-@pytest.mark.parametrize('path', PATHS)
-def test_non_contiguous_maps(monkeypatch, path):
-    monkeypatch.setattr(confusion, 'MAX_RUN_FRACTION', PATHS[path])
+def test_non_contiguous_maps():
     pred, gt = _scene(np.random.default_rng(5), noise=0.05)
     conf = confusion_matrix(torch.from_numpy(pred).t(), torch.from_numpy(gt).t(), C)
     assert conf.numpy().tolist() == histogram_reference(pred, gt).tolist()
 
 
-@pytest.mark.parametrize('path', PATHS)
-def test_ignore_index_inside_the_class_range(monkeypatch, path):
-    monkeypatch.setattr(confusion, 'MAX_RUN_FRACTION', PATHS[path])
+def test_ignore_index_inside_the_class_range():
     pred, gt = _scene(np.random.default_rng(6))
     gt[gt == VOID] = 3  # class 3 is now the void label and is counted nowhere
     conf = confusion_matrix(torch.from_numpy(pred), torch.from_numpy(gt), C, ignore_index=3)
@@ -90,24 +60,21 @@ def test_ignore_index_inside_the_class_range(monkeypatch, path):
     assert conf[3].sum() == 0
 
 
-@pytest.mark.parametrize('path', PATHS)
 @pytest.mark.parametrize('which, value, message', [
     ('pred', C, r'predictions must lie in \[0, 19\), found values in \[0, 19\]'),
     ('pred', 200, r'found values in \[0, 200\]'),
     ('gt', C, r'ground truth contains values \[19\]'),
     ('gt', 254, r'ground truth contains values \[254\]'),
 ])
-def test_out_of_range_values_raise(monkeypatch, path, which, value, message):
-    monkeypatch.setattr(confusion, 'MAX_RUN_FRACTION', PATHS[path])
+def test_out_of_range_values_raise(which, value, message):
     pred, gt = _scene(np.random.default_rng(7))
     (pred if which == 'pred' else gt)[40, 17:19] = value
     with pytest.raises(ValueError, match=message):
         confusion_matrix(torch.from_numpy(pred), torch.from_numpy(gt), C)
 
 
-def test_void_must_be_the_ignore_index(monkeypatch):
+def test_void_must_be_the_ignore_index():
     # With ignore_index=254, the 255 pixels of a uint8 ground truth are invalid, not void.
-    monkeypatch.setattr(confusion, 'MAX_RUN_FRACTION', 1.0)
     pred, gt = _scene(np.random.default_rng(8))
     with pytest.raises(ValueError, match=r'\[255\].*ignore_index=254'):
         confusion_matrix(torch.from_numpy(pred), torch.from_numpy(gt), C, ignore_index=254)
