@@ -37,7 +37,6 @@ from mmengine.registry import WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZER
 from mmengine.registry import Registry
 
 # Registries holding cityseg classes.
-LOOPS = Registry('loop', parent=MMENGINE_LOOPS, locations=['cityseg.engine'])
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, locations=['cityseg.engine.hooks'])
 OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS,
                           locations=['cityseg.engine.optimizers'])
@@ -52,6 +51,7 @@ VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS,
                        locations=['cityseg.visualization'])
 
 # Fall-through registries: mmengine's classes only.
+LOOPS = Registry('loop', parent=MMENGINE_LOOPS)
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS)
 RUNNER_CONSTRUCTORS = Registry('runner constructor', parent=MMENGINE_RUNNER_CONSTRUCTORS)
 OPTIMIZERS = Registry('optimizer', parent=MMENGINE_OPTIMIZERS)

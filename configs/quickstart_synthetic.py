@@ -11,11 +11,13 @@ data_root = 'data/synthetic_cityscapes'
 synthetic = dict(num_train=24, num_val=8, num_test=4, size=(512, 256), seed=0)
 crop_size = (128, 256)  # (height, width)
 
+# Only arguments every architecture takes, so that --cfg-options model.arch=DeepLabV3Plus (or
+# any smp architecture) alone switches the network; architecture-specific ones go in
+# model.model_kwargs.
 model = dict(
     encoder_name='resnet18',
     encoder_weights=None,
     dropout=0.1,
-    model_kwargs=dict(decoder_channels=(64, 32, 16, 16, 16)),
 )
 
 train_pipeline = [
@@ -42,9 +44,8 @@ val_dataloader = dict(
     dataset=dict(type='SyntheticCityscapesDataset', data_root=data_root, generate=synthetic))
 test_dataloader = val_dataloader
 
+# schedule_2k's poly decay ends at max_iters: --cfg-options train_cfg.max_iters=N rescales it.
 train_cfg = dict(max_iters=600, val_interval=200)
-param_scheduler = [dict(type='PolyLR', power=0.9, eta_min=1e-6, by_epoch=False, begin=0,
-                        end=600)]
 default_hooks = dict(checkpoint=dict(interval=200, max_keep_ckpts=2))
 env_cfg = dict(cudnn_benchmark=False)
 custom_hooks = [

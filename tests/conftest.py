@@ -47,7 +47,6 @@ def tiny_cfg_options(data_root: str, work_dir: str) -> list[str]:
         'model.model_kwargs.decoder_channels=[16,16,16,16,16]',
         'train_cfg.max_iters=4', 'train_cfg.val_interval=2',
         'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1',
-        'param_scheduler.0.end=4',
     ]
 
 

@@ -4,10 +4,14 @@ import os.path as osp
 
 import pytest
 import torch
+from conftest import SMALL_SYNTHETIC
 from mmengine.config import Config, DictAction
 from mmengine.registry import DefaultScope
+from mmengine.runner import Runner
+from test_models.seg_batch import make_data
 
 from cityseg.registry import MODELS, OPTIM_WRAPPERS
+from cityseg.utils import load_config
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 LEAF_CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', '*.py')))
@@ -90,3 +94,44 @@ def test_override_to_unet_keeps_the_rest_of_the_model():
     assert cfg.model.arch == 'Unet'
     assert cfg.model.encoder_weights is None
     assert cfg.model.dropout == 0.2 and cfg.model.num_classes == 19
+
+
+@pytest.mark.parametrize('arch', ['DeepLabV3Plus', 'MAnet'])
+def test_quickstart_switches_architecture_by_model_arch_alone(arch):
+    """The quickstart holds no architecture-specific arguments (a U-Net's decoder_channels
+    tuple reached DeepLabV3+ as its int channel count and failed inside torch)."""
+    cfg = load_config(osp.join(ROOT, 'configs', 'quickstart_synthetic.py'), {'model.arch': arch})
+    with DefaultScope.overwrite_default_scope('cityseg'):
+        model = MODELS.build(cfg.model)
+    assert type(model.net).__name__ == arch
+    assert model.net.encoder.__class__.__name__ == 'ResNetEncoder'
+    # 50x70 is no multiple of either network's divisor (16, 32): padded by the preprocessor.
+    data = model.data_preprocessor(make_data([(50, 70)] * 2, num_classes=19), training=True)
+    losses = model(**data, mode='loss')
+    assert set(losses) == {'loss_focal', 'loss_dice'}
+    assert all(torch.isfinite(v) for v in losses.values())
+    model.eval()
+    with torch.no_grad():
+        (pred,) = model.test_step(make_data([(50, 70)], num_classes=19))
+    assert pred.pred_sem_seg.data.shape == (1, 50, 70)
+
+
+def test_num_workers_zero_alone_builds_a_dataloader(synthetic_root):
+    """``--cfg-options train_dataloader.num_workers=0`` with the base dataset config's
+    ``persistent_workers=True``: load_config drops the flag, so the DataLoader builds (PyTorch
+    refuses persistent workers without workers), and the other loaders keep their workers."""
+    generate = {f'train_dataloader.dataset.generate.{k}': list(v) if isinstance(v, tuple) else v
+                for k, v in SMALL_SYNTHETIC.items()}
+    options = {'train_dataloader.num_workers': 0,
+               'train_dataloader.dataset.data_root': synthetic_root, **generate}
+    path = osp.join(ROOT, 'configs', 'quickstart_synthetic.py')
+    raw = load('quickstart_synthetic.py', [f'{k}={v}'.replace(' ', '') for k, v in
+                                           options.items()])
+    assert raw.train_dataloader.persistent_workers is True
+    with pytest.raises(ValueError, match='persistent_workers option needs num_workers > 0'):
+        Runner.build_dataloader(raw.train_dataloader)
+    cfg = load_config(path, options)
+    assert cfg.train_dataloader.persistent_workers is False
+    assert cfg.val_dataloader.num_workers == 1 and cfg.val_dataloader.persistent_workers is True
+    batch = next(iter(Runner.build_dataloader(cfg.train_dataloader)))
+    assert len(batch['inputs']) == cfg.train_dataloader.batch_size

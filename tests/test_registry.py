@@ -11,18 +11,18 @@ EXPECTED = {
                    'ResizeByRatio'],
     'METRICS': ['IoUMetric'],
     'HOOKS': ['PredictionWriterHook', 'ClassWeightHook', 'EncoderUnfreezeHook',
-              'NonFiniteLossHook', 'RNGStateHook', 'SegVisualizationHook', 'SyncBuffersHook',
-              'TrainingCurvesHook'],
+              'MetricOutputDirHook', 'NonFiniteLossHook', 'RNGStateHook', 'SegVisualizationHook',
+              'SyncBuffersEveryIterHook', 'TrainingCurvesHook'],
     'OPTIM_WRAPPERS': ['AmpOptimWrapper'],
     'OPTIM_WRAPPER_CONSTRUCTORS': ['EncoderDecoderOptimWrapperConstructor'],
-    'LOOPS': ['IterBasedTrainLoop'],
     'VISUALIZERS': ['SegLocalVisualizer'],
 }
 
 # Registries that hold no cityseg class: names resolve in mmengine's root (one mmengine name
 # each, to check that they do under cityseg's scope).
 FALL_THROUGH = {
-    'RUNNERS': 'Runner', 'RUNNER_CONSTRUCTORS': None, 'OPTIMIZERS': 'AdamW',
+    'LOOPS': 'IterBasedTrainLoop', 'RUNNERS': 'Runner', 'RUNNER_CONSTRUCTORS': None,
+    'OPTIMIZERS': 'AdamW',
     'PARAM_SCHEDULERS': 'PolyLR', 'LOG_PROCESSORS': 'LogProcessor',
     'DATA_SAMPLERS': 'InfiniteSampler', 'MODEL_WRAPPERS': 'MMDistributedDataParallel',
     'WEIGHT_INITIALIZERS': 'Kaiming', 'TASK_UTILS': None, 'EVALUATOR': 'Evaluator',
@@ -82,6 +82,17 @@ def test_root_registry_builds_cityseg_class_under_default_scope():
     with DefaultScope.overwrite_default_scope('cityseg'):
         loss = ROOT_MODELS.build(dict(type='FocalLoss', gamma=0.0))
     assert type(loss).__module__ == 'cityseg.models.losses'
+
+
+@pytest.mark.parametrize('registry_name,module', [('LOOPS', 'IterBasedTrainLoop'),
+                                                   ('HOOKS', 'SyncBuffersHook')])
+def test_mmengine_names_cityseg_does_not_shadow_resolve_to_mmengine(registry_name, module):
+    """Only AmpOptimWrapper's name is taken over (for --amp); these stay mmengine's."""
+    import mmengine.registry as root
+    with DefaultScope.overwrite_default_scope('cityseg'):
+        cls = getattr(registry, registry_name).get(module)
+    assert cls is getattr(root, registry_name).get(module)
+    assert cls.__module__.startswith('mmengine.')
 
 
 def test_cpu_amp_wrapper_shadows_mmengine_name():

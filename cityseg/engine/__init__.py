@@ -1,4 +1,3 @@
 from . import checkpoint_backend  # noqa: F401  (registers the 'atomic_local' file backend)
 from .hooks import *  # noqa: F403
-from .loops import IterBasedTrainLoop  # noqa: F401
 from .optimizers import *  # noqa: F403

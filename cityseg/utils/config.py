@@ -9,11 +9,13 @@ from .setup_env import register_all_modules
 
 
 def load_config(path: str, cfg_options: dict | None = None) -> Config:
-    """``Config.fromfile(path)`` with ``--cfg-options`` deep-merged (list items by index)."""
+    """``Config.fromfile(path)`` with ``--cfg-options`` deep-merged (list items by index), then
+    :func:`drop_persistent_workers_without_workers` and :func:`check_num_classes`."""
     register_all_modules()
     cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    drop_persistent_workers_without_workers(cfg)
     check_num_classes(cfg)
     return cfg
 
@@ -30,6 +32,20 @@ def check_num_classes(cfg: Config) -> None:
             raise ValueError(f'model.num_classes={num_classes} but {loader}.dataset has '
                              f'{len(classes)} classes {tuple(classes)}: set '
                              f'model.num_classes={len(classes)}, or the same classes everywhere')
+
+
+def drop_persistent_workers_without_workers(cfg: Config) -> None:
+    """Set ``persistent_workers=False`` in every ``*_dataloader`` with ``num_workers=0``.
+
+    The dataset configs keep their workers alive between epochs, and PyTorch's ``DataLoader``
+    refuses ``persistent_workers=True`` without workers (mmengine passes both through), so
+    ``--cfg-options train_dataloader.num_workers=0``, the usual first debugging step, would
+    otherwise fail before training starts. With no workers there is nothing to keep alive.
+    """
+    for key, loader in cfg.items():
+        if (key.endswith('_dataloader') and isinstance(loader, dict)
+                and loader.get('num_workers') == 0 and loader.get('persistent_workers')):
+            loader['persistent_workers'] = False
 
 
 def apply_tta(cfg: Config) -> None:

@@ -9,7 +9,9 @@ each must reproduce the straight run's weights and logged losses.
 """
 import glob
 import os.path as osp
+import random
 import shutil
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -20,7 +22,9 @@ from PIL import Image
 from test_datasets.test_class_stats import reference_counts
 
 from cityseg.datasets import class_stats
+from cityseg.engine.hooks import RNGStateHook
 from cityseg.engine.hooks.class_weight_hook import class_weights
+from cityseg.engine.hooks.rng_state_hook import _ReplayWithoutRNG
 from cityseg.registry import HOOKS
 
 MAX_ITERS = 6
@@ -57,7 +61,7 @@ class EngineTestProbeHook(Hook):
 
 def config(data_root, work_dir):
     cfg = tiny_config(data_root, work_dir, f'train_cfg.max_iters={MAX_ITERS}',
-                      f'param_scheduler.0.end={MAX_ITERS}', 'default_hooks.checkpoint.interval=1',
+                      'default_hooks.checkpoint.interval=1',
                       'default_hooks.checkpoint.max_keep_ckpts=10')
     cfg.train_dataloader.sampler = dict(type='DefaultSampler', shuffle=True)
     cfg.optim_wrapper.constructor = 'EncoderDecoderOptimWrapperConstructor'
@@ -124,6 +128,40 @@ def test_resume_reproduces_the_straight_run(straight, k, synthetic_root, tmp_pat
     # Hook state after resume: the encoder is frozen exactly until the unfreeze point.
     assert [r['requires_grad'] for r in probe(resumed)] == [i > 3 for i in
                                                             range(k + 1, MAX_ITERS + 1)]
+
+
+def seed_all(seed: int) -> None:
+    random.seed(seed), np.random.seed(seed), torch.manual_seed(seed)
+
+
+def draws():
+    """A stand-in loop iterator whose every batch draws from python's, numpy's and torch's
+    global generators, as the pipeline does with ``num_workers=0``."""
+    while True:
+        yield random.random(), float(np.random.rand()), float(torch.rand(1))
+
+
+def test_replayed_batches_leave_the_random_streams_as_they_were():
+    seed_all(0)
+    expected = next(draws())  # the first new batch of an uninterrupted run
+    seed_all(0)
+    replay = _ReplayWithoutRNG(draws(), 3)
+    replayed = [next(replay) for _ in range(3)]
+    assert replayed[1] != replayed[0], 'the replayed draws themselves advance the streams'
+    assert next(replay) == expected, 'the replay changed the random streams'
+    assert replay.remaining == 0 and next(replay) != expected
+
+
+def test_resume_fails_if_mmengine_does_not_replay_through_the_loop_iterator():
+    """The hook checks, at the first resumed iteration, that all ``runner.iter`` replayed
+    batches went through its wrapper; otherwise the resumed run would silently differ."""
+    hook, loop_iterator = RNGStateHook(), draws()
+    hook._replay = _ReplayWithoutRNG(loop_iterator, 3)
+    next(hook._replay), next(hook._replay)  # a loop that replays 1 batch, then draws 1
+    runner = SimpleNamespace(iter=3, train_loop=SimpleNamespace(dataloader_iterator=hook._replay))
+    with pytest.raises(RuntimeError, match='drew 2 batches, not 3'):
+        hook.before_train_iter(runner, batch_idx=3)
+    assert runner.train_loop.dataloader_iterator is loop_iterator
 
 
 def test_encoder_frozen_until_unfreeze_point_then_trains_at_its_own_lr(straight):

@@ -270,7 +270,7 @@ def test_custom_imports_registers_user_model_and_trains(synthetic_root, tmp_path
     config.write_text(textwrap.dedent(f'''
         _base_ = [{QUICKSTART!r}]
         custom_imports = dict(imports=['my_nets'], allow_failed_imports=False)
-        model = dict(arch='TinyFCN', model_kwargs=dict(_delete_=True))
+        model = dict(arch='TinyFCN')
         '''))
     work_dir = str(tmp_path / 'work')
     opts = [o for o in tiny_cfg_options(synthetic_root, work_dir)

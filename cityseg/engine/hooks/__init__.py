@@ -5,9 +5,9 @@ from .non_finite_loss_hook import NonFiniteLossHook
 from .prediction_writer_hook import PredictionWriterHook
 from .rng_state_hook import RNGStateHook
 from .seg_visualization_hook import SegVisualizationHook
-from .sync_buffers_hook import SyncBuffersHook
+from .sync_buffers_hook import SyncBuffersEveryIterHook
 from .training_curves_hook import TrainingCurvesHook
 
 __all__ = ['ClassWeightHook', 'EncoderUnfreezeHook', 'MetricOutputDirHook', 'NonFiniteLossHook',
-           'PredictionWriterHook', 'RNGStateHook', 'SegVisualizationHook', 'SyncBuffersHook',
-           'TrainingCurvesHook']
+           'PredictionWriterHook', 'RNGStateHook', 'SegVisualizationHook',
+           'SyncBuffersEveryIterHook', 'TrainingCurvesHook']

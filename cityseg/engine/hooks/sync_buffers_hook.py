@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 from mmengine.dist import all_reduce_params, is_distributed
-from mmengine.hooks import SyncBuffersHook as MMEngineSyncBuffersHook
+from mmengine.hooks import SyncBuffersHook
 
 from cityseg.registry import HOOKS
 
 
 @HOOKS.register_module()
-class SyncBuffersHook(MMEngineSyncBuffersHook):
-    """mmengine's hook, plus an all-reduce (mean) of the buffers after every train iteration.
+class SyncBuffersEveryIterHook(SyncBuffersHook):
+    """mmengine's ``SyncBuffersHook``, plus an all-reduce (mean) of the buffers after every
+    train iteration (its own name, so that ``SyncBuffersHook`` keeps meaning mmengine's).
 
     Each rank updates its BatchNorm running statistics from its own batches. mmengine's hook
     averages them at epoch ends and before validation, but an iteration-based loop saves its

@@ -14,5 +14,5 @@ default_hooks = dict(
     non_finite_loss=dict(type='NonFiniteLossHook'),
     # BatchNorm statistics averaged over ranks after each iteration, before checkpointing, so
     # the saved, validated and tested weights agree under distributed training.
-    sync_buffers=dict(type='SyncBuffersHook'),
+    sync_buffers=dict(type='SyncBuffersEveryIterHook'),
 )

@@ -15,7 +15,9 @@ optim_wrapper = dict(
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=1,
          convert_to_iter_based=True),
-    dict(type='PolyLR', power=0.9, eta_min=1e-7, by_epoch=True, begin=1, end=100,
+    # No `end`: mmengine's Runner ends the decay at train_cfg.max_epochs, so
+    # --cfg-options train_cfg.max_epochs=N alone gives a whole schedule (warm-up still 1 epoch).
+    dict(type='PolyLR', power=0.9, eta_min=1e-7, by_epoch=True, begin=1,
          convert_to_iter_based=True),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=100, val_interval=1)
