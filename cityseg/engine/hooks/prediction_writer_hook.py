@@ -23,12 +23,13 @@ class PredictionWriterHook(Hook):
     sets from the dataset's metainfo (Cityscapes' classes and palette when there is none).
 
     Args:
-        out_dir: if set, ``<out_dir>/<image file name>`` holds the prediction (uint8, single
-            channel). For a dataset of Cityscapes' 19 classes (Cityscapes, ACDC, Dark Zurich,
-            BDD100K) it holds Cityscapes label ids: the format of the official evaluator and
-            the test server, which match files to images by the ``<city>_<seq>_<frame>``
-            prefix. For any other classes (:class:`~cityseg.datasets.SegFolderDataset`) label
-            ids mean nothing, and it holds the class indices ``0..C-1`` as they are.
+        out_dir: if set, ``<out_dir>/<image file name>`` (ending in ``.png`` whatever the
+            image's ending) holds the prediction (uint8, single channel). For a dataset of
+            Cityscapes' 19 classes (Cityscapes, ACDC, Dark Zurich, BDD100K) it holds
+            Cityscapes label ids: the format of the official evaluator and the test server,
+            which match files to images by the ``<city>_<seq>_<frame>`` prefix. For any other
+            classes (:class:`~cityseg.datasets.SegFolderDataset`) label ids mean nothing, and
+            it holds the class indices ``0..C-1`` as they are.
         show_dir: if set, ``<show_dir>/<stem>_color.png`` (the dataset's palette, ignore
             black) and ``<stem>_overlay.png`` (blended over the image with ``opacity``), drawn
             by :func:`~cityseg.visualization.write_prediction_pictures` as tools/infer.py draws.
@@ -63,12 +64,13 @@ class PredictionWriterHook(Hook):
                                  f'{pred.max()}: train ids must fit uint8 PNGs')
             pred = pred.astype(np.uint8)
             img_path = sample.metainfo['img_path']
-            name = osp.basename(img_path)
+            stem = osp.splitext(osp.basename(img_path))[0]
             if self.out_dir:
+                # Always PNG: a JPEG image's name would write the ids lossily.
                 mmcv.imwrite(train_ids_to_label_ids(pred) if self.label_ids else pred,
-                             osp.join(self.out_dir, name))
+                             osp.join(self.out_dir, stem + '.png'))
             if self.show_dir:
-                self._show(img_path, pred, osp.splitext(name)[0])
+                self._show(img_path, pred, stem)
 
     def _show(self, img_path: str, pred: np.ndarray, stem: str) -> None:
         """The palette picture and the overlay, at the prediction's (label) resolution."""
