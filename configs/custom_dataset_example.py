@@ -55,6 +55,7 @@ val_dataloader = dict(
     dataset=dict(**folder, img_dir='images/val', ann_dir='labels/val', pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-# The per-class table names the classes above. No iIoU: it needs Cityscapes' instance files.
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU', 'mDice'], instance_iou=False)
+# The per-class table names the classes above; the pictures use the palette above. No iIoU:
+# that needs Cityscapes' instance files (tools/test.py's instance_iou='auto' skips it).
+val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU', 'mDice'])
 test_evaluator = val_evaluator

@@ -5,8 +5,8 @@
 Each sample is run through the split's full pipeline (augmentation included, for train) and
 drawn from the packed tensors, so crops, flips, colour jitter and padding show exactly as the
 model gets them. ``<out>/<index>_<stem>.png`` holds three panels side by side: the image, the
-label in the Cityscapes palette, and the label blended over the image; ignored pixels (255:
-void classes, crop padding) are black in both label panels.
+label in the dataset's palette (its metainfo's), and the label blended over the image; ignored
+pixels (255: void classes, crop padding) are black in both label panels.
 """
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ import numpy as np
 from mmengine.config import DictAction
 from tqdm import tqdm
 
-from cityseg.datasets.labels import IGNORE_INDEX, colorize
+from cityseg.datasets.labels import IGNORE_INDEX
 from cityseg.registry import DATASETS
 from cityseg.utils import load_config
-from cityseg.visualization import overlay
+from cityseg.visualization import Palette, colorize, overlay, palette_of
 
 
 def parse_args() -> argparse.Namespace:
@@ -37,28 +37,29 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def render(packed: dict, opacity: float) -> np.ndarray:
+def render(packed: dict, opacity: float, palette: Palette) -> np.ndarray:
     """Image | label | blend, RGB, from one ``PackSegInputs`` output."""
     image = packed['inputs'].numpy().transpose(1, 2, 0)[..., ::-1]  # CHW BGR -> HWC RGB
     sample = packed['data_samples']
     if 'gt_sem_seg' not in sample:
         return image
     label = sample.gt_sem_seg.data[0].numpy().astype(np.uint8)
-    blend = overlay(image, label, opacity)
+    blend = overlay(image, label, opacity, palette)
     blend[label == IGNORE_INDEX] = 0
-    return np.concatenate([image, colorize(label), blend], axis=1)
+    return np.concatenate([image, colorize(label, palette), blend], axis=1)
 
 
 def main() -> None:
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
     dataset = DATASETS.build(cfg[f'{args.split}_dataloader'].dataset)
+    palette = palette_of(dataset.metainfo)
     count = min(args.n, len(dataset))
     for i in tqdm(range(count), unit='sample', desc=f'browse {args.split}'):
         packed = dataset[i]
         stem = osp.splitext(osp.basename(packed['data_samples'].img_path))[0]
         path = osp.join(args.out, f'{i:04d}_{stem}.png')
-        mmcv.imwrite(render(packed, args.opacity)[..., ::-1], path)
+        mmcv.imwrite(render(packed, args.opacity, palette)[..., ::-1], path)
     print(f'{count} samples written to {args.out}')
 
 

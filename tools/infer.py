@@ -5,9 +5,10 @@
     python tools/infer.py CONFIG CKPT dashcam.mp4 --out preds/ --opacity 0.6
     python tools/infer.py CONFIG - photos/ --out preds/ --backend onnxruntime --onnx model.onnx
 
-Images give ``<stem>_color.png`` (palette), ``<stem>_overlay.png``, ``<stem>_labelIds.png``
-(Cityscapes label ids) and ``<stem>_trainIds.png``, under the same sub-folders as the input; a
-video gives ``<stem>_overlay.mp4`` with one annotated frame per input frame.
+Images give ``<stem>_color.png`` (in the config's dataset palette), ``<stem>_overlay.png``,
+``<stem>_labelIds.png`` (Cityscapes label ids) and ``<stem>_trainIds.png``, under the same
+sub-folders as the input; a video gives ``<stem>_overlay.mp4`` with one annotated frame per
+input frame.
 """
 from __future__ import annotations
 
@@ -111,7 +112,8 @@ def write_predictions(model, paths: list[str], root: str, out_dir: str, batch_si
                                            inference_model(model, images, batch_size)):
                 rel = osp.relpath(osp.splitext(path)[0], root)
                 prefix = osp.join(out_dir, rel)
-                write_prediction_pictures(prefix, image[..., ::-1], result.train_ids, opacity)
+                write_prediction_pictures(prefix, image[..., ::-1], result.train_ids, opacity,
+                                          result.palette)
                 mmcv.imwrite(result.label_ids, f'{prefix}_labelIds.png')
                 mmcv.imwrite(result.train_ids, f'{prefix}_trainIds.png')
             bar.update(len(chunk))

@@ -13,10 +13,10 @@ from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
 
-from cityseg.datasets.labels import colorize, train_ids_to_label_ids
+from cityseg.datasets.labels import train_ids_to_label_ids
 from cityseg.registry import MODELS
 from cityseg.utils import load_model_weights, register_all_modules
-from cityseg.visualization import overlay
+from cityseg.visualization import colorize, overlay, palette_of
 
 ImageInput = str | os.PathLike | np.ndarray
 
@@ -26,12 +26,16 @@ class SegResult:
     """The prediction for one image, at the image's resolution.
 
     Attributes:
-        train_ids: ``(H, W)`` uint8 map of train ids (0..18).
+        train_ids: ``(H, W)`` uint8 map of train ids (class indices; 0..18 for Cityscapes).
         img_path: the file the image was read from; ``None`` for an array.
+        palette: the colours of :attr:`color` and :meth:`overlay`, one ``(R, G, B)`` per
+            class (:func:`inference_model` gives the config's dataset palette); ``None`` is
+            Cityscapes'.
     """
 
     train_ids: np.ndarray
     img_path: str | None = None
+    palette: tuple[tuple[int, int, int], ...] | None = None
 
     @cached_property
     def label_ids(self) -> np.ndarray:
@@ -40,12 +44,12 @@ class SegResult:
 
     @cached_property
     def color(self) -> np.ndarray:
-        """``(H, W, 3)`` uint8 RGB image in the Cityscapes palette."""
-        return colorize(self.train_ids)
+        """``(H, W, 3)`` uint8 RGB image in :attr:`palette`."""
+        return colorize(self.train_ids, self.palette)
 
     def overlay(self, image_bgr: np.ndarray, opacity: float = 0.5) -> np.ndarray:
         """The palette colours blended over ``image_bgr``, returned as RGB."""
-        return overlay(image_bgr[..., ::-1], self.train_ids, opacity)
+        return overlay(image_bgr[..., ::-1], self.train_ids, opacity, self.palette)
 
 
 def init_model(config: str | os.PathLike | Config, checkpoint: str | None = None,
@@ -89,7 +93,8 @@ def inference_model(model: torch.nn.Module, images: ImageInput | Sequence[ImageI
         batch_size: images per forward pass; images of different sizes are padded together.
 
     Returns:
-        A :class:`SegResult` for one image, a list of them for a list.
+        A :class:`SegResult` for one image, a list of them for a list, coloured in the
+        palette of the config's test dataset (:func:`config_palette`).
     """
     if not isinstance(getattr(model, 'cfg', None), Config):
         raise ValueError('inference_model needs the model built by init_model (its config, '
@@ -97,6 +102,7 @@ def inference_model(model: torch.nn.Module, images: ImageInput | Sequence[ImageI
     single = isinstance(images, str | os.PathLike | np.ndarray)
     items = [images] if single else list(images)
     pipeline = build_inference_pipeline(model.cfg)
+    palette = config_palette(model.cfg)
     results = []
     for chunk in _chunks(items, batch_size):
         packed = [pipeline(_load(item, i)) for i, item in chunk]
@@ -104,8 +110,17 @@ def inference_model(model: torch.nn.Module, images: ImageInput | Sequence[ImageI
                     data_samples=[p['data_samples'] for p in packed])
         for sample in model.test_step(data):
             pred = sample.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)
-            results.append(SegResult(pred, sample.metainfo.get('img_path')))
+            results.append(SegResult(pred, sample.metainfo.get('img_path'), palette))
     return results[0] if single else results
+
+
+def config_palette(cfg: Config) -> tuple[tuple[int, int, int], ...]:
+    """The palette the config's test dataset states (``palette=`` as
+    :class:`~cityseg.datasets.SegFolderDataset` takes it, or ``metainfo.palette``), read from
+    the config without listing the dataset's files; Cityscapes' when it states none."""
+    dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
+    palette = dataset.get('palette', (dataset.get('metainfo') or {}).get('palette'))
+    return palette_of(dict(palette=palette) if palette is not None else None)
 
 
 def build_inference_pipeline(cfg: Config) -> Compose:

@@ -51,13 +51,14 @@ INSTANCE_TRAIN_IDS: tuple[int, ...] = tuple(
     sorted(int(t) for t in LABEL_ID_TO_INSTANCE_CLASS if t >= 0))
 
 
-def instance_ids_path(seg_map_path: str) -> str:
-    """``<stem>_gtFine_instanceIds.png`` beside a ``<stem>_gtFine_{labelIds,labelTrainIds}.png``."""
+def instance_ids_path(seg_map_path: str) -> str | None:
+    """``<stem>_gtFine_instanceIds.png`` beside a ``<stem>_gtFine_{labelIds,labelTrainIds}.png``;
+    ``None`` for a label not named like Cityscapes' (ACDC, BDD100K, your own files), beside
+    which no Cityscapes instanceIds file can be."""
     for suffix in LABEL_SUFFIXES:
         if seg_map_path.endswith(suffix):
             return seg_map_path[:-len(suffix)] + INSTANCE_SUFFIX
-    raise ValueError(f'cannot derive an instanceIds path from {seg_map_path!r}: expected a '
-                     f'name ending in one of {LABEL_SUFFIXES}')
+    return None
 
 
 def load_instance_ids(path: str) -> np.ndarray:

@@ -30,7 +30,14 @@ from terminaltables import AsciiTable
 from cityseg.registry import METRICS
 
 from .confusion import confusion_matrix, metrics_from_confusion
-from .instance_iou import instance_counts, instance_ids_path, instance_iou, load_instance_ids
+from .instance_iou import (
+    INSTANCE_SUFFIX,
+    LABEL_SUFFIXES,
+    instance_counts,
+    instance_ids_path,
+    instance_iou,
+    load_instance_ids,
+)
 from .metrics_file import write_metrics_file
 
 SUMMARY_METRICS = ('mIoU', 'mDice', 'mFscore')
@@ -72,9 +79,11 @@ class IoUMetric(BaseMetric):
         instance_iou: iIoU of the 8 Cityscapes instance classes, from the
             ``*_gtFine_instanceIds.png`` beside each sample's ``seg_map_path``. ``False``
             (default) reads no file, so validation during training pays nothing for it;
-            ``'auto'`` computes it when every image has the file (``tools/test.py`` uses
-            this); ``True`` requires the files. The metric reads the files itself, in the main
-            process, since the data pipeline does not carry instance ids.
+            ``'auto'`` computes it when every image has the file and skips it silently when
+            none has (labels not named like Cityscapes', as ACDC's, BDD100K's or your own;
+            ``tools/test.py`` uses this); ``True`` requires the files. The metric reads the
+            files itself, in the main process, since the data pipeline does not carry
+            instance ids.
         nan_to_num: if not ``None``, per-class nan scores are replaced by this value *before*
             averaging, so those classes then count in the means (the official evaluator
             behaves as ``None``). iIoU is always averaged over its defined classes only.
@@ -157,10 +166,13 @@ class IoUMetric(BaseMetric):
                 raise ValueError('instance_iou=True needs seg_map_path in the metainfo')
             return None
         path = instance_ids_path(seg_map_path)
-        if exists(path):
+        if path is not None and exists(path):
             return path
         if self.instance_iou is True:
-            raise FileNotFoundError(f'instance_iou=True but {path} does not exist')
+            raise FileNotFoundError(
+                f'instance_iou=True but {path} does not exist' if path else
+                f'instance_iou=True but {seg_map_path} is not a Cityscapes '
+                f'*{"/".join(LABEL_SUFFIXES)} label, beside which a *{INSTANCE_SUFFIX} is read')
         return None
 
     def compute_metrics(self, results: list) -> dict[str, float]:

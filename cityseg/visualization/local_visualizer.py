@@ -12,6 +12,7 @@ from cityseg.registry import VISUALIZERS
 from cityseg.structures import SegDataSample
 
 from .drawing import comparison_grid
+from .palette import palette_of
 
 
 @VISUALIZERS.register_module()
@@ -22,7 +23,8 @@ class SegLocalVisualizer(Visualizer):
     ``SegVisualizationHook``'s grids reach every entry of ``vis_backends`` through mmengine's
     ``add_image``: ``LocalVisBackend`` writes ``<log_dir>/vis_data/vis_image/<name>_<step>.png``,
     ``TensorboardVisBackend`` an image event, W&B / MLflow their image records. Scalars,
-    configs and everything else are mmengine's, unchanged.
+    configs and everything else are mmengine's, unchanged. The colours are the palette of
+    ``dataset_meta`` (which the Runner's loops set from their dataset), Cityscapes' without one.
     """
 
     @master_only
@@ -43,7 +45,8 @@ class SegLocalVisualizer(Visualizer):
             opacity: of the prediction's colours in the overlay.
 
         Returns:
-            The grid, RGB uint8, as :func:`~cityseg.visualization.comparison_grid` draws it.
+            The grid, RGB uint8, as :func:`~cityseg.visualization.comparison_grid` draws it
+            in the palette of ``dataset_meta``.
         """
         images = [image] if isinstance(image, np.ndarray) else list(image)
         samples = ([data_sample] if isinstance(data_sample, SegDataSample | None)
@@ -52,7 +55,7 @@ class SegLocalVisualizer(Visualizer):
             raise ValueError(f'add_datasample({name!r}) got {len(images)} images and '
                              f'{len(samples)} data samples; it needs one sample per image')
         grid = comparison_grid([(img, *_label_maps(s, name)) for img, s in zip(images, samples)],
-                               tile_width, opacity)
+                               tile_width, opacity, palette_of(self.dataset_meta))
         self.add_image(name, grid, step)
         if out_file is not None:
             mmcv.imwrite(grid[..., ::-1], out_file)  # RGB -> BGR for cv2

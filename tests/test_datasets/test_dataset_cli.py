@@ -39,9 +39,9 @@ def tiny_config(tmp_path, name: str, bases: list[str], extra: str = '') -> str:
 
 
 def test_metrics(config: str, checkpoint: str, work_dir, *opts: str,
-                 env: dict | None = None) -> dict:
-    run_tool('test.py', config, checkpoint, '--work-dir', str(work_dir), '--cfg-options',
-             *LOADER, *opts, env=env)
+                 env: dict | None = None, tool_args: list[str] = ()) -> dict:
+    run_tool('test.py', config, checkpoint, '--work-dir', str(work_dir), *tool_args,
+             '--cfg-options', *LOADER, *opts, env=env)
     (path, ) = glob.glob(osp.join(str(work_dir), '*', 'metrics.json'))
     with open(path) as f:
         return json.load(f)
@@ -85,8 +85,7 @@ def test_acdc_by_cfg_options_gives_the_cityscapes_scores(reference, checkpoint):
     metrics = test_metrics(reference['cs_config'], checkpoint, tmp / 'work_acdc',
                            'test_dataloader.dataset.type=ACDCDataset',
                            f'test_dataloader.dataset.data_root={tmp / "acdc"}',
-                           'test_dataloader.dataset.conditions=[fog,night]',
-                           'test_evaluator.instance_iou=False')
+                           'test_dataloader.dataset.conditions=[fog,night]')
     same_scores(metrics, reference['metrics'])
 
 
@@ -118,6 +117,8 @@ def test_missing_acdc_label_stops_test_py_naming_the_file(reference, checkpoint,
 
 
 CLASSES = ('ground', 'structure', 'greenery', 'heaven', 'mover')
+# configs/custom_dataset_example.py's palette, retyped.
+PALETTE = [(0, 0, 0), (128, 64, 128), (0, 0, 142), (220, 20, 60), (107, 142, 35)]
 # Cityscapes train id -> one of the 5 classes (void stays 255).
 TO_FIVE = np.full(256, 255, dtype=np.uint8)
 TO_FIVE[:19] = [0, 0, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4, 4, 4, 4, 4, 4, 4, 4]
@@ -166,14 +167,43 @@ def test_custom_dataset_example_trains_and_evaluates_with_its_class_names(synthe
                 if k.startswith('net.segmentation_head.') and k.endswith('.weight')]
     assert head.shape[0] == len(CLASSES)  # one output channel per class
 
+    # tools/test.py as a user runs it: no instance_iou override (its 'auto' finds no
+    # Cityscapes instance files), test-server files and pictures.
+    out, show = tmp_path / 'out', tmp_path / 'show'
     metrics = test_metrics(config, osp.join(work_dir, 'iter_4.pth'), tmp_path / 'test',
-                           *custom_options(root, work_dir)[1:])
+                           *custom_options(root, work_dir)[1:],
+                           tool_args=['--out', str(out), '--show-dir', str(show)])
     assert list(metrics['per_class']) == list(CLASSES)
-    val_labels = [np.asarray(Image.open(p))
-                  for p in sorted(glob.glob(str(root / 'labels' / 'val' / '*' / '*.png')))]
+    assert 'mIoU' in metrics and 'iIoU' not in metrics
+    assert 'iIoU' not in metrics['per_class']['ground']
+    val_labels = sorted(glob.glob(str(root / 'labels' / 'val' / '*' / '*.png')))
+    labels = [np.asarray(Image.open(p)) for p in val_labels]
     counts = np.asarray(metrics['confusion_matrix']['counts'])
     assert counts.sum(axis=1).tolist() == np.bincount(
-        np.concatenate([lb[lb != 255] for lb in val_labels]), minlength=5).tolist()
+        np.concatenate([lb[lb != 255] for lb in labels]), minlength=5).tolist()
+    # --out holds the class indices themselves (PNG, though the images are JPEGs): the
+    # metric's confusion matrix is numpy's count of (label, --out file) pairs.
+    preds = [np.asarray(Image.open(out / osp.basename(p))) for p in val_labels]
+    expected = np.zeros((5, 5), np.int64)
+    for lb, pred in zip(labels, preds):
+        np.add.at(expected, (lb[lb != 255], pred[lb != 255]), 1)
+    assert counts.tolist() == expected.tolist()
+    # --show-dir colours are the config's palette, looked up by hand.
+    for path, pred in zip(val_labels, preds):
+        stem = osp.splitext(osp.basename(path))[0]
+        color = np.asarray(Image.open(show / f'{stem}_color.png').convert('RGB'))
+        assert color.tolist() == [[list(PALETTE[v]) for v in row] for row in pred.tolist()]
+
+    # tools/infer.py with the same config colours its pictures the same way.
+    infer_out = tmp_path / 'infer'
+    run_tool('infer.py', config, osp.join(work_dir, 'iter_4.pth'), str(root / 'images' / 'val'),
+             '--out', str(infer_out), '--recursive', '--cfg-options',
+             *custom_options(root, work_dir)[1:])
+    (train_ids_file, ) = glob.glob(str(infer_out / '*' / f'{stem}_trainIds.png'))
+    train_ids = np.asarray(Image.open(train_ids_file))
+    color = np.asarray(Image.open(train_ids_file.replace('_trainIds', '_color')).convert('RGB'))
+    assert set(np.unique(train_ids)) <= set(range(5))
+    assert color.tolist() == [[list(PALETTE[v]) for v in row] for row in train_ids.tolist()]
 
 
 def test_model_classes_differing_from_the_dataset_classes_is_an_error(synthetic_root,

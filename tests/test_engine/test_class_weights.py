@@ -1,8 +1,11 @@
 """Class weights against hand-computed values."""
+import logging
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from helpers.seg_folder_tree import FIVE, five_class_dataset, mapped_counts, write_five_class_tree
 
 from cityseg.engine.hooks.class_weight_hook import ClassWeightHook, class_weights, weight_table
 
@@ -49,3 +52,24 @@ def test_bad_input_is_refused():
 def test_table_names_classes():
     table = weight_table(np.array([3, 1]), np.array([1.5, 2.5]), ('road', 'sky'))
     assert 'road' in table and '75.000' in table and '2.5000' in table
+
+
+class WeightRecorder:
+    def set_class_weight(self, weights):
+        self.weights = weights
+
+
+def test_hook_on_a_five_class_seg_folder_dataset(tmp_path, caplog):
+    raw = write_five_class_tree(tmp_path / 'data')
+    loss = WeightRecorder()
+    runner = SimpleNamespace(
+        train_dataloader=SimpleNamespace(dataset=five_class_dataset(tmp_path / 'data')),
+        work_dir=str(tmp_path), model=SimpleNamespace(loss_module=loss),
+        logger=logging.getLogger('class_weight_test'))
+    with caplog.at_level(logging.INFO, logger='class_weight_test'):
+        ClassWeightHook(method='enet', nproc=1).before_train(runner)
+    totals = np.sum([mapped_counts(r) for r in raw.values()], axis=0)
+    p = totals / totals.sum()
+    np.testing.assert_allclose(loss.weights, [1 / math.log(1.02 + pi) for pi in p], rtol=1e-12)
+    assert all(f'{n:,}' in caplog.text for n in totals)
+    assert all(name in caplog.text for name in FIVE)

@@ -20,9 +20,11 @@ from cityseg.engine.hooks import SegVisualizationHook, TrainingCurvesHook
 from cityseg.structures import SegDataSample
 from cityseg.visualization import (
     SegLocalVisualizer,
+    colorize,
     comparison_grid,
     load_scalars,
     overlay,
+    palette_of,
     plot_series,
     prediction_pictures,
     series,
@@ -188,3 +190,47 @@ def test_training_grids_reach_tensorboard_and_the_visuals_folder(synthetic_root,
     np.testing.assert_array_equal(read_rgb(local), png)
     # The scalars still reach both backends.
     assert 'loss' in events.Tags()['scalars']
+
+
+# Five classes with colours of their own (none of them Cityscapes').
+FIVE_PALETTE = [(10, 20, 30), (200, 0, 0), (0, 150, 0), (90, 90, 250), (255, 255, 0)]
+
+
+def test_grid_and_pictures_take_the_palette_given():
+    image = np.full((2, 4, 3), 100, np.uint8)
+    gt = np.array([[0, 1, 2, 255], [3, 4, 4, 0]], np.uint8)
+    pred = np.array([[4, 3, 2, 1], [0, 0, 255, 4]], np.uint8)
+    by_hand = {c: np.array(FIVE_PALETTE[c]) for c in range(5)} | {255: np.zeros(3)}
+    gt_colours = np.array([[by_hand[v] for v in row] for row in gt], np.uint8)
+    pred_colours = np.array([[by_hand[v] for v in row] for row in pred], np.uint8)
+    blend = np.round(0.5 * 100 + 0.5 * pred_colours.astype(float))
+    blend[pred == 255] = 100
+    grid = comparison_grid([(image, gt, pred)], tile_width=4, opacity=0.5, palette=FIVE_PALETTE)
+    np.testing.assert_array_equal(grid, np.concatenate([image, gt_colours, pred_colours, blend],
+                                                       axis=1))
+    pictures = prediction_pictures(image, pred, 0.5, palette=FIVE_PALETTE)
+    np.testing.assert_array_equal(pictures['color'], pred_colours)
+    np.testing.assert_array_equal(pictures['overlay'], blend)
+
+
+def test_add_datasample_draws_in_the_dataset_meta_palette(tmp_path):
+    visualizer = SegLocalVisualizer(name=f'visualizer:{tmp_path}')
+    image = np.full((2, 4, 3), 100, np.uint8)
+    gt = np.array([[0, 1, 2, 255], [3, 4, 4, 0]], np.uint8)
+    pred = np.array([[4, 3, 2, 1], [0, 0, 255, 4]], np.uint8)
+    cityscapes = visualizer.add_datasample('grid', image, seg_sample(gt, pred), tile_width=4)
+    np.testing.assert_array_equal(cityscapes[:, 8:12], np.array(PALETTE, np.uint8)[pred.clip(
+        max=4)] * (pred != 255)[..., None])  # no dataset_meta: Cityscapes' colours
+    visualizer.dataset_meta = dict(classes=tuple('abcde'), palette=FIVE_PALETTE)
+    grid = visualizer.add_datasample('grid', image, seg_sample(gt, pred), tile_width=4)
+    np.testing.assert_array_equal(
+        grid, comparison_grid([(image, gt, pred)], 4, 0.5, palette=FIVE_PALETTE))
+    assert grid[0, 8:12].tolist() == [list(FIVE_PALETTE[4]), list(FIVE_PALETTE[3]),
+                                      list(FIVE_PALETTE[2]), list(FIVE_PALETTE[1])]
+
+
+def test_palette_of_defaults_to_cityscapes_and_refuses_bad_colours():
+    assert palette_of(None) == palette_of({}) == PALETTE
+    assert palette_of(dict(palette=[[1, 2, 3]])) == ((1, 2, 3), )
+    with pytest.raises(ValueError, match=r'\(R, G, B\) colours of 0..255.*256'):
+        colorize(np.zeros((1, 1), np.uint8), [(0, 0, 256)])

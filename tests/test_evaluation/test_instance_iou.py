@@ -3,6 +3,7 @@ IoUMetric finds (or refuses) the instanceIds files."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -138,8 +139,26 @@ def test_instance_ids_path_from_either_label_type():
     assert instance_ids_path('/d/gtFine/val/c/c_1_2_gtFine_labelIds.png') == \
         '/d/gtFine/val/c/c_1_2_gtFine_instanceIds.png'
     assert instance_ids_path('c_1_2_gtFine_labelTrainIds.png') == 'c_1_2_gtFine_instanceIds.png'
-    with pytest.raises(ValueError, match='c_1_2_color.png'):
-        instance_ids_path('c_1_2_color.png')
+    assert instance_ids_path('c_1_2_color.png') is None
+
+
+@pytest.mark.parametrize('name', ['GOPR0475_frame_000041_gt_labelTrainIds.png',  # ACDC
+                                  '7d06fefd-f7be05a6.png',  # BDD100K
+                                  'beach/0001_mask.png'])  # your own
+def test_auto_skips_iiou_for_labels_not_named_like_cityscapes(tmp_path, name):
+    """'auto' (tools/test.py's default) gives the pixel metrics and no iIoU; True names the
+    label file it cannot pair."""
+    sample = metric_sample([HAND_PRED], [HAND_GT])
+    sample['seg_map_path'] = str(tmp_path / name)
+    metric = IoUMetric(num_classes=NUM_CLASSES, instance_iou='auto')
+    metric.process(None, [sample, sample])
+    res = metric.compute_metrics(metric.results)
+    assert 'iIoU' not in res
+    reference = IoUMetric(num_classes=NUM_CLASSES, instance_iou=False)
+    reference.process(None, [sample, sample])
+    assert res == reference.compute_metrics(reference.results)
+    with pytest.raises(FileNotFoundError, match=re.escape(str(tmp_path / name))):
+        IoUMetric(num_classes=NUM_CLASSES, instance_iou=True).process(None, [sample])
 
 
 def test_auto_without_files_reports_no_iiou_and_true_requires_them(tmp_path):

@@ -10,7 +10,11 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from terminaltables import AsciiTable
 
-from cityseg.datasets.class_stats import label_files, per_image_class_counts
+from cityseg.datasets.class_stats import (
+    dataset_num_classes,
+    label_files,
+    per_image_class_counts,
+)
 from cityseg.registry import HOOKS
 
 METHODS = ('enet', 'median_freq')
@@ -62,6 +66,9 @@ class ClassWeightHook(Hook):
     """Before training, count the train split's label pixels once and set the loss's class
     weights.
 
+    Any dataset works: one weight per class of its metainfo, its labels read with the label
+    settings it gives its samples (Cityscapes label ids, a SegFolderDataset's label_map...).
+
     The per-image counts are cached in ``work_dir/<cache_file>`` (reused on resume and by
     later runs in the same work dir; recomputed if the label files change). The weights are
     logged as a table and handed to ``model.loss_module.set_class_weight`` (JointLoss passes
@@ -87,9 +94,9 @@ class ClassWeightHook(Hook):
     def before_train(self, runner) -> None:
         result = [None]
         if is_main_process():
-            files = label_files(runner.train_dataloader.dataset)
-            counts = per_image_class_counts(files, self.nproc,
-                                            osp.join(runner.work_dir, self.cache_file))
+            dataset = runner.train_dataloader.dataset
+            counts = per_image_class_counts(label_files(dataset), dataset_num_classes(dataset),
+                                            self.nproc, osp.join(runner.work_dir, self.cache_file))
             result = [(counts.sum(0), class_weights(counts, **self.weight_args))]
         broadcast_object_list(result)
         totals, weights = result[0]

@@ -9,23 +9,30 @@ import mmcv
 import numpy as np
 from mmengine.hooks import Hook
 
-from cityseg.datasets.labels import train_ids_to_label_ids
+from cityseg.datasets.labels import CLASSES, train_ids_to_label_ids
 from cityseg.registry import HOOKS
 from cityseg.structures import SegDataSample
-from cityseg.visualization import write_prediction_pictures
+from cityseg.visualization import palette_of, write_prediction_pictures
 
 
 @HOOKS.register_module()
 class PredictionWriterHook(Hook):
     """After each test iteration, save every prediction (each rank its own samples).
 
+    What the test dataset is comes from ``runner.visualizer.dataset_meta``, which the test loop
+    sets from the dataset's metainfo (Cityscapes' classes and palette when there is none).
+
     Args:
-        out_dir: if set, ``<out_dir>/<image file name>`` holds the prediction as Cityscapes
-            label ids (uint8, single channel): the format of the official evaluator and the
-            test server, which match files to images by the ``<city>_<seq>_<frame>`` prefix.
-        show_dir: if set, ``<show_dir>/<stem>_color.png`` (palette colours, ignore black) and
-            ``<stem>_overlay.png`` (blended over the image with ``opacity``), drawn by
-            :func:`~cityseg.visualization.write_prediction_pictures` as tools/infer.py draws.
+        out_dir: if set, ``<out_dir>/<image file name>`` (ending in ``.png`` whatever the
+            image's ending) holds the prediction (uint8, single channel). For a dataset of
+            Cityscapes' 19 classes (Cityscapes, ACDC, Dark Zurich, BDD100K) it holds
+            Cityscapes label ids: the format of the official evaluator and the test server,
+            which match files to images by the ``<city>_<seq>_<frame>`` prefix. For any other
+            classes (:class:`~cityseg.datasets.SegFolderDataset`) label ids mean nothing, and
+            it holds the class indices ``0..C-1`` as they are.
+        show_dir: if set, ``<show_dir>/<stem>_color.png`` (the dataset's palette, ignore
+            black) and ``<stem>_overlay.png`` (blended over the image with ``opacity``), drawn
+            by :func:`~cityseg.visualization.write_prediction_pictures` as tools/infer.py draws.
         opacity: weight of the palette colours in the overlay.
     """
 
@@ -36,9 +43,17 @@ class PredictionWriterHook(Hook):
         self.out_dir = out_dir
         self.show_dir = show_dir
         self.opacity = opacity
+        self.palette = palette_of(None)
+        self.label_ids = True
         for d in (out_dir, show_dir):
             if d:
                 os.makedirs(d, exist_ok=True)
+
+    def before_test(self, runner) -> None:
+        """Take the palette and the ``out_dir`` format from the test dataset's metainfo."""
+        meta = runner.visualizer.dataset_meta or {}
+        self.palette = palette_of(meta)
+        self.label_ids = tuple(meta.get('classes', CLASSES)) == CLASSES
 
     def after_test_iter(self, runner, batch_idx: int, data_batch: dict | None = None,
                         outputs: Sequence[SegDataSample] | None = None) -> None:
@@ -49,15 +64,18 @@ class PredictionWriterHook(Hook):
                                  f'{pred.max()}: train ids must fit uint8 PNGs')
             pred = pred.astype(np.uint8)
             img_path = sample.metainfo['img_path']
-            name = osp.basename(img_path)
+            stem = osp.splitext(osp.basename(img_path))[0]
             if self.out_dir:
-                mmcv.imwrite(train_ids_to_label_ids(pred), osp.join(self.out_dir, name))
+                # Always PNG: a JPEG image's name would write the ids lossily.
+                mmcv.imwrite(train_ids_to_label_ids(pred) if self.label_ids else pred,
+                             osp.join(self.out_dir, stem + '.png'))
             if self.show_dir:
-                self._show(img_path, pred, osp.splitext(name)[0])
+                self._show(img_path, pred, stem)
 
     def _show(self, img_path: str, pred: np.ndarray, stem: str) -> None:
         """The palette picture and the overlay, at the prediction's (label) resolution."""
         img = mmcv.imread(img_path, channel_order='rgb')
         if img.shape[:2] != pred.shape:
             img = mmcv.imresize(img, (pred.shape[1], pred.shape[0]))
-        write_prediction_pictures(osp.join(self.show_dir, stem), img, pred, self.opacity)
+        write_prediction_pictures(osp.join(self.show_dir, stem), img, pred, self.opacity,
+                                  self.palette)

@@ -18,7 +18,7 @@ from cityseg.visualization import SegLocalVisualizer
 class SegVisualizationHook(Hook):
     """Draw, for the first ``num_images`` validation images (the same ones every time:
     validation is not shuffled), a row of image | ground truth | prediction | overlay in the
-    Cityscapes palette, ignore in black.
+    dataset's palette (the visualizer's ``dataset_meta``), ignore in black.
 
     The grid goes through ``runner.visualizer`` (a :class:`SegLocalVisualizer`, built from
     ``cfg.visualizer``), so every configured vis backend records it under the tag ``TAG`` at

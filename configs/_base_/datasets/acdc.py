@@ -21,6 +21,7 @@ val_dataloader = dict(
                  pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-# No instance-level iIoU: that needs Cityscapes' *_gtFine_instanceIds.png files.
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU', 'mDice'], instance_iou=False)
+# No iIoU: tools/test.py's instance_iou='auto' skips it, as there are no Cityscapes
+# *_gtFine_instanceIds.png files beside these labels.
+val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU', 'mDice'])
 test_evaluator = val_evaluator
