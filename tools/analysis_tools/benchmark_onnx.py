@@ -54,8 +54,11 @@ def parse_args() -> argparse.Namespace:
                         help='synthetic val images per backend (the first is the warm-up)')
     parser.add_argument('--calib-images', type=int, default=2,
                         help='synthetic train images that calibrate int8')
-    parser.add_argument('--data-root', help='where the synthetic images go '
-                        '(default: data/synthetic_cityscapes_<H>x<W>)')
+    parser.add_argument('--calib-shape', type=int, nargs=2, default=[512, 1024],
+                        metavar=('H', 'W'), help='their size (calibrating at 1024x2048 took '
+                        'more memory than this shared machine had)')
+    parser.add_argument('--data-root', default='data/synthetic_cityscapes_benchmark',
+                        help='where the synthetic images go')
     parser.add_argument('--threads', type=int, default=torch.get_num_threads(),
                         help='intra-op threads for every backend')
     args = parser.parse_args()
@@ -72,7 +75,7 @@ def dataset_cfg(model, data_root: str, split: str) -> dict:
                 pipeline=model.cfg.test_dataloader.dataset.pipeline)
 
 
-def build_backends(config: str, args: argparse.Namespace, data_root: str,
+def build_backends(config: str, args: argparse.Namespace, train_root: str,
                    tmp_dir: str) -> dict[str, torch.nn.Module]:
     """The config's segmentor three times: PyTorch, and with its network in onnxruntime as
     exported (fp32) and quantized (int8)."""
@@ -81,7 +84,7 @@ def build_backends(config: str, args: argparse.Namespace, data_root: str,
     name = osp.splitext(osp.basename(config))[0]
     fp32 = export_for_evaluation(model, tmp_dir, name)
     int8 = osp.join(tmp_dir, f'{name}_int8.onnx')
-    train = dataset_cfg(model, data_root, 'train')
+    train = dataset_cfg(model, train_root, 'train')
     quantize_int8(fp32, int8, CalibrationImages(model, train, args.calib_images))
     models = {'PyTorch': model}
     for backend, path in zip(BACKENDS[1:], (fp32, int8)):
@@ -90,10 +93,11 @@ def build_backends(config: str, args: argparse.Namespace, data_root: str,
     return models
 
 
-def benchmark(config: str, args: argparse.Namespace, data_root: str, tmp_dir: str) -> list:
+def benchmark(config: str, args: argparse.Namespace, roots: dict[str, str],
+              tmp_dir: str) -> list:
     """Table rows of one config: each backend's images/s, mIoU and agreement with PyTorch."""
-    models = build_backends(config, args, data_root, tmp_dir)
-    val = DATASETS.build(dataset_cfg(models['PyTorch'], data_root, 'val'))
+    models = build_backends(config, args, roots['train'], tmp_dir)
+    val = DATASETS.build(dataset_cfg(models['PyTorch'], roots['val'], 'val'))
     batches = [pseudo_collate([val[i]]) for i in range(args.images)]
     cfg = models['PyTorch'].cfg
     evaluators = {}
@@ -131,18 +135,22 @@ def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
     h, w = args.shape
-    data_root = args.data_root or f'data/synthetic_cityscapes_{h}x{w}'
-    ensure_synthetic_cityscapes(data_root, num_train=args.calib_images, num_val=args.images,
-                                num_test=0, size=(w, h), seed=0)
+    roots = {}
+    for split, (sh, sw) in (('val', args.shape), ('train', args.calib_shape)):
+        roots[split] = osp.join(args.data_root, f'{split}_{sh}x{sw}')
+        ensure_synthetic_cityscapes(roots[split], num_train=args.calib_images * (split == 'train'),
+                                    num_val=args.images * (split == 'val'), num_test=0,
+                                    size=(sw, sh), seed=0)
     rows = [['config', 'backend', 'img/s', 'vs PyTorch', 'vs ort fp32', 'mIoU',
              'agreement']]
     with tempfile.TemporaryDirectory() as tmp_dir:
         for config in args.configs:
-            rows += benchmark(config, args, data_root, tmp_dir)
+            rows += benchmark(config, args, roots, tmp_dir)
     weights = args.checkpoint or 'random weights'
     print(f'CPU, {args.threads} threads, batch 1, {h}x{w} synthetic val images, '
           f'{args.images - 1} timed (+1 warm-up) per backend, int8 calibrated on '
-          f'{args.calib_images} train images, {weights}')
+          f'{args.calib_images} train images of {args.calib_shape[0]}x{args.calib_shape[1]}, '
+          f'{weights}')
     print(AsciiTable(rows).table)
 
 
