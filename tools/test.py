@@ -5,7 +5,9 @@ with any batch size. ``--out DIR`` writes test-server PNGs (Cityscapes label ids
 named after it) for any split; ``--split test`` (no public labels) only writes files.
 IoUMetric writes ``<work_dir>/<timestamp>/metrics.json``: the summary, the per-class and
 per-image scores and the confusion matrix (rows = ground truth) that
-``tools/analysis_tools/confusion_matrix.py`` plots.
+``tools/analysis_tools/confusion_matrix.py`` plots. ``--backend onnxruntime`` runs the network
+with onnxruntime (the checkpoint exported into ``<work_dir>/onnx/``, or ``--onnx FILE``, e.g.
+an int8 model from tools/export_onnx.py --quantize int8); everything around it is unchanged.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import os
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+from cityseg.apis.onnx import use_onnxruntime_in_runner
 from cityseg.utils import apply_tta, load_config, load_model_weights, resolve_work_dir
 from cityseg.utils.launch import apply_launcher, end_distributed
 
@@ -32,12 +35,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--show-dir', help='write colourised predictions and overlays here')
     parser.add_argument('--tta', action='store_true',
                         help="test-time augmentation: flips and scales from the config's tta_cfg")
+    parser.add_argument('--backend', choices=['pytorch', 'onnxruntime'], default='pytorch',
+                        help='onnxruntime: the network exported (dynamic shapes) into the work '
+                        'dir and run by onnxruntime; slide, TTA and resizing stay the same')
+    parser.add_argument('--onnx', help='with --backend onnxruntime: this exported model (e.g. '
+                        "int8) instead of the checkpoint, which is then not read: pass '-'")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. test_dataloader.batch_size=4')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher for distributed testing')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
+    if args.onnx and args.backend != 'onnxruntime':
+        parser.error('--onnx FILE is run with --backend onnxruntime')
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
@@ -69,7 +79,7 @@ def configure(cfg: Config, args: argparse.Namespace) -> None:
         cfg.test_evaluator.update(
             output_file='metrics.json',
             output_meta=dict(config=args.config, checkpoint=args.checkpoint, split=split,
-                             tta=args.tta))
+                             tta=args.tta, backend=args.backend, onnx=args.onnx))
 
 
 def main() -> None:
@@ -78,8 +88,11 @@ def main() -> None:
     configure(cfg, args)
     apply_launcher(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
-    load_model_weights(runner.model, args.checkpoint, args.config)
-    runner.logger.info(f'loaded {args.checkpoint}')
+    if not args.onnx:  # an --onnx file holds the weights
+        load_model_weights(runner.model, args.checkpoint, args.config)
+        runner.logger.info(f'loaded {args.checkpoint}')
+    if args.backend == 'onnxruntime':
+        use_onnxruntime_in_runner(runner, args.onnx, args.checkpoint)
     runner.test()  # IoUMetric writes metrics.json and logs where
     del runner  # its DDP wrapper holds the process group that end_distributed ends
     end_distributed()

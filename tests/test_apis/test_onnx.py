@@ -1,4 +1,7 @@
 """ONNX export of a trained checkpoint and onnxruntime inside the segmentor."""
+import argparse
+import glob
+import os.path as osp
 import re
 import sys
 
@@ -8,14 +11,18 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
-from conftest import QUICKSTART, val_files
+from conftest import QUICKSTART, tiny_cfg_options, val_files
+from mmengine.config import DictAction
 from test_apis.tiny_checkpoint import model_options
 
 from cityseg.apis import inference_model, init_model
 from cityseg.apis.onnx import (
+    CalibrationImages,
     OnnxRuntimeNet,
+    calibration_dataset_cfg,
     compare_with_pytorch,
     create_session,
+    export_int8,
     export_onnx,
     use_onnxruntime,
 )
@@ -132,3 +139,74 @@ def test_a_broken_optional_package_keeps_its_own_error(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(ModuleNotFoundError, match="No module named 'its_missing_dependency'"):
         require('half_installed', 'testing')
+
+
+def train_files(data_root: str) -> list[str]:
+    return sorted(glob.glob(osp.join(data_root, 'leftImg8bit', 'train', '*', '*.png')))
+
+
+@pytest.fixture(scope='module')
+def calib_model(checkpoint, synthetic_root, tmp_path_factory) -> torch.nn.Module:
+    """The tiny checkpoint with the tiny run's whole config (its train split too)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    opts = tiny_cfg_options(synthetic_root, str(tmp_path_factory.mktemp('calib')))
+    return init_model(QUICKSTART, checkpoint,
+                      cfg_options=parser.parse_args(['--cfg-options', *opts]).cfg_options)
+
+
+def test_calibration_reads_train_images_as_the_graph_sees_them(calib_model, synthetic_root):
+    model = calib_model
+    reader = CalibrationImages(model, calibration_dataset_cfg(model.cfg), num=2)
+    files = train_files(synthetic_root)  # 4 images: evenly spaced picks the first and last
+    inputs = list(iter(reader.get_next, None))
+    assert len(reader) == len(inputs) == 2
+    for path, feed in zip([files[0], files[-1]], inputs):
+        rgb = mmcv.imread(path)[..., ::-1].transpose(2, 0, 1)[None].astype(np.float32)
+        np.testing.assert_allclose(feed['image'], rgb, atol=1e-3)  # 64x128: no padding needed
+    with pytest.raises(ValueError, match='at least one image, got --calib-images 0'):
+        CalibrationImages(model, calibration_dataset_cfg(model.cfg), num=0)
+
+
+@pytest.fixture(scope='module')
+def int8_onnx(calib_model, tmp_path_factory) -> str:
+    path = str(tmp_path_factory.mktemp('int8') / 'int8.onnx')
+    assert export_int8(calib_model, path, num_calib=4, shape=(64, 128), dynamic=True) == 4
+    return path
+
+
+def test_int8_model_is_qdq_with_per_channel_weights(int8_onnx):
+    nodes = onnx.load(int8_onnx).graph.node
+    ops = {n.op_type for n in nodes}
+    assert {'QuantizeLinear', 'DequantizeLinear', 'Conv'} <= ops
+    # per-channel: some weight's DequantizeLinear has a vector of scales (axis 0)
+    inits = {i.name: i for i in onnx.load(int8_onnx).graph.initializer}
+    scales = [inits[n.input[1]] for n in nodes
+              if n.op_type == 'DequantizeLinear' and n.input[1] in inits]
+    assert any(len(s.dims) == 1 and s.dims[0] > 1 for s in scales)
+
+
+@pytest.mark.parametrize('test_cfg', [
+    {},
+    {'model.test_cfg.mode': 'slide', 'model.test_cfg.crop_size': [32, 64],
+     'model.test_cfg.stride': [16, 32], 'model.test_cfg.flip': True,
+     'model.test_cfg.scales': [0.75, 1.0]},
+])
+def test_int8_backend_stays_close_to_float(checkpoint, synthetic_root, int8_onnx, val_images,
+                                           test_cfg):
+    opts = {**model_options(synthetic_root), **test_cfg}
+    torch_results = inference_model(init_model(QUICKSTART, checkpoint, cfg_options=opts),
+                                    val_images, batch_size=2)
+    ort_model = use_onnxruntime(init_model(QUICKSTART, None, cfg_options=opts), int8_onnx)
+    int8_results = inference_model(ort_model, val_images, batch_size=2)
+    for a, b in zip(torch_results, int8_results):
+        assert a.train_ids.shape == b.train_ids.shape
+        assert (a.train_ids == b.train_ids).mean() >= 0.9
+
+
+def test_missing_onnxruntime_names_the_extra_for_quantization(calib_model, tmp_path,
+                                                             monkeypatch):
+    monkeypatch.setitem(sys.modules, 'onnxruntime', None)
+    with pytest.raises(ModuleNotFoundError, match="int8 quantization needs 'onnxruntime'"):
+        export_int8(calib_model, tmp_path / 'q.onnx', num_calib=1, shape=(64, 128))
+    assert not (tmp_path / 'q.onnx').exists()

@@ -169,12 +169,13 @@ def test_infer_pytorch_backend_without_optional_packages(runtime_env, checkpoint
     np.testing.assert_array_equal(written, expected)
 
 
+@pytest.mark.parametrize('tool', ['infer.py', 'test.py'])
 def test_onnxruntime_backend_names_the_extra_to_install(runtime_env, image_and_options,
-                                                        tmp_path):
+                                                        tmp_path, tool):
     image, opts = image_and_options
-    log = run_tool('infer.py', QUICKSTART, '-', image, '--out', str(tmp_path), '--backend',
-                   'onnxruntime', '--onnx', str(tmp_path / 'model.onnx'), *opts,
-                   env=runtime_env, expect_failure=True)
+    inputs = [image, '--out', str(tmp_path)] if tool == 'infer.py' else []
+    log = run_tool(tool, QUICKSTART, '-', *inputs, '--backend', 'onnxruntime', '--onnx',
+                   str(tmp_path / 'model.onnx'), *opts, env=runtime_env, expect_failure=True)
     last = log.strip().splitlines()[-1]
     assert last.startswith("ModuleNotFoundError: running ") and "needs 'onnxruntime'" in last
     assert '''pip install -e ".[onnx]" (the 'onnx' extra''' in last, last

@@ -33,6 +33,9 @@ def create_session(path: str | os.PathLike, device: str = 'cpu',
     if device.startswith('cuda') and 'CUDAExecutionProvider' in ort.get_available_providers():
         providers.insert(0, 'CUDAExecutionProvider')
     options = ort.SessionOptions()
+    # Idle onnxruntime threads otherwise spin, taking the cores from the segmentor's PyTorch
+    # work between runs (resizing, softmax, argmax) and from anything else on the machine.
+    options.add_session_config_entry('session.intra_op.allow_spinning', '0')
     if num_threads:
         options.intra_op_num_threads = num_threads
     session = ort.InferenceSession(path, options, providers=providers)

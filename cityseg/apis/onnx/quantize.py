@@ -1,0 +1,112 @@
+"""Static int8 quantization of an exported graph with onnxruntime, calibrated on training images.
+
+Static (not dynamic) quantization: activation ranges are measured once on calibration images,
+so convolutions run as int8 x int8 kernels with no per-call range computation, which is what
+makes int8 faster on CPUs. Format QDQ (QuantizeLinear/DequantizeLinear pairs around float ops,
+which onnxruntime fuses into integer kernels), per-channel int8 weights and uint8 activations,
+as onnxruntime recommends for x86 CPUs (with and without VNNI).
+
+The calibration images are the config's training images read through its *test* pipeline and
+the model's own data preprocessor, then de-normalised: exactly what
+:class:`~cityseg.apis.onnx.runtime.OnnxRuntimeNet` feeds the graph at evaluation time.
+"""
+from __future__ import annotations
+
+import os
+import os.path as osp
+import tempfile
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmengine.config import ConfigDict
+from mmengine.dataset import pseudo_collate
+from torch import nn
+
+from cityseg.registry import DATASETS
+
+from .export import export_onnx
+from .extra import require
+from .graph import INPUT_NAME
+
+
+def calibration_dataset_cfg(cfg) -> ConfigDict:
+    """The config's train dataset with its test pipeline (no augmentation: the ranges must be
+    those of the images the deployed model sees)."""
+    dataset = cfg.train_dataloader.dataset.copy()
+    dataset.pipeline = cfg.test_dataloader.dataset.pipeline
+    return dataset
+
+
+class CalibrationImages:
+    """onnxruntime's CalibrationDataReader (duck-typed: onnxruntime stays an optional import)
+    over ``num`` evenly spaced images of ``dataset_cfg``, one graph input per image.
+
+    Args:
+        model: the segmentor whose ``data_preprocessor`` prepares the images.
+        dataset_cfg: a dataset config (see :func:`calibration_dataset_cfg`).
+        num: how many images (all of them if the dataset is smaller).
+        shape: ``(H, W)`` of a fixed-size graph (inputs resized to it), ``None`` for dynamic.
+    """
+
+    def __init__(self, model: nn.Module, dataset_cfg: dict, num: int,
+                 shape: tuple[int, int] | None = None) -> None:
+        if num < 1:
+            raise ValueError(f'calibration needs at least one image, got --calib-images {num}')
+        self.dataset = DATASETS.build(dataset_cfg)
+        if len(self.dataset) == 0:
+            raise ValueError(f'the calibration dataset {dataset_cfg.get("type")} at '
+                             f'{dataset_cfg.get("data_root")} has no images')
+        self.indices = np.linspace(0, len(self.dataset) - 1, min(num, len(self.dataset)))
+        self.indices = sorted({int(round(i)) for i in self.indices})
+        self.preprocessor = model.data_preprocessor
+        self.shape = shape
+        self._items = self._inputs()
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def _inputs(self) -> Iterator[dict[str, np.ndarray]]:
+        pre = self.preprocessor
+        for index in self.indices:
+            with torch.no_grad():
+                inputs = pre(pseudo_collate([self.dataset[index]]), False)['inputs']
+                raw = inputs * pre.std + pre.mean
+                if self.shape is not None and tuple(raw.shape[-2:]) != tuple(self.shape):
+                    raw = F.interpolate(raw, size=self.shape, mode='bilinear',
+                                        align_corners=False)
+            yield {INPUT_NAME: raw.float().cpu().numpy()}
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._items, None)
+
+
+def quantize_int8(fp32_path: str | os.PathLike, out_path: str | os.PathLike,
+                  calibration: CalibrationImages) -> None:
+    """Write the static int8 (QDQ, per-channel weights) version of ``fp32_path`` to
+    ``out_path``, with activation ranges (min/max) measured on ``calibration``.
+
+    onnxruntime's MinMax calibrator adds ReduceMin/ReduceMax outputs to the graph, so it keeps
+    two numbers per tensor and image, not the tensors: full-resolution images calibrate in
+    the memory that inference takes.
+    """
+    require('onnxruntime', 'int8 quantization')
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+    quantize_static(os.fspath(fp32_path), os.fspath(out_path), calibration,
+                    quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+
+
+def export_int8(model: nn.Module, path: str | os.PathLike, num_calib: int,
+                shape: Sequence[int] = (1024, 2048), dynamic: bool = False) -> int:
+    """Export ``model`` (as :func:`~cityseg.apis.onnx.export_onnx` does) and write its int8
+    version to ``path``, calibrated on ``num_calib`` train images of ``model.cfg``; returns
+    how many images calibrated it."""
+    calibration = CalibrationImages(model, calibration_dataset_cfg(model.cfg), num_calib,
+                                    None if dynamic else tuple(shape))
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32 = osp.join(tmp, 'fp32.onnx')
+        export_onnx(model, fp32, shape, dynamic)
+        quantize_int8(fp32, path, calibration)
+    return len(calibration)
