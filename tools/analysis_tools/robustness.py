@@ -184,7 +184,7 @@ def preview_grid(img_path: str, corruptions: list[str], severities: list[int],
 
 def _labelled(tile: np.ndarray, text: str) -> np.ndarray:
     tile = tile.copy()
-    cv2.rectangle(tile, (0, 0), (tile.shape[1], 16), (0, 0, 0), thickness=-1)
+    tile[:16] = 0  # a black caption bar
     cv2.putText(tile, text, (3, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1,
                 cv2.LINE_AA)
     return tile
