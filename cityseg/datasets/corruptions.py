@@ -10,8 +10,9 @@ are reproducible.
 
 ``CORRUPTIONS`` is the one severity table. Where albumentations' parameter has ImageNet-C's
 meaning, ImageNet-C's five values are used (noise, defocus, zoom and Gaussian blur, spatter,
-contrast, JPEG quality, pixelation); fog, snow, rain and motion blur are parametrised differently
-there, so their levels are chosen to grow steadily from visible to severe.
+contrast, JPEG quality, pixelation; spatter's mud intensity 1.5 is capped at albumentations'
+maximum, 1); fog, snow, rain and motion blur are parametrised differently there, so their levels
+are chosen to grow steadily from visible to severe.
 """
 from __future__ import annotations
 
@@ -100,7 +101,8 @@ def _rain(level: tuple[str, float, int]) -> A.BasicTransform:
 
 
 def _spatter(level: tuple[float, float, float, float, float, str]) -> A.BasicTransform:
-    # ImageNet-C's spatter (mean, std, gauss_sigma, cutout_threshold, intensity, mode).
+    # ImageNet-C's spatter (mean, std, gauss_sigma, cutout_threshold, intensity, mode); its
+    # mud intensities 1.5 become 0.8 and 1.0 (albumentations allows at most 1).
     mean, std, sigma, threshold, intensity, mode = level
     return A.Spatter(mean=(mean, mean), std=(std, std), gauss_sigma=(sigma, sigma),
                      cutout_threshold=(threshold, threshold), intensity=(intensity, intensity),
