@@ -14,6 +14,34 @@ import numpy as np
 from cityseg.datasets.labels import colorize
 
 GRID_COLUMNS = ('image', 'ground truth', 'prediction', 'overlay')
+ERROR_COLOR = (255, 0, 0)
+
+
+def colorize_palette(train_ids: np.ndarray,
+                     palette: Sequence[Sequence[int]] | None = None) -> np.ndarray:
+    """RGB picture of a train-id map in ``palette`` (one colour per class, e.g. a dataset's
+    ``metainfo['palette']``), or in the Cityscapes palette when it is None; other values
+    (ignore) are black."""
+    if palette is None:
+        return colorize(train_ids)
+    lut = np.zeros((256, 3), dtype=np.uint8)
+    lut[:len(palette)] = np.asarray(palette, dtype=np.uint8)
+    return lut[train_ids]
+
+
+def error_map(image: np.ndarray, gt: np.ndarray, pred: np.ndarray,
+              ignore_index: int = 255) -> np.ndarray:
+    """Where the prediction is wrong: ``ERROR_COLOR`` on wrong pixels, black where the ground
+    truth is ``ignore_index`` (not scored), and the RGB ``image`` in dimmed grey elsewhere, so
+    the errors stand out against the scene they are in."""
+    if not image.shape[:2] == gt.shape == pred.shape:
+        raise ValueError(f'image {image.shape[:2]}, ground truth {gt.shape} and prediction '
+                         f'{pred.shape} must have the same height and width')
+    grey = (image.astype(np.float32).mean(axis=2, keepdims=True) * 0.5).astype(np.uint8)
+    out = np.repeat(grey, 3, axis=2)
+    out[(pred != gt) & (gt != ignore_index)] = ERROR_COLOR
+    out[gt == ignore_index] = 0
+    return out
 
 
 def overlay(image: np.ndarray, train_ids: np.ndarray, opacity: float = 0.5) -> np.ndarray:
