@@ -118,7 +118,7 @@ def build_report(metrics: Mapping, out_dir: str, compare: Mapping | None = None,
                   for i, c in enumerate(classes)]
     worst = [] if worst_dir is None else _worst_images(metrics['per_image'], worst_dir,
                                                        out_dir, num_worst)
-    header = {k: metrics.get(k) for k in ('config', 'checkpoint', 'split', 'tta')
+    header = {k: metrics.get(k) for k in ('config', 'checkpoint', 'split', 'tta', 'backend', 'onnx')
               if metrics.get(k) is not None}
     header.update(meta or {})
     header.setdefault('date', datetime.datetime.now().isoformat(sep=' ', timespec='seconds'))

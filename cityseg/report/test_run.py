@@ -35,7 +35,9 @@ def report_test_run(runner, out_dir: str, checkpoint: str, compare: str | None =
              if isinstance(m, IoUMetric) and m.output_file]
     if len(files) != 1:
         raise ValueError(f'a report needs one IoUMetric with an output_file, found {files}')
-    meta = checkpoint_info(checkpoint)
+    # A checkpoint that is not a local file (a URL, or none with an exported model) has no
+    # hash or iteration to show.
+    meta = checkpoint_info(checkpoint) if osp.isfile(checkpoint) else {}
     meta['command'] = shlex.join(['python', *(sys.argv if argv is None else argv)])
     meta['metrics file'] = files[0]
     return build_report(
