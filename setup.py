@@ -27,10 +27,13 @@ INSTALL_REQUIRES = [
     'rich>=13',
     'tqdm>=4.66',
     'safetensors>=0.4',
+    'jinja2>=3.1,<4',  # the evaluation report's page (tools/test.py --report)
 ]
 
 EXTRAS_REQUIRE = {
-    'tests': ['pytest>=8', 'ruff>=0.6'],
+    # playwright drives the system's Chromium (tools/install.sh --dev installs Debian's) in the
+    # report's browser test; it downloads no browser of its own.
+    'tests': ['pytest>=8', 'ruff>=0.6', 'playwright>=1.40,<2'],
     'tensorboard': ['tensorboard>=2.15'],
     'onnx': ['onnx>=1.16', 'onnxruntime>=1.18'],
 }
@@ -44,6 +47,7 @@ setup(
     license='Apache-2.0',
     python_requires='>=3.10',
     packages=find_packages(include=['cityseg', 'cityseg.*']),
+    package_data={'cityseg.report': ['templates/*.j2']},
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,
     classifiers=[

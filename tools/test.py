@@ -8,16 +8,21 @@ per-image scores and the confusion matrix (rows = ground truth) that
 ``tools/analysis_tools/confusion_matrix.py`` plots. ``--backend onnxruntime`` runs the network
 with onnxruntime (the checkpoint exported into ``<work_dir>/onnx/``, or ``--onnx FILE``, e.g.
 an int8 model from tools/export_onnx.py --quantize int8); everything around it is unchanged.
+``--report DIR`` also writes an HTML page of it, ``DIR/index.html`` (:mod:`cityseg.report`),
+with the worst images drawn as they pass.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import os.path as osp
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from cityseg.apis.onnx import use_onnxruntime_in_runner
+from cityseg.report import report_test_run
+from cityseg.report.test_run import WORST_DIR
 from cityseg.utils import apply_tta, load_config, load_model_weights, resolve_work_dir
 from cityseg.utils.launch import apply_launcher, end_distributed
 
@@ -33,6 +38,11 @@ def parse_args() -> argparse.Namespace:
                         'has no labels, so it needs --out and/or --show-dir')
     parser.add_argument('--out', help='write test-server PNGs (Cityscapes label ids) here')
     parser.add_argument('--show-dir', help='write colourised predictions and overlays here')
+    parser.add_argument('--report', help='write an HTML evaluation report (index.html) here')
+    parser.add_argument('--compare', help='with --report: the metrics.json or report folder of '
+                        'an earlier evaluation, to show the differences from')
+    parser.add_argument('--report-worst', type=int, default=8,
+                        help='with --report: how many worst images to show (default 8)')
     parser.add_argument('--tta', action='store_true',
                         help="test-time augmentation: flips and scales from the config's tta_cfg")
     parser.add_argument('--backend', choices=['pytorch', 'onnxruntime'], default='pytorch',
@@ -48,6 +58,8 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if args.onnx and args.backend != 'onnxruntime':
         parser.error('--onnx FILE is run with --backend onnxruntime')
+    if args.compare and not args.report:
+        parser.error('--compare needs --report')
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
@@ -65,9 +77,14 @@ def configure(cfg: Config, args: argparse.Namespace) -> None:
     hooks = [dict(type='MetricOutputDirHook')]  # metrics.json into the run's log dir
     if args.out or args.show_dir:
         hooks.append(dict(type='PredictionWriterHook', out_dir=args.out, show_dir=args.show_dir))
+    if args.report:  # keeps the worst predictions as the metric scores them: no second pass
+        hooks.append(dict(type='WorstImagesHook', num=args.report_worst,
+                          out_dir=osp.join(args.report, WORST_DIR)))
     cfg.custom_hooks = [*cfg.get('custom_hooks', []), *hooks]
     split = cfg.test_dataloader.dataset.get('split')
     if split == 'test':
+        if args.report:
+            raise SystemExit('--report needs labels to score, which the test split lacks')
         if not (args.out or args.show_dir):
             raise SystemExit('the test split has no public labels, so there is nothing to '
                              'evaluate: pass --out DIR (test-server files) and/or --show-dir DIR')
@@ -94,6 +111,11 @@ def main() -> None:
     if args.backend == 'onnxruntime':
         use_onnxruntime_in_runner(runner, args.onnx, args.checkpoint)
     runner.test()  # IoUMetric writes metrics.json and logs where
+    if args.report:
+        page = report_test_run(runner, args.report, args.checkpoint, args.compare,
+                               args.report_worst)
+        if page:
+            runner.logger.info(f'report written to {page}')
     del runner  # its DDP wrapper holds the process group that end_distributed ends
     end_distributed()
 

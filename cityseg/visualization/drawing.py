@@ -15,6 +15,22 @@ import numpy as np
 from .palette import Palette, colorize
 
 GRID_COLUMNS = ('image', 'ground truth', 'prediction', 'overlay')
+ERROR_COLOR = (255, 0, 0)
+
+
+def error_map(image: np.ndarray, gt: np.ndarray, pred: np.ndarray,
+              ignore_index: int = 255) -> np.ndarray:
+    """Where the prediction is wrong: ``ERROR_COLOR`` on wrong pixels, black where the ground
+    truth is ``ignore_index`` (not scored), and the RGB ``image`` in dimmed grey elsewhere, so
+    the errors stand out against the scene they are in."""
+    if not image.shape[:2] == gt.shape == pred.shape:
+        raise ValueError(f'image {image.shape[:2]}, ground truth {gt.shape} and prediction '
+                         f'{pred.shape} must have the same height and width')
+    grey = (image.astype(np.float32).mean(axis=2, keepdims=True) * 0.5).astype(np.uint8)
+    out = np.repeat(grey, 3, axis=2)
+    out[(pred != gt) & (gt != ignore_index)] = ERROR_COLOR
+    out[gt == ignore_index] = 0
+    return out
 
 
 def overlay(image: np.ndarray, train_ids: np.ndarray, opacity: float = 0.5,

@@ -7,7 +7,8 @@ from .rng_state_hook import RNGStateHook
 from .seg_visualization_hook import SegVisualizationHook
 from .sync_buffers_hook import SyncBuffersEveryIterHook
 from .training_curves_hook import TrainingCurvesHook
+from .worst_images_hook import WorstImagesHook
 
 __all__ = ['ClassWeightHook', 'EncoderUnfreezeHook', 'MetricOutputDirHook', 'NonFiniteLossHook',
            'PredictionWriterHook', 'RNGStateHook', 'SegVisualizationHook',
-           'SyncBuffersEveryIterHook', 'TrainingCurvesHook']
+           'SyncBuffersEveryIterHook', 'TrainingCurvesHook', 'WorstImagesHook']

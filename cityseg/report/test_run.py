@@ -1,0 +1,47 @@
+"""The report of a ``tools/test.py --report`` run, from the Runner that has just tested."""
+from __future__ import annotations
+
+import os.path as osp
+import shlex
+import sys
+from collections.abc import Sequence
+
+from mmengine.dist import is_main_process
+
+from cityseg.evaluation import IoUMetric
+
+from .build import build_report, checkpoint_info, load_metrics
+
+WORST_DIR = 'worst'  # inside the report folder, where tools/test.py has WorstImagesHook draw
+
+
+def report_test_run(runner, out_dir: str, checkpoint: str, compare: str | None = None,
+                    num_worst: int = 8, argv: Sequence[str] | None = None) -> str | None:
+    """Build ``<out_dir>/index.html`` from the ``metrics.json`` that the runner's IoUMetric
+    wrote and the pictures ``WorstImagesHook`` drew in ``<out_dir>/worst``; return its path
+    (None on ranks other than the main one, which write nothing).
+
+    Args:
+        runner: the Runner after ``runner.test()``.
+        out_dir: the report folder.
+        checkpoint: the checkpoint evaluated (its sha256 and iteration go into the header).
+        compare: a ``metrics.json``, or a report folder, of an earlier evaluation.
+        num_worst: how many worst images the page shows.
+        argv: the command line for the header (default: this process's).
+    """
+    if not is_main_process():
+        return None
+    files = [m.output_file for m in runner.test_loop.evaluator.metrics
+             if isinstance(m, IoUMetric) and m.output_file]
+    if len(files) != 1:
+        raise ValueError(f'a report needs one IoUMetric with an output_file, found {files}')
+    # A checkpoint that is not a local file (a URL, or none with an exported model) has no
+    # hash or iteration to show.
+    meta = checkpoint_info(checkpoint) if osp.isfile(checkpoint) else {}
+    meta['command'] = shlex.join(['python', *(sys.argv if argv is None else argv)])
+    meta['metrics file'] = files[0]
+    return build_report(
+        load_metrics(files[0]), out_dir,
+        compare=None if compare is None else load_metrics(compare),
+        worst_dir=osp.join(out_dir, WORST_DIR), num_worst=num_worst,
+        palette=runner.test_dataloader.dataset.metainfo.get('palette'), meta=meta)
