@@ -1,23 +1,14 @@
-"""Shared fixtures and helpers: one small synthetic dataset per test session, the quickstart
-shrunk to seconds, and running the tools as a user does (a subprocess)."""
-import glob
-import json
-import os
-import os.path as osp
-import subprocess
-import sys
-
+"""Session fixtures: one small synthetic dataset per test session and the tiny trained
+checkpoint (tests/helpers/tiny_checkpoint.py). Helpers shared by test modules live in
+tests/helpers/, imported as ``helpers.<module>``; test modules never import each other."""
 import pytest
 import torch
+from helpers.cli import SMALL_SYNTHETIC
 
 from cityseg.utils import register_all_modules
 
 # The tiny trained checkpoint's fixtures (tiny_work_dir, checkpoint, model).
-pytest_plugins = ['test_apis.tiny_checkpoint']
-
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-QUICKSTART = osp.join(ROOT, 'configs', 'quickstart_synthetic.py')
-SMALL_SYNTHETIC = dict(num_train=4, num_val=2, num_test=1, size=(128, 64), seed=0)
+pytest_plugins = ['helpers.tiny_checkpoint']
 
 torch.set_num_threads(2)
 register_all_modules()
@@ -30,50 +21,3 @@ def synthetic_root(tmp_path_factory) -> str:
     root = tmp_path_factory.mktemp('synthetic') / 'cityscapes'
     ensure_synthetic_cityscapes(root, **SMALL_SYNTHETIC)
     return str(root)
-
-
-def tiny_cfg_options(data_root: str, work_dir: str) -> list[str]:
-    """--cfg-options that shrink the quickstart to seconds on the session's tiny dataset."""
-    opts = [f'work_dir={work_dir}']
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        opts += [f'{loader}.dataset.data_root={data_root}', f'{loader}.num_workers=0',
-                 f'{loader}.persistent_workers=False', f'{loader}.batch_size=2']
-        opts += [f'{loader}.dataset.generate.{k}={list(v) if isinstance(v, tuple) else v}'
-                 .replace(' ', '') for k, v in SMALL_SYNTHETIC.items()]
-    return opts + [
-        'train_dataloader.dataset.pipeline.2.transforms.0.height=64',
-        'train_dataloader.dataset.pipeline.2.transforms.0.width=64',
-        'model.encoder_name=resnet18',
-        'model.model_kwargs.decoder_channels=[16,16,16,16,16]',
-        'train_cfg.max_iters=4', 'train_cfg.val_interval=2',
-        'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1',
-    ]
-
-
-def val_files(data_root: str, kind: str = 'leftImg8bit') -> list[str]:
-    """The sorted ``<kind>/val/*/*.png`` files of a Cityscapes-layout root."""
-    return sorted(glob.glob(osp.join(data_root, kind, 'val', '*', '*.png')))
-
-
-def run_command(cmd: list[str], env: dict | None = None, expect_failure: bool = False,
-                cwd: str = ROOT) -> str:
-    """Run ``cmd`` (2 torch threads unless ``env`` says otherwise) and return its stdout and
-    stderr; a wrong exit status fails the test with the output's tail."""
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=600,
-                          env={**os.environ, 'OMP_NUM_THREADS': '2', **(env or {})})
-    assert (proc.returncode != 0) == expect_failure, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout + proc.stderr
-
-
-def run_tool(script: str, *args: str, env: dict | None = None,
-             expect_failure: bool = False) -> str:
-    """``python tools/<script> *args`` through :func:`run_command`."""
-    return run_command([sys.executable, osp.join(ROOT, 'tools', script), *args], env,
-                       expect_failure)
-
-
-def read_scalars(work_dir: str) -> list[dict]:
-    """The records LocalVisBackend wrote in the one run of ``work_dir``."""
-    (path,) = glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
-    with open(path) as f:
-        return [json.loads(line) for line in f]

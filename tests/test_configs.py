@@ -4,11 +4,11 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import SMALL_SYNTHETIC
+from helpers.cli import SMALL_SYNTHETIC
+from helpers.seg_batch import make_data
 from mmengine.config import Config, DictAction
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
-from test_models.seg_batch import make_data
 
 from cityseg.registry import MODELS, OPTIM_WRAPPERS
 from cityseg.utils import load_config

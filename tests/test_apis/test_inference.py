@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 from cityscapesscripts.helpers.labels import trainId2label
-from conftest import QUICKSTART, val_files
-from test_apis.tiny_checkpoint import model_options
+from helpers.cli import QUICKSTART, val_files
+from helpers.tiny_checkpoint import model_options
 
 from cityseg.apis import inference_model, init_model
 

@@ -11,9 +11,9 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
-from conftest import QUICKSTART, tiny_cfg_options, val_files
+from helpers.cli import QUICKSTART, tiny_cfg_options, val_files
+from helpers.tiny_checkpoint import model_options
 from mmengine.config import DictAction
-from test_apis.tiny_checkpoint import model_options
 
 from cityseg.apis import inference_model, init_model
 from cityseg.apis.onnx import (

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 from cityscapesscripts.helpers.labels import labels as CS_LABELS
-from conftest import ROOT
+from helpers.cli import ROOT
 from mmengine.config import Config
 from PIL import Image
 

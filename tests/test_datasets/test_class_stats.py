@@ -1,25 +1,13 @@
 """Per-image class pixel counts against cityscapesscripts' own label table."""
-import glob
 import os
-import os.path as osp
 
 import numpy as np
 import pytest
-from cityscapesscripts.helpers.labels import id2label
+from helpers.class_counts import reference_counts
 from helpers.seg_folder_tree import five_class_dataset, mapped_counts, write_five_class_tree
 from PIL import Image
 
 from cityseg.datasets import CityscapesDataset, class_stats
-
-
-def reference_counts(root: str, split: str = 'train') -> np.ndarray:
-    """Counts from the labelIds PNGs mapped by cityscapesscripts' id2label, full resolution."""
-    rows = []
-    for path in sorted(glob.glob(osp.join(root, 'gtFine', split, '*', '*_labelIds.png'))):
-        ids = np.asarray(Image.open(path))
-        train_ids = np.vectorize(lambda i: id2label[i].trainId)(ids)
-        rows.append([(train_ids == c).sum() for c in range(19)])
-    return np.array(rows)
 
 
 @pytest.mark.parametrize('label_type', ['labelIds', 'labelTrainIds'])

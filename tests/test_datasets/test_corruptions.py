@@ -9,7 +9,7 @@ import mmcv
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, val_files
+from helpers.cli import ROOT, val_files
 from torch.utils.data import DataLoader
 
 from cityseg.datasets import CityscapesDataset, LoadCityscapesImage, LoadCityscapesLabel

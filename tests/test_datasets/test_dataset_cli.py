@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, run_tool
-from layouts import (
+from helpers.cli import ROOT, run_tool
+from helpers.layouts import (
     cityscapes_pairs,
     write_acdc,
     write_bdd100k,

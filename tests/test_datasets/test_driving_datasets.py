@@ -9,8 +9,8 @@ import re
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT
-from layouts import write_acdc, write_bdd100k, write_dark_zurich
+from helpers.cli import ROOT
+from helpers.layouts import write_acdc, write_bdd100k, write_dark_zurich
 from mmengine.config import Config
 from PIL import Image
 

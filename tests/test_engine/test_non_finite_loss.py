@@ -4,7 +4,7 @@ import os.path as osp
 
 import pytest
 import torch
-from engine_utils import tiny_config, train
+from helpers.engine import tiny_config, train
 from mmengine.hooks import Hook
 
 from cityseg.registry import HOOKS

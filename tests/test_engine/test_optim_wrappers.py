@@ -7,9 +7,10 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from conftest import QUICKSTART, run_tool, tiny_cfg_options
+from helpers.cli import QUICKSTART, run_tool, tiny_cfg_options
+from helpers.engine import EngineTestFCN
+from helpers.seg_batch import make_data
 from mmengine.optim import OptimWrapper
-from test_models.seg_batch import make_data
 
 from cityseg.engine.hooks import EncoderUnfreezeHook
 from cityseg.engine.optimizers import AmpOptimWrapper, EncoderDecoderOptimWrapperConstructor
@@ -20,7 +21,7 @@ def model(**kwargs) -> SMPSegmentor:
     """A BatchNorm-free network with a per-pixel loss, so that a mean over micro-batches of
     equal size equals the mean over their union."""
     torch.manual_seed(0)
-    return SMPSegmentor(arch='EngineTestFCN', encoder_name=None, num_classes=19,
+    return SMPSegmentor(arch=EngineTestFCN.__name__, encoder_name=None, num_classes=19,
                         loss=dict(type='JointLoss', losses=[dict(type='FocalLoss', gamma=2.0)]),
                         **kwargs)
 

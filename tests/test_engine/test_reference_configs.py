@@ -3,7 +3,7 @@ import glob
 import os.path as osp
 
 import pytest
-from conftest import ROOT
+from helpers.cli import ROOT
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 

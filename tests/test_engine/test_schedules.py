@@ -4,8 +4,8 @@ at ``eta_min``, checked against the closed-form poly (and linear warm-up) formul
 import os.path as osp
 
 import pytest
-from conftest import ROOT
-from engine_utils import logged  # also registers EngineTestFCN
+from helpers.cli import ROOT
+from helpers.engine import logged  # also registers EngineTestFCN
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 

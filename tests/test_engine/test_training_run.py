@@ -16,10 +16,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from engine_utils import logged, tiny_config, train
+from helpers.class_counts import reference_counts
+from helpers.engine import logged, tiny_config, train
 from mmengine.hooks import Hook
 from PIL import Image
-from test_datasets.test_class_stats import reference_counts
 
 from cityseg.datasets import class_stats
 from cityseg.engine.hooks import RNGStateHook

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from engine_utils import tiny_config, train
+from helpers.engine import tiny_config, train
 from mmengine.structures import PixelData
 from mmengine.visualization import Visualizer
 from PIL import Image

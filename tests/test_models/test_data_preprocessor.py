@@ -1,6 +1,6 @@
 """SegDataPreProcessor: normalisation by hand, padding of images and labels, metainfo."""
 import torch
-from seg_batch import make_data
+from helpers.seg_batch import make_data
 
 from cityseg.models import SegDataPreProcessor
 

@@ -5,7 +5,7 @@ import re
 import pytest
 import segmentation_models_pytorch as smp
 import torch
-from seg_batch import make_data
+from helpers.seg_batch import make_data
 from torch import nn
 
 from cityseg.models import SMPSegmentor, build_network
@@ -125,7 +125,7 @@ def test_registered_network_is_built_and_dropout_needs_a_segmentation_head():
         build_network('TestHeadlessNet', dropout=0.1)
 
 
-@MODELS.register_module(name='TestHeadlessNet', force=True)
+@MODELS.register_module(name='TestHeadlessNet')
 class HeadlessNet(nn.Conv2d):
     """A user's network that is one convolution, with no ``segmentation_head`` to drop out."""
 

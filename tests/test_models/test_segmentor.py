@@ -4,7 +4,7 @@ import re
 import pytest
 import torch
 import torch.nn.functional as F
-from seg_batch import make_data
+from helpers.seg_batch import make_data
 
 from cityseg.models import SMPSegmentor
 from cityseg.registry import MODELS

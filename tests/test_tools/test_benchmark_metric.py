@@ -8,7 +8,7 @@ import sys
 from unittest import mock
 
 import pytest
-from conftest import QUICKSTART, ROOT
+from helpers.cli import QUICKSTART, ROOT
 
 SCRIPT = osp.join(ROOT, 'tools', 'analysis_tools', 'benchmark_metric.py')
 SMALL = [QUICKSTART, '--num-images', '2', '--size', '64', '128', '--cfg-options',

@@ -6,7 +6,7 @@ import socket
 import sys
 
 import pytest
-from conftest import QUICKSTART, ROOT, read_scalars, run_command, tiny_cfg_options
+from helpers.cli import QUICKSTART, ROOT, read_scalars, run_command, tiny_cfg_options
 
 
 def free_port() -> int:

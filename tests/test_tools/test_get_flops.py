@@ -2,7 +2,7 @@
 import importlib.util
 import os.path as osp
 
-from conftest import QUICKSTART, ROOT
+from helpers.cli import QUICKSTART, ROOT
 from mmengine.config import Config
 
 from cityseg.registry import MODELS

@@ -7,7 +7,7 @@ import os.path as osp
 import numpy as np
 import onnx
 import pytest
-from conftest import QUICKSTART, run_tool, tiny_cfg_options
+from helpers.cli import QUICKSTART, run_tool, tiny_cfg_options
 
 MODES = {
     'whole': [],

@@ -11,7 +11,7 @@ import mmcv
 import numpy as np
 import pytest
 import torch
-from conftest import QUICKSTART, run_tool, tiny_cfg_options, val_files
+from helpers.cli import QUICKSTART, run_tool, tiny_cfg_options, val_files
 from helpers.label_maps import histogram_reference
 from mmengine.structures import PixelData
 from PIL import Image

@@ -8,7 +8,7 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
-from conftest import QUICKSTART, ROOT, run_tool, tiny_cfg_options
+from helpers.cli import QUICKSTART, ROOT, run_tool, tiny_cfg_options
 
 from cityseg.datasets import CityscapesDataset
 from cityseg.datasets.corruptions import corrupt

@@ -18,7 +18,7 @@ from pathlib import Path
 import mmcv
 import numpy as np
 import pytest
-from conftest import QUICKSTART, ROOT, run_command, run_tool, tiny_cfg_options, val_files
+from helpers.cli import QUICKSTART, ROOT, run_command, run_tool, tiny_cfg_options, val_files
 from packaging.requirements import Requirement
 
 from cityseg.apis import inference_model

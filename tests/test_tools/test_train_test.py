@@ -11,7 +11,7 @@ import textwrap
 import numpy as np
 import pytest
 import torch
-from conftest import (
+from helpers.cli import (
     QUICKSTART,
     ROOT,
     read_scalars,
@@ -22,10 +22,10 @@ from conftest import (
 )
 from helpers.label_maps import histogram_reference
 from helpers.official_eval import assert_class_scores_match, official_evaluation
+from helpers.tiny_checkpoint import model_options
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from PIL import Image
-from test_apis.tiny_checkpoint import model_options
 
 from cityseg.datasets.labels import (
     ID_TO_TRAIN_ID,

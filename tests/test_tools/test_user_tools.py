@@ -15,9 +15,9 @@ import mmcv
 import numpy as np
 import pytest
 from cityscapesscripts.helpers.labels import id2label, trainId2label
-from conftest import QUICKSTART, ROOT, read_scalars, run_tool, tiny_cfg_options, val_files
+from helpers.cli import QUICKSTART, ROOT, read_scalars, run_tool, tiny_cfg_options, val_files
+from helpers.tiny_checkpoint import model_options
 from mmengine.config import Config
-from test_apis.tiny_checkpoint import model_options
 
 from cityseg.apis import inference_model, init_model
 

@@ -5,12 +5,12 @@ import argparse
 import json
 import os.path as osp
 
-from conftest import QUICKSTART, tiny_cfg_options
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 from torch import nn
 
 from cityseg.registry import MODELS
+from helpers.cli import QUICKSTART, tiny_cfg_options
 
 
 def tiny_config(data_root: str, work_dir: str, *options: str) -> Config:

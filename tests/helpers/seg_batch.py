@@ -64,5 +64,5 @@ class MirrorConvNet(nn.Module):
         return self.segmentation_head(self.encoder(x))
 
 
-MODELS.register_module(name='TestPointwiseNet', module=PointwiseNet, force=True)
-MODELS.register_module(name='TestMirrorConvNet', module=MirrorConvNet, force=True)
+MODELS.register_module(name='TestPointwiseNet', module=PointwiseNet)
+MODELS.register_module(name='TestMirrorConvNet', module=MirrorConvNet)

@@ -11,11 +11,11 @@ import argparse
 import os.path as osp
 
 import pytest
-from conftest import QUICKSTART, run_tool, tiny_cfg_options
 from mmengine.config import DictAction
 from torch import nn
 
 from cityseg.apis import init_model
+from helpers.cli import QUICKSTART, run_tool, tiny_cfg_options
 
 
 def model_options(data_root: str) -> dict:
