@@ -14,7 +14,7 @@ from helpers.cli import QUICKSTART, tiny_cfg_options
 
 
 def tiny_config(data_root: str, work_dir: str, *options: str) -> Config:
-    """The quickstart with conftest's tiny options, then ``options`` (``key=value`` strings)."""
+    """The quickstart with helpers.cli's tiny options, then ``options`` (``key=value`` strings)."""
     parser = argparse.ArgumentParser()
     parser.add_argument('--options', nargs='+', action=DictAction)
     parsed = parser.parse_args(['--options', *tiny_cfg_options(data_root, work_dir), *options])
