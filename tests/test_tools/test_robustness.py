@@ -108,3 +108,19 @@ def test_corruption_goes_after_the_loading_steps():
     with pytest.raises(ValueError, match="starts with 'PackSegInputs'"):
         robustness.corrupted_dataloader(dict(dataset=dict(pipeline=[
             dict(type='PackSegInputs')])), 'fog', 3)
+
+
+def test_onnxruntime_backend_gives_the_pytorch_table(report, checkpoint, synthetic_root,
+                                                     tmp_path):
+    """--backend onnxruntime swaps only the network: every cell agrees with PyTorch's."""
+    pytest.importorskip('onnxruntime', reason='the onnx extra (bash tools/install.sh --dev)')
+    run_tool('analysis_tools/robustness.py', QUICKSTART, checkpoint, '--backend', 'onnxruntime',
+             '--corruptions', *CORRUPTIONS, '--severities', *SEVERITIES,
+             '--cfg-options', *tiny_cfg_options(synthetic_root, str(tmp_path)))
+    (path,) = glob.glob(osp.join(tmp_path, '*', 'robustness.json'))
+    with open(path) as f:
+        onnx = json.load(f)
+    assert glob.glob(osp.join(tmp_path, 'onnx', '*.onnx'))
+    assert onnx['clean_mIoU'] == pytest.approx(report[0]['clean_mIoU'], abs=1e-3)
+    for name, row in report[0]['corruptions'].items():
+        assert onnx['corruptions'][name]['mIoU'] == pytest.approx(row['mIoU'], abs=1e-3)

@@ -12,7 +12,8 @@ family) and ``corruption_preview.png`` (the first test image under every corrupt
 severity).
 
 Usage: ``python tools/analysis_tools/robustness.py CONFIG CHECKPOINT [--corruptions NAME ...]
-[--severities 1 2 3 4 5] [--work-dir DIR] [--cfg-options ...] [--launcher ...]``
+[--severities 1 2 3 4 5] [--work-dir DIR] [--backend onnxruntime [--onnx FILE]]
+[--cfg-options ...] [--launcher ...]``
 """
 from __future__ import annotations
 
@@ -28,12 +29,12 @@ import mmcv
 import numpy as np
 from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global figure state
 from mmengine.config import Config, DictAction
-from mmengine.model import is_model_wrapper
-from mmengine.runner import Runner, load_checkpoint
+from mmengine.runner import Runner
 from terminaltables import AsciiTable
 
+from cityseg.apis.onnx import use_onnxruntime_in_runner
 from cityseg.datasets.corruptions import CORRUPTIONS, FAMILIES, SEVERITIES, ImageCorruption
-from cityseg.utils import load_config, resolve_work_dir
+from cityseg.utils import load_config, load_model_weights, resolve_work_dir
 from cityseg.utils.launch import apply_launcher, end_distributed
 
 
@@ -48,12 +49,19 @@ def parse_args() -> argparse.Namespace:
                         default=list(SEVERITIES), help='severities to run (default: 1 2 3 4 5)')
     parser.add_argument('--work-dir', help='where logs and results go '
                         '(default: work_dirs/<config name>)')
+    parser.add_argument('--backend', choices=['pytorch', 'onnxruntime'], default='pytorch',
+                        help='onnxruntime: the network exported (dynamic shapes) into the work '
+                        'dir and run by onnxruntime, as tools/test.py --backend does')
+    parser.add_argument('--onnx', help='with --backend onnxruntime: this exported model (e.g. '
+                        "int8) instead of the checkpoint, which is then not read: pass '-'")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. test_dataloader.batch_size=4')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher for distributed testing')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
+    if args.onnx and args.backend != 'onnxruntime':
+        parser.error('--onnx FILE is run with --backend onnxruntime')
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
@@ -77,14 +85,6 @@ def corrupted_dataloader(dataloader_cfg: dict, corruption: str, severity: int) -
                                 severity=severity))
     cfg['dataset']['pipeline'] = pipeline
     return cfg
-
-
-def load_weights(runner: Runner, checkpoint: str) -> None:
-    """Load ``checkpoint`` strictly (as ``cityseg.apis.init_model``): a missing or extra
-    parameter is an error, never a half-initialised model."""
-    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-    load_checkpoint(model, checkpoint, map_location='cpu', strict=True)
-    runner.logger.info(f'loaded {checkpoint}')
 
 
 def run_benchmark(runner: Runner, corruptions: list[str],
@@ -210,7 +210,7 @@ def write_outputs(runner: Runner, args: argparse.Namespace, report: dict) -> dic
 
 
 def configure(cfg: Config, args: argparse.Namespace) -> None:
-    """Work dir, and no Runner-side loading (``load_weights`` loads strictly)."""
+    """Work dir, and no Runner-side loading (``load_model_weights`` loads strictly)."""
     cfg.work_dir = resolve_work_dir(cfg, args.config, args.work_dir)
     cfg.load_from, cfg.resume = None, False
     if cfg.test_dataloader.dataset.get('split') == 'test':
@@ -224,7 +224,11 @@ def main() -> None:
     configure(cfg, args)
     apply_launcher(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
-    load_weights(runner, args.checkpoint)
+    if not args.onnx:  # an --onnx file holds the weights
+        load_model_weights(runner.model, args.checkpoint, args.config)
+        runner.logger.info(f'loaded {args.checkpoint}')
+    if args.backend == 'onnxruntime':
+        use_onnxruntime_in_runner(runner, args.onnx, args.checkpoint)
     report = run_benchmark(runner, args.corruptions, args.severities)
     if runner.rank == 0:
         for kind, path in write_outputs(runner, args, report).items():
