@@ -54,9 +54,10 @@ def init_model(config: str | os.PathLike | Config, checkpoint: str | None = None
 
     Without one, a config with ``model.pretrained`` (a folder written by smp's
     ``save_pretrained`` or ``tools/publish_model.py``, or a hub id) gives that network as it
-    was published. With a checkpoint, ``encoder_weights`` is set to ``None``: the checkpoint holds every
-    weight, so downloading ImageNet ones would be wasted (and fails offline). The config is kept
-    as ``model.cfg``: :func:`inference_model` takes its test pipeline from there.
+    was published. With a checkpoint, ``encoder_weights`` is set to ``None``: the checkpoint
+    holds every weight, so downloading ImageNet ones would be wasted (and fails offline). The
+    config is kept as ``model.cfg``: :func:`inference_model` takes its test pipeline from
+    there.
 
     Args:
         config: a config file or a loaded :class:`~mmengine.config.Config`.
