@@ -75,8 +75,8 @@ def preprocessing(cfg: Config, model: nn.Module) -> dict:
     test_cfg = dict(model.test_cfg)
     return dict(
         channel_order='RGB' if getattr(pre, 'bgr_to_rgb', False) else 'BGR',
-        mean=pre.mean.flatten().tolist(),
-        std=pre.std.flatten().tolist(),
+        mean=[round(v, 4) for v in pre.mean.flatten().tolist()],  # float32 buffers
+        std=[round(v, 4) for v in pre.std.flatten().tolist()],
         pixel_range='0-255 (uint8 image, normalised as (x - mean) / std)',
         pad_to_multiple_of=int(pre.size_divisor or 1),
         inference=test_cfg,
@@ -143,7 +143,7 @@ def model_card(net: nn.Module, cfg: Config, metrics: Mapping, prep: dict, datase
 
 
 def _fmt(value: object) -> str:
-    return '-' if value is None else f'{value:.2f}' if isinstance(value, float) else str(value)
+    return '-' if value is None else f'{value:.4f}' if isinstance(value, float) else str(value)
 
 
 def publish_model(config: str, checkpoint: str, out_dir: str, metrics_file: str,
