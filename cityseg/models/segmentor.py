@@ -81,8 +81,8 @@ class SMPSegmentor(BaseModel):
         if data_preprocessor is None:
             data_preprocessor = dict(type='SegDataPreProcessor')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        _check_network_config(num_classes, model_kwargs)
         if pretrained is not None:
-            _check_network_config(1 if num_classes is UNSET else num_classes, model_kwargs)
             check_dropout(dropout)
             net, spec = load_pretrained(pretrained, arch=arch, encoder_name=encoder_name,
                                         num_classes=num_classes, in_channels=in_channels,
@@ -108,7 +108,6 @@ class SMPSegmentor(BaseModel):
                        num_classes: int, in_channels: int, dropout: float,
                        model_kwargs: dict | None) -> None:
         """``self.net`` from the config's keys, with the encoder weights they name."""
-        _check_network_config(num_classes, model_kwargs)
         smp_weights, local_file = resolve_encoder_weights(encoder_weights)
         self.net = build_network(arch, encoder_name=encoder_name, encoder_weights=smp_weights,
                                  in_channels=in_channels, classes=num_classes, dropout=dropout,
@@ -281,8 +280,9 @@ class SMPSegmentor(BaseModel):
 
 def _check_network_config(num_classes: int, model_kwargs: Mapping | None) -> None:
     """Name the model config key at fault before the network is built from it."""
-    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) \
-            or num_classes < 1:
+    if num_classes is not UNSET and (isinstance(num_classes, bool)
+                                     or not isinstance(num_classes, numbers.Integral)
+                                     or num_classes < 1):
         raise ValueError(f'model.num_classes must be a positive integer, got {num_classes!r}')
     if model_kwargs is None:
         return
