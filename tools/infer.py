@@ -4,6 +4,10 @@
     python tools/infer.py CONFIG CKPT photos/ --out preds/ --recursive --batch-size 4 --tta
     python tools/infer.py CONFIG CKPT dashcam.mp4 --out preds/ --opacity 0.6
     python tools/infer.py CONFIG - photos/ --out preds/ --backend onnxruntime --onnx model.onnx
+    python tools/infer.py CONFIG_WITH_MODEL_PRETRAINED - street.png --out preds/
+
+A checkpoint of ``-`` means none: the config's ``model.pretrained`` network (a folder written by
+tools/publish_model.py or smp's save_pretrained, or a hub id) as it is, or an ONNX export.
 
 Images give ``<stem>_color.png`` (in the config's dataset palette), ``<stem>_overlay.png``,
 ``<stem>_labelIds.png`` (Cityscapes label ids) and ``<stem>_trainIds.png``, under the same
@@ -35,8 +39,8 @@ VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg')
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Segment images, a folder or a video')
     parser.add_argument('config', help='config file path')
-    parser.add_argument('checkpoint', help="checkpoint file (not read with --backend "
-                        "onnxruntime: pass '-')")
+    parser.add_argument('checkpoint', help="checkpoint file, or '-' for none (with --backend "
+                        "onnxruntime, or a config that sets model.pretrained)")
     parser.add_argument('input', help='an image, a folder of images, or a video')
     parser.add_argument('--out', required=True, help='output folder')
     parser.add_argument('--recursive', action='store_true', help='search sub-folders too')
@@ -165,7 +169,11 @@ def main() -> None:
         model = init_model(cfg, None, args.device, {'model.encoder_weights': None})
         use_onnxruntime(model, args.onnx)
     else:
-        model = init_model(cfg, args.checkpoint, args.device)
+        checkpoint = None if args.checkpoint == '-' else args.checkpoint
+        if checkpoint is None and not cfg.model.get('pretrained'):
+            raise SystemExit(f"checkpoint '-' but {args.config} sets no model.pretrained: pass "
+                             'a checkpoint, or --cfg-options model.pretrained=FOLDER_OR_HUB_ID')
+        model = init_model(cfg, checkpoint, args.device)
     if not osp.exists(args.input):
         raise FileNotFoundError(f'input not found: {args.input}')
     os.makedirs(args.out, exist_ok=True)

@@ -30,7 +30,8 @@ from cityseg.utils.launch import apply_launcher, end_distributed
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test (and evaluate) a cityseg checkpoint')
     parser.add_argument('config', help='config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', nargs='?',
+                        help='checkpoint file (optional when the config sets model.pretrained)')
     parser.add_argument('--work-dir', help='where logs and metrics.json go '
                         '(default: work_dirs/<config name>)')
     parser.add_argument('--split', choices=['train', 'val', 'test'],
@@ -95,17 +96,21 @@ def configure(cfg: Config, args: argparse.Namespace) -> None:
         cfg.test_evaluator.setdefault('instance_iou', 'auto')
         cfg.test_evaluator.update(
             output_file='metrics.json',
-            output_meta=dict(config=args.config, checkpoint=args.checkpoint, split=split,
+            output_meta=dict(config=args.config, checkpoint=args.checkpoint,
+                             pretrained=cfg.model.get('pretrained'), split=split,
                              tta=args.tta, backend=args.backend, onnx=args.onnx))
 
 
 def main() -> None:
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
+    if args.checkpoint is None and not cfg.model.get('pretrained'):
+        raise SystemExit(f'no CHECKPOINT given and {args.config} sets no model.pretrained: '
+                         'pass a checkpoint, or --cfg-options model.pretrained=FOLDER_OR_HUB_ID')
     configure(cfg, args)
     apply_launcher(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
-    if not args.onnx:  # an --onnx file holds the weights
+    if args.checkpoint and not args.onnx:  # else model.pretrained's or the ONNX file's weights
         load_model_weights(runner.model, args.checkpoint, args.config)
         runner.logger.info(f'loaded {args.checkpoint}')
     if args.backend == 'onnxruntime':

@@ -56,14 +56,17 @@ def init_model(config: str | os.PathLike | Config, checkpoint: str | None = None
                device: str = 'cpu', cfg_options: dict | None = None) -> torch.nn.Module:
     """Build ``cfg.model`` in eval mode on ``device``, with the weights of ``checkpoint``.
 
-    With a checkpoint, ``encoder_weights`` is set to ``None``: the checkpoint holds every
-    weight, so downloading ImageNet ones would be wasted (and fails offline). The config is kept
-    as ``model.cfg``: :func:`inference_model` takes its test pipeline from there.
+    Without one, a config with ``model.pretrained`` (a folder written by smp's
+    ``save_pretrained`` or ``tools/publish_model.py``, or a hub id) gives that network as it
+    was published. With a checkpoint, ``encoder_weights`` is set to ``None``: the checkpoint
+    holds every weight, so downloading ImageNet ones would be wasted (and fails offline). The
+    config is kept as ``model.cfg``: :func:`inference_model` takes its test pipeline from
+    there.
 
     Args:
         config: a config file or a loaded :class:`~mmengine.config.Config`.
         checkpoint: an mmengine checkpoint; its state dict must match the model exactly
-            (:func:`~cityseg.utils.load_model_weights`).
+            (:func:`~cityseg.utils.load_model_weights`). Optional with ``model.pretrained``.
         device: ``'cpu'``, ``'cuda'``, ``'cuda:1'``...
         cfg_options: overrides with dotted keys, as ``--cfg-options`` gives them
             (``{'model.test_cfg.mode': 'slide'}``).

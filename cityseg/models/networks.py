@@ -58,9 +58,7 @@ def build_network(arch: str, encoder_name: str | None = None,
     if 'aux_params' in kwargs:
         raise ValueError('model_kwargs.aux_params adds an image-classification head, which '
                          'cityseg has no labels or loss for; remove it')
-    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) \
-            or not 0 <= dropout <= 1:
-        raise ValueError(f'model.dropout must be a probability in [0, 1], got {dropout!r}')
+    check_dropout(dropout)
     args = dict(encoder_name=encoder_name, encoder_weights=encoder_weights,
                 in_channels=in_channels, classes=classes, **kwargs)
     if arch in MODELS.module_dict:
@@ -73,11 +71,35 @@ def build_network(arch: str, encoder_name: str | None = None,
             args['encoder_weights'] = _timm_weights(encoder_name, encoder_weights)
         with wrap_download_errors(encoder_name, encoder_weights):
             net = _create_smp_model(arch, args, kwargs)
+    return add_head_dropout(net, dropout, arch)
+
+
+def check_dropout(dropout: float) -> None:
+    """Raise ValueError unless ``dropout`` is a probability."""
+    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) \
+            or not 0 <= dropout <= 1:
+        raise ValueError(f'model.dropout must be a probability in [0, 1], got {dropout!r}')
+
+
+def add_head_dropout(net: nn.Module, dropout: float, arch: str) -> nn.Module:
+    """Put a ``Dropout2d(dropout)`` in front of ``net.segmentation_head`` when ``dropout > 0``.
+
+    It is added after any weights are loaded (it renames the head's parameters) and has none
+    of its own, so removing it (:func:`strip_head_dropout`) gives back the plain network.
+    """
     if dropout > 0:
         if not isinstance(getattr(net, 'segmentation_head', None), nn.Module):
             raise ValueError(f'dropout={dropout} needs a network with a `segmentation_head` '
                              f'module; {arch} has none')
         net.segmentation_head = nn.Sequential(nn.Dropout2d(dropout), net.segmentation_head)
+    return net
+
+
+def strip_head_dropout(net: nn.Module) -> nn.Module:
+    """Undo :func:`add_head_dropout` in place: the network as smp builds it."""
+    head = getattr(net, 'segmentation_head', None)
+    if isinstance(head, nn.Sequential) and len(head) == 2 and isinstance(head[0], nn.Dropout2d):
+        net.segmentation_head = head[1]
     return net
 
 

@@ -16,9 +16,18 @@ from cityseg.registry import MODELS
 from cityseg.structures import SegDataSample
 
 from .encoder_weights import load_encoder_weights, resolve_encoder_weights
-from .networks import build_network, combine_divisors, network_divisor
+from .networks import (
+    add_head_dropout,
+    build_network,
+    check_dropout,
+    combine_divisors,
+    network_divisor,
+)
+from .pretrained import UNSET, load_pretrained
 
 DEFAULT_LOSS = dict(type='JointLoss')
+# The network when neither the config nor model.pretrained says otherwise.
+NETWORK_DEFAULTS = dict(arch='DeepLabV3Plus', encoder_name='efficientnet-b3', num_classes=19)
 TEST_CFG_DEFAULTS = dict(mode='whole', crop_size=None, stride=None, flip=False, scales=(1.0,))
 # build_network's own arguments, each set by a key of the model config: repeating one in
 # model_kwargs would otherwise be Python's "got multiple values for keyword argument".
@@ -31,12 +40,20 @@ class SMPSegmentor(BaseModel):
     """``smp.create_model(arch, encoder_name, ...)`` behind mmengine's ``BaseModel`` interface.
 
     Args:
+        pretrained: a whole trained network: a folder written by smp's ``save_pretrained``
+            (``config.json`` + ``model.safetensors``, e.g. by ``tools/publish_model.py``) or a
+            Hugging Face hub id (``'smp-hub/segformer-b0-1024x1024-city-160k'``). Its config
+            supplies ``arch``, ``encoder_name``, ``num_classes`` and ``model_kwargs``; any of
+            them the config states must agree (see :mod:`cityseg.models.pretrained`), and
+            ``encoder_weights`` is not used.
         arch: any smp architecture (``'DeepLabV3Plus'``, ``'Unet'``, ``'MAnet'``, ...) or the
-            name of a network registered in cityseg's ``MODELS`` (see :func:`build_network`).
-        encoder_name: any smp encoder (``'efficientnet-b3'``) or timm encoder (``'tu-...'``).
+            name of a network registered in cityseg's ``MODELS`` (see :func:`build_network`);
+            default ``'DeepLabV3Plus'``.
+        encoder_name: any smp encoder (default ``'efficientnet-b3'``) or timm encoder
+            (``'tu-...'``).
         encoder_weights: ``'imagenet'`` (downloaded by smp/timm), ``None`` (random init), or
             the path of a local ``.pth``/``.safetensors`` file with the encoder's state dict.
-        num_classes: output channels (19 Cityscapes train ids).
+        num_classes: output channels (default 19, the Cityscapes train ids).
         dropout: probability of a ``Dropout2d`` inserted in front of the segmentation head; it
             applies to every architecture and encoder (smp's own ``dropout`` only reaches the
             optional classification head).
@@ -54,16 +71,43 @@ class SMPSegmentor(BaseModel):
             combined with the network's (see :func:`network_divisor`).
     """
 
-    def __init__(self, arch: str = 'DeepLabV3Plus', encoder_name: str = 'efficientnet-b3',
-                 encoder_weights: str | None = None, num_classes: int = 19,
+    def __init__(self, arch: str = UNSET, encoder_name: str | None = UNSET,
+                 encoder_weights: str | None = None, num_classes: int = UNSET,
                  in_channels: int = 3, dropout: float = 0.0, model_kwargs: dict | None = None,
                  loss: dict | None = None, test_cfg: dict | None = None,
                  ignore_index: int = 255, channels_last: bool = False,
-                 data_preprocessor: dict | None = None, init_cfg: dict | None = None) -> None:
+                 data_preprocessor: dict | None = None, init_cfg: dict | None = None,
+                 pretrained: str | None = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='SegDataPreProcessor')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         _check_network_config(num_classes, model_kwargs)
+        if pretrained is not None:
+            check_dropout(dropout)
+            net, spec = load_pretrained(pretrained, arch=arch, encoder_name=encoder_name,
+                                        num_classes=num_classes, in_channels=in_channels,
+                                        model_kwargs=model_kwargs)
+            arch, encoder_name, num_classes = spec.arch, spec.encoder_name, spec.num_classes
+            self.net = add_head_dropout(net, dropout, arch)
+        else:
+            arch, encoder_name, num_classes = (
+                NETWORK_DEFAULTS[key] if value is UNSET else value for key, value in
+                (('arch', arch), ('encoder_name', encoder_name), ('num_classes', num_classes)))
+            self._build_network(arch, encoder_name, encoder_weights, num_classes, in_channels,
+                                dropout, model_kwargs)
+        self._set_size_divisor(arch, encoder_name)
+        self.channels_last = channels_last
+        if channels_last:
+            self.net.to(memory_format=torch.channels_last)
+        self.num_classes = num_classes
+        self.ignore_index = ignore_index
+        self.loss_module = MODELS.build({'ignore_index': ignore_index, **(loss or DEFAULT_LOSS)})
+        self.test_cfg = parse_test_cfg(test_cfg)
+
+    def _build_network(self, arch: str, encoder_name: str | None, encoder_weights: str | None,
+                       num_classes: int, in_channels: int, dropout: float,
+                       model_kwargs: dict | None) -> None:
+        """``self.net`` from the config's keys, with the encoder weights they name."""
         smp_weights, local_file = resolve_encoder_weights(encoder_weights)
         self.net = build_network(arch, encoder_name=encoder_name, encoder_weights=smp_weights,
                                  in_channels=in_channels, classes=num_classes, dropout=dropout,
@@ -73,14 +117,6 @@ class SMPSegmentor(BaseModel):
                 raise ValueError(f'encoder_weights={local_file!r} needs a network with an '
                                  f'`encoder` module; {arch} has none')
             load_encoder_weights(self.net.encoder, local_file)
-        self._set_size_divisor(arch, encoder_name)
-        self.channels_last = channels_last
-        if channels_last:
-            self.net.to(memory_format=torch.channels_last)
-        self.num_classes = num_classes
-        self.ignore_index = ignore_index
-        self.loss_module = MODELS.build({'ignore_index': ignore_index, **(loss or DEFAULT_LOSS)})
-        self.test_cfg = parse_test_cfg(test_cfg)
 
     def _set_size_divisor(self, arch: str, encoder_name: str) -> None:
         """Make the preprocessor pad every batch to a size the network accepts."""
@@ -244,8 +280,9 @@ class SMPSegmentor(BaseModel):
 
 def _check_network_config(num_classes: int, model_kwargs: Mapping | None) -> None:
     """Name the model config key at fault before the network is built from it."""
-    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) \
-            or num_classes < 1:
+    if num_classes is not UNSET and (isinstance(num_classes, bool)
+                                     or not isinstance(num_classes, numbers.Integral)
+                                     or num_classes < 1):
         raise ValueError(f'model.num_classes must be a positive integer, got {num_classes!r}')
     if model_kwargs is None:
         return

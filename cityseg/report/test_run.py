@@ -15,7 +15,7 @@ from .build import build_report, checkpoint_info, load_metrics
 WORST_DIR = 'worst'  # inside the report folder, where tools/test.py has WorstImagesHook draw
 
 
-def report_test_run(runner, out_dir: str, checkpoint: str, compare: str | None = None,
+def report_test_run(runner, out_dir: str, checkpoint: str | None, compare: str | None = None,
                     num_worst: int = 8, argv: Sequence[str] | None = None) -> str | None:
     """Build ``<out_dir>/index.html`` from the ``metrics.json`` that the runner's IoUMetric
     wrote and the pictures ``WorstImagesHook`` drew in ``<out_dir>/worst``; return its path
@@ -37,7 +37,7 @@ def report_test_run(runner, out_dir: str, checkpoint: str, compare: str | None =
         raise ValueError(f'a report needs one IoUMetric with an output_file, found {files}')
     # A checkpoint that is not a local file (a URL, or none with an exported model) has no
     # hash or iteration to show.
-    meta = checkpoint_info(checkpoint) if osp.isfile(checkpoint) else {}
+    meta = checkpoint_info(checkpoint) if checkpoint and osp.isfile(checkpoint) else {}
     meta['command'] = shlex.join(['python', *(sys.argv if argv is None else argv)])
     meta['metrics file'] = files[0]
     return build_report(

@@ -1,0 +1,137 @@
+"""tools/publish_model.py end to end: tiny checkpoint -> tools/test.py -> publish -> plain smp,
+tools/test.py from the folder, fine-tuning from it."""
+import glob
+import hashlib
+import json
+import os.path as osp
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import segmentation_models_pytorch as smp
+import torch
+import torch.nn.functional as F
+from conftest import QUICKSTART, run_tool, tiny_cfg_options, val_files
+from safetensors.torch import load_file
+from test_apis.tiny_checkpoint import model_options
+
+from cityseg.apis import inference_model, init_model, read_image
+from cityseg.apis.publish import read_metrics
+from cityseg.datasets.labels import CLASSES
+
+
+def _metrics(work_dir: str) -> dict:
+    (path,) = glob.glob(osp.join(work_dir, '*', 'metrics.json'))
+    with open(path) as f:
+        return json.load(f) | {'path': path}
+
+
+@pytest.fixture(scope='module')
+def published(checkpoint, synthetic_root, tmp_path_factory):
+    """tools/test.py on the tiny checkpoint, then tools/publish_model.py with its metrics."""
+    tmp = tmp_path_factory.mktemp('publish')
+    opts = tiny_cfg_options(synthetic_root, str(tmp / 'test_ckpt'))
+    run_tool('test.py', QUICKSTART, checkpoint, '--cfg-options', *opts)
+    metrics = _metrics(str(tmp / 'test_ckpt'))
+    out = tmp / 'published'
+    run_tool('publish_model.py', QUICKSTART, checkpoint, str(out), '--metrics', metrics['path'],
+             '--dataset', 'synthetic Cityscapes', '--cfg-options', *opts)
+    return str(out), metrics, tmp
+
+
+def test_plain_smp_loads_the_folder_with_cityseg_logits(published, checkpoint, synthetic_root):
+    out, _, _ = published
+    net = smp.from_pretrained(out).eval()
+    model = init_model(QUICKSTART, checkpoint, cfg_options=model_options(synthetic_root))
+    x = torch.randn(2, 3, 64, 128)
+    with torch.no_grad():
+        assert torch.equal(net(x), model(x, mode='tensor'))
+
+
+def test_card_preprocessing_reproduces_cityseg_predictions(published, checkpoint,
+                                                           synthetic_root):
+    """The preprocessing the card states, applied by hand to an image, with plain smp."""
+    out, _, _ = published
+    with open(osp.join(out, 'preprocessing.json')) as f:
+        prep = json.load(f)
+    assert prep['channel_order'] == 'RGB' and prep['inference']['mode'] == 'whole'
+    net = smp.from_pretrained(out).eval()
+    model = init_model(QUICKSTART, checkpoint, cfg_options=model_options(synthetic_root))
+    path = val_files(synthetic_root)[0]
+    bgr = read_image(path)
+    x = torch.from_numpy(np.ascontiguousarray(bgr[..., ::-1])).permute(2, 0, 1).float()
+    x = (x - torch.tensor(prep['mean']).view(3, 1, 1)) / torch.tensor(prep['std']).view(3, 1, 1)
+    h, w = x.shape[1:]
+    m = prep['pad_to_multiple_of']
+    x = F.pad(x, (0, -w % m, 0, -h % m))
+    with torch.no_grad():
+        ids = net(x[None])[0, :, :h, :w].argmax(0).numpy().astype(np.uint8)
+    np.testing.assert_array_equal(ids, inference_model(model, path).train_ids)
+
+
+def test_card_holds_metrics_per_class_dataset_preprocessing_config(published):
+    out, metrics, _ = published
+    with open(osp.join(out, 'README.md')) as f:
+        card = f.read()
+    assert 'library_name: segmentation-models-pytorch' in card
+    assert f"| mIoU | {metrics['mIoU']:.4f} |" in card
+    for name in CLASSES:
+        iou = metrics['per_class'][name]['IoU']
+        assert f"| {name} | {'-' if iou is None else f'{iou:.4f}'} |" in card, name
+    assert 'synthetic Cityscapes' in card and 'channel order: RGB' in card
+    assert 'mean: [123.675, 116.28, 103.53]' in card and 'std: [58.395, 57.12, 57.375]' in card
+    assert "max_iters=4" in card and "encoder_name='resnet18'" in card  # the training config
+
+
+def test_slim_checkpoint_named_by_sha256_without_optimizer(published, checkpoint):
+    out, _, _ = published
+    (slim,) = glob.glob(osp.join(out, '*.pth'))
+    digest = hashlib.sha256(Path(slim).read_bytes()).hexdigest()
+    assert re.fullmatch(rf'iter_4-{digest[:8]}\.pth', osp.basename(slim))
+    ckpt = torch.load(slim, weights_only=True)
+    assert set(ckpt) == {'meta', 'state_dict'}
+    full = torch.load(checkpoint, weights_only=True)
+    assert 'optimizer' in full
+    assert all(torch.equal(full['state_dict'][k], v) for k, v in ckpt['state_dict'].items())
+    assert ckpt['state_dict'].keys() == full['state_dict'].keys()
+
+
+def test_test_py_from_the_folder_gives_the_checkpoints_miou(published, synthetic_root):
+    out, metrics, tmp = published
+    work_dir = str(tmp / 'test_folder')
+    run_tool('test.py', QUICKSTART, '--cfg-options',
+             *tiny_cfg_options(synthetic_root, work_dir), f'model.pretrained={out}')
+    again = _metrics(work_dir)
+    assert again['checkpoint'] is None and again['pretrained'] == out
+    assert again['mIoU'] == metrics['mIoU'] and again['per_class'] == metrics['per_class']
+    assert again['confusion_matrix'] == metrics['confusion_matrix']
+
+
+def test_metrics_of_another_checkpoint_are_refused(published, tiny_work_dir):
+    _, metrics, _ = published
+    with pytest.raises(ValueError, match='evaluates checkpoint .*iter_4.pth.*, not .*iter_2.pth'):
+        read_metrics(metrics['path'], osp.join(tiny_work_dir, 'iter_2.pth'))
+
+
+def test_test_py_needs_a_checkpoint_or_pretrained(synthetic_root, tmp_path):
+    log = run_tool('test.py', QUICKSTART, '--cfg-options',
+                   *tiny_cfg_options(synthetic_root, str(tmp_path)), expect_failure=True)
+    assert 'no CHECKPOINT given' in log and 'model.pretrained' in log
+
+
+def test_fine_tuning_starts_from_the_folders_weights(published, synthetic_root, tmp_path):
+    """One training step at lr 0 leaves every parameter as the folder has it: the Runner's
+    weight initialisation does not overwrite pretrained weights."""
+    out, _, _ = published
+    run_tool('train.py', QUICKSTART, '--cfg-options',
+             *tiny_cfg_options(synthetic_root, str(tmp_path)), f'model.pretrained={out}',
+             'optim_wrapper.optimizer.lr=0', 'train_cfg.max_iters=1', 'train_cfg.val_interval=1',
+             'default_hooks.checkpoint.interval=1', 'param_scheduler.0.end=1')
+    state = torch.load(osp.join(tmp_path, 'iter_1.pth'), weights_only=True)['state_dict']
+    folder = load_file(osp.join(out, 'model.safetensors'))
+    params = dict(smp.from_pretrained(out).named_parameters())
+    assert params
+    for name in params:
+        trained = state['net.' + name.replace('segmentation_head.', 'segmentation_head.1.')]
+        assert torch.equal(trained, folder[name]), name
