@@ -121,3 +121,35 @@ def test_lock_of_a_dead_run_does_not_block(tmp_path):
     (tmp_path / 'w' / '.iter_2.tmp-0123abcd.pth').write_bytes(b'x')
     claim_work_dir(work_dir).release()
     assert sorted(os.listdir(work_dir)) == ['.train.lock']
+
+
+def test_validation_killed_midway_runs_again_on_resume(synthetic_root, tmp_path):
+    work_dir = str(tmp_path / 'work')
+    opts = tiny_cfg_options(synthetic_root, work_dir)
+    config = osp.join(ROOT, 'configs', 'quickstart_synthetic.py')
+    script = tmp_path / 'train_killed_in_val.py'
+    script.write_text(textwrap.dedent(f'''
+        import os, runpy, signal, sys
+        from mmengine.runner import ValLoop
+        def run_iter(self, idx, data_batch):
+            os.kill(os.getpid(), signal.SIGKILL)  # kill -9 during the first validation
+        ValLoop.run_iter = run_iter
+        sys.argv = [{TRAIN!r}] + sys.argv[1:]
+        runpy.run_path({TRAIN!r}, run_name='__main__')
+    '''))
+    proc = subprocess.run([sys.executable, str(script), config, '--cfg-options', *opts],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600,
+                          env={**os.environ, 'OMP_NUM_THREADS': '2'})
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
+    assert not glob.glob(osp.join(work_dir, 'best_*.pth'))
+    ckpt = torch.load(osp.join(work_dir, 'iter_2.pth'), map_location='cpu')
+    assert ckpt['meta']['validation_pending'] == 2
+
+    out = run_tool('train.py', config, '--resume', '--cfg-options', *opts)
+    assert 'The validation of iteration 2 did not finish' in out
+    # Iteration 2 validated once on resume (then iteration 4): both took part in the choice.
+    assert out.count('Iter(val) [1/1]    aAcc') == 2, out[-3000:]
+    assert 'mIoU at 2 iter is saved to best_mIoU_iter_2.pth' in out
+    assert glob.glob(osp.join(work_dir, 'best_mIoU_iter_*.pth'))
+    final = torch.load(osp.join(work_dir, 'iter_4.pth'), map_location='cpu')
+    assert 'validation_pending' not in final['meta']  # re-saved after its validation
