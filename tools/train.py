@@ -9,6 +9,7 @@ from mmengine.runner import Runner
 
 from cityseg.utils import load_config, resolve_work_dir
 from cityseg.utils.launch import apply_launcher, end_distributed
+from cityseg.utils.work_dir import WorkDirBusyError, claim_work_dir, is_main_launch_process
 
 
 def parse_args() -> argparse.Namespace:
@@ -47,9 +48,17 @@ def main() -> None:
         cfg.resume, cfg.load_from = True, None
     elif args.resume:
         cfg.resume, cfg.load_from = True, args.resume
-    apply_launcher(cfg, args.launcher)
-    Runner.from_cfg(cfg).train()
-    end_distributed()
+    try:  # rank 0 holds the work dir for the run; the OS frees it if the process dies
+        lock = claim_work_dir(cfg.work_dir) if is_main_launch_process() else None
+    except WorkDirBusyError as err:
+        raise SystemExit(f'error: {err}') from None
+    try:
+        apply_launcher(cfg, args.launcher)
+        Runner.from_cfg(cfg).train()
+        end_distributed()
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 if __name__ == '__main__':

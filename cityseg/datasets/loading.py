@@ -95,7 +95,14 @@ class LoadCityscapesLabel(BaseTransform):
         path = results.get('seg_map_path')
         if path is None:
             return results
-        label = mmcv.imfrombytes(get_bytes(path), flag='unchanged', backend='cv2')
+        data = get_bytes(path)
+        if not data:  # OpenCV's error for it (!buf.empty()) names no file
+            raise ValueError(f'Label image {path} is empty (0 bytes): an interrupted copy or '
+                             'conversion? Regenerate or re-copy it')
+        try:
+            label = mmcv.imfrombytes(data, flag='unchanged', backend='cv2')
+        except cv2.error as exc:
+            raise ValueError(f'Cannot decode label image {path}: {exc}') from exc
         if label is None:
             raise ValueError(f'Cannot decode label image {path} (corrupt or truncated file?)')
         if label.ndim != 2:

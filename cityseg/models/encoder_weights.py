@@ -5,9 +5,10 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import torch
 from mmengine.logging import print_log
 from torch import nn
+
+from cityseg.utils.checkpoint_loading import safe_torch_load
 
 LOCAL_SUFFIXES = ('.pth', '.pt', '.bin', '.safetensors')
 _MAX_KEYS_SHOWN = 10
@@ -57,7 +58,7 @@ def load_encoder_weights(encoder: nn.Module, path: str) -> None:
         from safetensors.torch import load_file
         state = load_file(path)
     else:
-        state = torch.load(path, map_location='cpu', weights_only=True)
+        state = safe_torch_load(path, map_location='cpu', what='encoder_weights')
         state = state.get('state_dict', state)
     own = encoder.state_dict()
     missing = sorted(set(own) - set(state))

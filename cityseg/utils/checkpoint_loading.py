@@ -13,9 +13,9 @@ arrays and scalars, whose pickled state references ``HistoryBuffer.min``/``max``
 Allowlisting these trusted types keeps the safe loader. ``getattr`` itself is not allowlisted:
 the name ``builtins.getattr`` is bound to :func:`_history_buffer_method`, which resolves only
 HistoryBuffer's registered statistics methods. A checkpoint whose pickle names any other global
-is still refused with ``UnpicklingError``, whose message (see :func:`load_local_checkpoint`,
-mmengine's loader for local paths) names the file and the global instead of torch's advice to
-allowlist it.
+is still refused with ``UnpicklingError``, whose message (see :func:`safe_torch_load`, used by
+:func:`load_local_checkpoint`, mmengine's loader for local paths, and for encoder weights)
+names the file and the global instead of torch's advice to allowlist it.
 """
 from __future__ import annotations
 
@@ -59,27 +59,36 @@ def trusted_checkpoint_globals() -> list:
     ]
 
 
-def load_local_checkpoint(filename: str, map_location=None) -> dict:
-    """mmengine's local-file checkpoint loader, with a refusal that names file and global.
+def safe_torch_load(filename: str, map_location=None, what: str = 'checkpoint') -> object:
+    """``torch.load(weights_only=True)``, the one way cityseg unpickles a file.
 
-    torch's message for a refused global suggests allowlisting it or passing
-    ``weights_only=False``: advice that runs the pickle's code if the file was tampered with.
+    ``weights_only`` is passed explicitly because torch honours
+    ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` only when the caller leaves it unset: no environment
+    variable can bring back full unpickling (and a tampered file's code) here. A refused global
+    is reported naming ``what`` (the kind of file), the file and the global, instead of
+    torch's advice to allowlist it or to pass ``weights_only=False``: advice that runs the
+    pickle's code if the file was tampered with.
     """
-    filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'{filename} can not be found.')
     try:
-        return torch.load(filename, map_location=map_location)
+        return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
         found = re.search(r'GLOBAL (\S+)|(getattr\(.*?\))', str(exc))
         if found is None:  # not a refused global: a corrupt file, say
             raise
         raise pickle.UnpicklingError(
-            f'Refusing to load checkpoint {filename}: its pickle references '
+            f'Refusing to load {what} {filename}: its pickle references '
             f'{found.group(1) or found.group(2)}, which is '
             f'not among the globals mmengine checkpoints use (tensors, numpy arrays, '
             f'HistoryBuffer). The file may have been tampered with, or written by other code; '
             f'load it with weights_only=False only if you trust where it came from.') from None
+
+
+def load_local_checkpoint(filename: str, map_location=None) -> dict:
+    """mmengine's local-file checkpoint loader, through :func:`safe_torch_load`."""
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'{filename} can not be found.')
+    return safe_torch_load(filename, map_location)
 
 
 def allow_mmengine_checkpoints() -> None:

@@ -1,23 +1,78 @@
 """The one way tools read a config: cityseg's modules registered, overrides merged."""
 from __future__ import annotations
 
+import difflib
+import inspect
 import os.path as osp
 
 from mmengine.config import Config
+from mmengine.runner import Runner
 
 from .setup_env import register_all_modules
 
 
 def load_config(path: str, cfg_options: dict | None = None) -> Config:
     """``Config.fromfile(path)`` with ``--cfg-options`` deep-merged (list items by index), then
-    :func:`drop_persistent_workers_without_workers` and :func:`check_num_classes`."""
+    :func:`drop_persistent_workers_without_workers`, :func:`check_num_classes` and
+    :func:`check_hook_arguments`. A top-level override key that is neither in the config nor a
+    Runner argument is refused first (:func:`check_override_keys`)."""
     register_all_modules()
     cfg = Config.fromfile(path)
     if cfg_options:
+        check_override_keys(cfg, cfg_options, path)
         cfg.merge_from_dict(cfg_options)
     drop_persistent_workers_without_workers(cfg)
     check_num_classes(cfg)
+    check_hook_arguments(cfg, path)
     return cfg
+
+
+def check_override_keys(cfg: Config, cfg_options: dict, path: str) -> None:
+    """Refuse ``--cfg-options`` whose top-level key is neither a key of ``cfg`` nor an argument
+    of mmengine's ``Runner``: a typo (``train_cfgg.max_iters=2``) would otherwise be merged in
+    as a new key nothing reads, and the run would use the value it was meant to change. The
+    error names the closest existing key."""
+    known = set(cfg.keys()) | set(inspect.signature(Runner.__init__).parameters) - {'self'}
+    for key in cfg_options:
+        top = key.split('.', 1)[0]
+        if top not in known:
+            close = difflib.get_close_matches(top, sorted(known), n=1)
+            hint = f'; did you mean {close[0] + key[len(top):]!r}?' if close else ''
+            raise KeyError(f'--cfg-options {key}: {path} has no key {top!r}, and it is not a '
+                           f'Runner argument{hint}')
+
+
+def check_hook_arguments(cfg: Config, path: str) -> None:
+    """Check the arguments of every hook in ``default_hooks``/``custom_hooks`` against its
+    class's ``__init__``, so that a misspelled one (``default_hooks.checkpoint.intervall``)
+    stops the run before it starts, not at the first checkpoint, hours in. ``CheckpointHook``
+    passes its ``**kwargs`` to ``Runner.save_checkpoint``, whose arguments count as its own;
+    other hooks whose ``__init__`` takes ``**kwargs`` are not checked."""
+    from mmengine.hooks import CheckpointHook
+
+    from cityseg.registry import HOOKS
+    hooks = [(f'default_hooks.{name}', hook) for name, hook in
+             (cfg.get('default_hooks') or {}).items()]
+    hooks += [(f'custom_hooks.{i}', hook) for i, hook in enumerate(cfg.get('custom_hooks') or [])]
+    for where, hook in hooks:
+        if not isinstance(hook, dict) or not isinstance(hook.get('type'), str):
+            continue
+        hook_cls = HOOKS.get(hook['type'])
+        if hook_cls is None:
+            raise KeyError(f'{where}.type={hook["type"]!r} in {path} is not a registered hook')
+        params = dict(inspect.signature(hook_cls.__init__).parameters)
+        if issubclass(hook_cls, CheckpointHook):
+            params.pop('kwargs', None)
+            params.update(inspect.signature(Runner.save_checkpoint).parameters)
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            continue
+        allowed = set(params) - {'self'} | {'type', 'priority'}
+        for arg in hook:
+            if arg not in allowed:
+                close = difflib.get_close_matches(arg, sorted(allowed), n=1)
+                hint = f'; did you mean {where}.{close[0]}?' if close else ''
+                raise TypeError(f'{where}.{arg} in {path} (or --cfg-options): '
+                                f'{hook_cls.__name__} takes no argument {arg!r}{hint}')
 
 
 def check_num_classes(cfg: Config) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -22,7 +23,11 @@ try:  # POSIX; where it is missing (Windows) FileLock does not exclude, renames 
 except ImportError:  # pragma: no cover
     fcntl = None
 
-__all__ = ['FileLock', 'LockHeldError', 'atomic_output', 'atomic_write']
+__all__ = ['FileLock', 'LockHeldError', 'atomic_output', 'atomic_write',
+           'remove_stale_temporaries']
+
+# The name atomic_output gives its temporary: '.<stem>.tmp-<8 hex><suffix>'.
+_TEMPORARY_NAME = re.compile(r'^\..+\.tmp-[0-9a-f]{8}(\.[^.]*)?$')
 
 
 @contextlib.contextmanager
@@ -61,6 +66,23 @@ def atomic_write(data: bytes, filepath: str | os.PathLike) -> None:
     """Write ``data`` to ``filepath`` through :func:`atomic_output` (temp file, fsync, rename)."""
     with atomic_output(filepath) as tmp, open(tmp, 'xb') as f:
         f.write(data)
+
+
+def remove_stale_temporaries(directory: str | os.PathLike) -> list[str]:
+    """Remove the temporary files that an interrupted :func:`atomic_output` left in
+    ``directory`` (not below it), and return their paths.
+
+    A kill -9 or power loss mid-write skips the cleanup of ``atomic_output``. Call this only
+    while no other process writes into ``directory`` (e.g. holding its lock), since a live
+    writer's temporary looks the same.
+    """
+    removed = []
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.scandir(directory):
+            if _TEMPORARY_NAME.match(entry.name):
+                _remove(Path(entry.path))
+                removed.append(entry.path)
+    return sorted(removed)
 
 
 def _fsync(path: Path) -> None:

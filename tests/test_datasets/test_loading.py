@@ -104,3 +104,12 @@ def test_image_loads_as_bgr_uint8_with_shapes(tmp_path):
 def test_missing_image_is_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError, match='nope.png'):
         LoadCityscapesImage()(dict(img_path=str(tmp_path / 'nope.png')))
+
+
+def test_zero_byte_files_name_the_file(tmp_path):
+    path = tmp_path / 'empty_gtFine_labelIds.png'
+    path.write_bytes(b'')
+    with pytest.raises(ValueError, match=rf'Label image {re.escape(str(path))} is empty'):
+        load_label(str(path), 'labelIds')
+    with pytest.raises(ValueError, match=rf'Cannot decode image {re.escape(str(path))}'):
+        LoadCityscapesImage()(dict(img_path=str(path)))

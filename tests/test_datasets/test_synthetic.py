@@ -310,3 +310,20 @@ def test_cli(tmp_path):
     with Image.open(next(out.glob('leftImg8bit/test/*/*.png'))) as im:
         assert im.size == (96, 48)
     assert len(list(out.glob('gtFine/*/*/*'))) == 2 * len(GT_SUFFIXES)
+
+
+def test_folder_with_a_users_file_is_refused_never_replaced(tmp_path):
+    out = tmp_path / 'synthetic'
+    kwargs = dict(num_train=2, num_val=1, num_test=0, size=(64, 32), seed=1)
+    ensure_synthetic_cityscapes(out, **kwargs)
+    (out / 'notes.txt').write_text('mine')
+    before = files(out)
+    for make in (ensure_synthetic_cityscapes, generate_synthetic_cityscapes):
+        with pytest.raises(FileExistsError) as info:
+            make(out, **{**kwargs, 'num_train': 3})
+        message = str(info.value)
+        assert str(out) in message and 'num_train=2 here, 3 asked' in message
+        assert "'notes.txt'" in message
+        assert files(out) == before
+    assert (out / 'notes.txt').read_text() == 'mine'
+    assert ensure_synthetic_cityscapes(out, **kwargs) == out  # the same settings: reused as is

@@ -95,3 +95,27 @@ def test_tampered_checkpoint_is_refused_naming_file_and_global(tmp_path, payload
     message = str(info.value)
     assert path in message and culprit in message and 'Refusing' in message
     assert not marker.exists()
+
+
+@pytest.mark.parametrize('env', ['TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD',
+                                 'TORCH_FORCE_WEIGHTS_ONLY_LOAD'])
+def test_environment_cannot_switch_the_refusal_off(tmp_path, monkeypatch, env):
+    marker = tmp_path / 'pwned'
+    path = str(tmp_path / 'tampered.pth')
+    torch.save({**checkpoint(1.0), 'extra': _RunsShell(marker)}, path)
+    monkeypatch.setenv(env, '1')
+    with pytest.raises(pickle.UnpicklingError, match=f'Refusing to load checkpoint {path}.*system'):
+        CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    assert not marker.exists()
+
+
+def test_tampered_encoder_weights_are_refused_naming_file(tmp_path, monkeypatch):
+    from cityseg.models.encoder_weights import load_encoder_weights
+    marker = tmp_path / 'pwned'
+    path = str(tmp_path / 'encoder.pth')
+    torch.save({'w': torch.zeros(1), 'extra': _RunsShell(marker)}, path)
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    with pytest.raises(pickle.UnpicklingError,
+                       match=f'Refusing to load encoder_weights {path}.*system'):
+        load_encoder_weights(torch.nn.Linear(1, 1), path)
+    assert not marker.exists()

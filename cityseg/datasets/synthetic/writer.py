@@ -76,6 +76,50 @@ def _generation_args(num_train: int = 24, num_val: int = 8, num_test: int = 4,
             'num_test': int(num_test), 'size': [width, height], 'seed': int(seed)}
 
 
+def _made_files(args: dict) -> set[str]:
+    """The paths (relative, posix) that generating ``args`` writes, the marker included."""
+    made = {MARKER_NAME}
+    for split, count in zip(SPLIT_CITIES, (args['num_train'], args['num_val'],
+                                           args['num_test'])):
+        for index in range(count):
+            city, stem = _sample_stem(split, index)
+            made.add(f'leftImg8bit/{split}/{city}/{stem}_leftImg8bit.png')
+            if split != 'test':
+                made.update(f'gtFine/{split}/{city}/{stem}_gtFine_{suffix}' for suffix in (
+                    'polygons.json', 'labelIds.png', 'labelTrainIds.png', 'color.png',
+                    'instanceIds.png'))
+    return made
+
+
+def _check_replaceable(out_dir: Path, args: dict) -> None:
+    """Refuse to replace ``out_dir`` unless it is empty or holds exactly a synthetic dataset's
+    files (per its marker), so that nothing this generator did not make is ever deleted.
+
+    Raises:
+        FileExistsError: naming the folder, how its settings differ from ``args`` and the
+            files the generator did not make.
+    """
+    if not out_dir.exists() or not any(out_dir.iterdir()):
+        return
+    present = {p.relative_to(out_dir).as_posix() for p in out_dir.rglob('*')
+               if not p.is_dir() or p.is_symlink()}
+    try:
+        made_with = json.loads((out_dir / MARKER_NAME).read_text())
+        foreign = sorted(present - _made_files(made_with))
+    except (OSError, ValueError, KeyError, TypeError):
+        raise FileExistsError(
+            f'{out_dir} is not empty and is not a synthetic dataset (no valid {MARKER_NAME}): '
+            f'refusing to replace it; it holds e.g. {sorted(present)[:5]}. Choose another '
+            'folder for the synthetic data') from None
+    if foreign:
+        differs = {k: (made_with.get(k), v) for k, v in args.items() if made_with.get(k) != v}
+        raise FileExistsError(
+            f'{out_dir} is a synthetic dataset made with other settings '
+            f'({", ".join(f"{k}={old} here, {new} asked" for k, (old, new) in differs.items())})'
+            f' and holds {len(foreign)} files the generator did not make, e.g. {foreign[:5]}: '
+            'refusing to replace it. Move those files out, or choose another folder')
+
+
 def generate_synthetic_cityscapes(out_dir: str | Path, num_train: int = 24, num_val: int = 8,
                                   num_test: int = 4, size: tuple[int, int] = (512, 256),
                                   seed: int = 0, nproc: int = 1) -> Path:
@@ -84,14 +128,15 @@ def generate_synthetic_cityscapes(out_dir: str | Path, num_train: int = 24, num_
     ``size`` is (width, height). ``train``/``val`` get ``leftImg8bit`` images and all ``gtFine``
     files (polygons json, labelIds, labelTrainIds, color, instanceIds); ``test`` gets images only,
     since the official test labels are dummies. An earlier synthetic dataset in ``out_dir`` is
-    replaced; a non-empty directory without our marker is refused, so a real Cityscapes copy is
-    never overwritten. The marker (the generation arguments as json) is written last.
+    replaced; a non-empty directory without our marker, or holding any file the generator did not
+    make, is refused (:func:`_check_replaceable`), so neither a real Cityscapes copy nor a file
+    a user put there is ever deleted. The marker (the generation arguments as json) is written
+    last.
     """
     out_dir = Path(out_dir)
     args = _generation_args(num_train, num_val, num_test, size, seed)
-    if out_dir.exists() and any(out_dir.iterdir()):
-        if not (out_dir / MARKER_NAME).exists():
-            raise FileExistsError(f'{out_dir} is not empty and is not a synthetic dataset')
+    _check_replaceable(out_dir, args)
+    if (out_dir / MARKER_NAME).exists():
         (out_dir / MARKER_NAME).unlink()
         for sub in ('leftImg8bit', 'gtFine'):
             shutil.rmtree(out_dir / sub, ignore_errors=True)
@@ -122,7 +167,8 @@ def ensure_synthetic_cityscapes(out_dir: str | Path, **kwargs) -> Path:
     A dataset whose marker matches the arguments (nproc aside) is reused untouched. Otherwise it
     is generated into a temporary sibling directory and swapped in by renames
     (:func:`~cityseg.utils.fileio.atomic_output`), under a lock, so that readers and concurrent
-    callers never see a half-written dataset.
+    callers never see a half-written dataset. A synthetic dataset of other settings is
+    replaced only when it holds nothing but the files it was generated with.
     """
     out_dir = Path(out_dir)
     args = _generation_args(**{k: v for k, v in kwargs.items() if k != 'nproc'})
@@ -132,9 +178,7 @@ def ensure_synthetic_cityscapes(out_dir: str | Path, **kwargs) -> Path:
     with FileLock(out_dir.parent / f'.{out_dir.name}.lock'):
         if _is_complete(out_dir, args):  # another process finished while we waited
             return out_dir
-        if (out_dir.exists() and any(out_dir.iterdir())
-                and not (out_dir / MARKER_NAME).exists()):
-            raise FileExistsError(f'{out_dir} is not empty and is not a synthetic dataset')
+        _check_replaceable(out_dir, args)
         with atomic_output(out_dir) as tmp:
             generate_synthetic_cityscapes(tmp, **kwargs)
     return out_dir

@@ -3,6 +3,7 @@ from .encoder_unfreeze_hook import EncoderUnfreezeHook
 from .metric_output_dir_hook import MetricOutputDirHook
 from .non_finite_loss_hook import NonFiniteLossHook
 from .prediction_writer_hook import PredictionWriterHook
+from .resume_validation_hook import ResumeValidationHook
 from .rng_state_hook import RNGStateHook
 from .seg_visualization_hook import SegVisualizationHook
 from .sync_buffers_hook import SyncBuffersEveryIterHook
@@ -10,5 +11,5 @@ from .training_curves_hook import TrainingCurvesHook
 from .worst_images_hook import WorstImagesHook
 
 __all__ = ['ClassWeightHook', 'EncoderUnfreezeHook', 'MetricOutputDirHook', 'NonFiniteLossHook',
-           'PredictionWriterHook', 'RNGStateHook', 'SegVisualizationHook',
+           'PredictionWriterHook', 'ResumeValidationHook', 'RNGStateHook', 'SegVisualizationHook',
            'SyncBuffersEveryIterHook', 'TrainingCurvesHook', 'WorstImagesHook']

@@ -12,6 +12,8 @@ default_hooks = dict(
     # it is checkpointed. (mmengine refuses None for these names: to drop one, pop its key.)
     rng_state=dict(type='RNGStateHook'),
     non_finite_loss=dict(type='NonFiniteLossHook'),
+    # a validation cut short by Ctrl-C or a kill runs again first on --resume
+    resume_validation=dict(type='ResumeValidationHook'),
     # BatchNorm statistics averaged over ranks after each iteration, before checkpointing, so
     # the saved, validated and tested weights agree under distributed training.
     sync_buffers=dict(type='SyncBuffersEveryIterHook'),

@@ -1,0 +1,32 @@
+"""--cfg-options typos and unknown hook arguments stop a run before it starts, naming the key."""
+import pytest
+from conftest import QUICKSTART, run_tool
+
+from cityseg.utils import load_config
+
+
+def test_misspelled_top_level_key_names_the_closest(tmp_path):
+    out = run_tool('train.py', QUICKSTART, '--work-dir', str(tmp_path),
+                   '--cfg-options', 'train_cfgg.max_iters=2', expect_failure=True)
+    assert "--cfg-options train_cfgg.max_iters: " in out
+    assert "did you mean 'train_cfg.max_iters'?" in out
+    assert not list(tmp_path.glob('*/*.log')), 'the run started'
+
+
+def test_runner_arguments_and_existing_keys_are_accepted():
+    cfg = load_config(QUICKSTART, {'work_dir': 'x', 'randomness': dict(seed=1),
+                                   'train_cfg.max_iters': 2})
+    assert cfg.train_cfg.max_iters == 2 and cfg.randomness.seed == 1
+
+
+@pytest.mark.parametrize('key,message', [
+    ('default_hooks.checkpoint.intervall',
+     'default_hooks.checkpoint.intervall in .* CheckpointHook takes no argument '
+     "'intervall'; did you mean default_hooks.checkpoint.interval"),
+    ('default_hooks.logger.interva',
+     "LoggerHook takes no argument 'interva'; did you mean default_hooks.logger.interval"),
+])
+def test_unknown_hook_argument_is_an_error_at_load(key, message):
+    with pytest.raises(TypeError, match=message):
+        load_config(QUICKSTART, {key: 1})
+
