@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import segmentation_models_pytorch as smp
 import torch
-from conftest import ROOT
+from helpers.cli import ROOT
 
 from cityseg.apis import init_model
 from cityseg.models import SMPSegmentor

@@ -9,7 +9,7 @@ import sys
 import textwrap
 
 import torch
-from conftest import ROOT, run_command, run_tool, tiny_cfg_options
+from helpers.cli import ROOT, run_command, run_tool, tiny_cfg_options
 
 TRAIN = osp.join(ROOT, 'tools', 'train.py')
 

@@ -12,9 +12,9 @@ import pytest
 import segmentation_models_pytorch as smp
 import torch
 import torch.nn.functional as F
-from conftest import QUICKSTART, run_tool, tiny_cfg_options, val_files
+from helpers.cli import QUICKSTART, run_tool, tiny_cfg_options, val_files
+from helpers.tiny_checkpoint import model_options
 from safetensors.torch import load_file
-from test_apis.tiny_checkpoint import model_options
 
 from cityseg.apis import inference_model, init_model, read_image
 from cityseg.apis.publish import read_metrics

@@ -1,6 +1,6 @@
 """--cfg-options typos and unknown hook arguments stop a run before it starts, naming the key."""
 import pytest
-from conftest import QUICKSTART, run_tool
+from helpers.cli import QUICKSTART, run_tool
 
 from cityseg.utils import load_config
 
