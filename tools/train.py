@@ -8,6 +8,7 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 from cityseg.utils import load_config, resolve_work_dir
+from cityseg.utils.dataset_roots import check_dataset_roots
 from cityseg.utils.launch import apply_launcher, end_distributed
 from cityseg.utils.work_dir import WorkDirBusyError, claim_work_dir, is_main_launch_process
 
@@ -39,6 +40,10 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
+    try:  # before the Runner builds the model, which may download encoder weights first
+        check_dataset_roots(cfg)
+    except FileNotFoundError as err:
+        raise SystemExit(f'error: {err}') from None
     cfg.work_dir = resolve_work_dir(cfg, args.config, args.work_dir)
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
