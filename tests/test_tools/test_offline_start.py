@@ -77,3 +77,17 @@ def test_encoder_download_from_a_silent_hub_fails_within_15_s(tmp_path):
     assert out.returncode != 0 and seconds < 15, (seconds, out.stderr)
     _assert_says_how_to_train_offline(out.stderr)
     assert 'Timeout' in out.stderr
+
+
+def test_resume_with_another_class_count_is_refused_naming_both(synthetic_root, tmp_path):
+    from helpers.cli import QUICKSTART, run_tool, tiny_cfg_options
+    work_dir = str(tmp_path / 'work')
+    opts = tiny_cfg_options(synthetic_root, work_dir) + ['train_cfg.max_iters=2']
+    run_tool('train.py', QUICKSTART, '--cfg-options', *opts)
+    ckpt = osp.join(work_dir, 'iter_2.pth')
+    start = time.perf_counter()
+    log = run_tool('train.py', QUICKSTART, '--resume', ckpt, '--cfg-options', *opts,
+                   'model.num_classes=20', expect_failure=True)
+    assert f'{ckpt} was trained on 19 classes but {QUICKSTART} builds a model with ' \
+        'num_classes=20' in log, log[-2000:]
+    assert 'class weights for logits' not in log and time.perf_counter() - start < 60
