@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import os.path as osp
+import sys
 from collections.abc import Iterator
 
 import cv2
@@ -56,6 +57,9 @@ def parse_args() -> argparse.Namespace:
                         help="slide window (default: the config's crop_size)")
     parser.add_argument('--stride', type=int, nargs=2, metavar=('H', 'W'),
                         help="slide step (default: the config's test_cfg.stride, else the window)")
+    parser.add_argument('--allow-short-video', action='store_true',
+                        help='exit 0 when a video ends before the frame count its header '
+                        'announces (otherwise an error, e.g. for a truncated file)')
     parser.add_argument('--backend', choices=['pytorch', 'onnxruntime'], default='pytorch')
     parser.add_argument('--onnx', help='the model exported by tools/export_onnx.py, for '
                         '--backend onnxruntime')
@@ -138,8 +142,13 @@ def read_frames(capture: cv2.VideoCapture, batch_size: int) -> Iterator[list[np.
         yield batch
 
 
-def write_video(model, path: str, out_dir: str, batch_size: int, opacity: float) -> str:
-    """``<stem>_overlay.mp4``: every frame of ``path`` with its prediction overlaid."""
+def write_video(model, path: str, out_dir: str, batch_size: int,
+                opacity: float) -> tuple[str, int, int | None]:
+    """``<stem>_overlay.mp4``: every frame of ``path`` with its prediction overlaid.
+
+    Returns the output path, the frames read and the frames the container announces (None when
+    it does not say): a truncated file ends early without an error from OpenCV.
+    """
     capture = cv2.VideoCapture(path)
     if not capture.isOpened():
         raise ValueError(f'cannot open video {path} (unsupported codec or not a video)')
@@ -150,16 +159,18 @@ def write_video(model, path: str, out_dir: str, batch_size: int, opacity: float)
     writer = cv2.VideoWriter(out_path, cv2.VideoWriter_fourcc(*'mp4v'), fps, size)
     if not writer.isOpened():
         raise OSError(f'cannot write video {out_path} with the mp4v codec')
+    read = 0
     try:
         with tqdm(total=total, unit='frame', desc='infer') as bar:
             for frames in read_frames(capture, batch_size):
                 for frame, result in zip(frames, inference_model(model, frames, batch_size)):
                     writer.write(np.ascontiguousarray(result.overlay(frame, opacity)[..., ::-1]))
                 bar.update(len(frames))
+                read += len(frames)
     finally:
         capture.release()
         writer.release()
-    return out_path
+    return out_path, read, total
 
 
 def main() -> None:
@@ -182,8 +193,15 @@ def main() -> None:
         write_predictions(model, paths, args.input, args.out, args.batch_size, args.opacity)
         print(f'{len(paths)} predictions written to {args.out}')
     elif args.input.lower().endswith(VIDEO_EXTS):
-        print(f'annotated video written to '
-              f'{write_video(model, args.input, args.out, args.batch_size, args.opacity)}')
+        out_path, read, total = write_video(model, args.input, args.out, args.batch_size,
+                                            args.opacity)
+        print(f'annotated video written to {out_path} ({read} frames)')
+        if total is not None and read < total:
+            short = (f'video {args.input} ended after {read} of the {total} frames its header '
+                     f'announces (truncated or corrupt?); {out_path} holds only those {read}')
+            if not args.allow_short_video:
+                raise SystemExit(f'error: {short}. Pass --allow-short-video to accept it.')
+            print(f'warning: {short}', file=sys.stderr)
     else:
         write_predictions(model, [args.input], osp.dirname(args.input), args.out, 1,
                           args.opacity)

@@ -5,9 +5,11 @@ import argparse
 import os
 
 from mmengine.config import DictAction
-from mmengine.runner import Runner
+from mmengine.runner import Runner, find_latest_checkpoint
 
 from cityseg.utils import load_config, resolve_work_dir
+from cityseg.utils.checkpoint_loading import check_resume_classes
+from cityseg.utils.dataset_roots import check_dataset_roots
 from cityseg.utils.launch import apply_launcher, end_distributed
 from cityseg.utils.work_dir import WorkDirBusyError, claim_work_dir, is_main_launch_process
 
@@ -39,6 +41,10 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
+    try:  # before the Runner builds the model, which may download encoder weights first
+        check_dataset_roots(cfg)
+    except FileNotFoundError as err:
+        raise SystemExit(f'error: {err}') from None
     cfg.work_dir = resolve_work_dir(cfg, args.config, args.work_dir)
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
@@ -48,6 +54,13 @@ def main() -> None:
         cfg.resume, cfg.load_from = True, None
     elif args.resume:
         cfg.resume, cfg.load_from = True, args.resume
+    resume_from = (cfg.load_from or find_latest_checkpoint(cfg.work_dir)) if cfg.get('resume') \
+        else None
+    if resume_from and os.path.isfile(resume_from):
+        try:  # before the Runner: a mismatch would die late on a tensor shape
+            check_resume_classes(resume_from, cfg.model.get('num_classes'), args.config)
+        except ValueError as err:
+            raise SystemExit(f'error: {err}') from None
     try:  # rank 0 holds the work dir for the run; the OS frees it if the process dies
         lock = claim_work_dir(cfg.work_dir) if is_main_launch_process() else None
     except WorkDirBusyError as err:

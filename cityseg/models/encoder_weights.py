@@ -26,26 +26,55 @@ def resolve_encoder_weights(encoder_weights: str | None) -> tuple[str | None, st
 
 
 @contextmanager
-def wrap_download_errors(encoder_name: str | None, encoder_weights: str | None) -> Iterator[None]:
+def wrap_download_errors(encoder_name: str | None, encoder_weights: str | bool | None
+                         ) -> Iterator[None]:
     """Turn a failed weight download into an error that says how to train without network.
 
     smp downloads through huggingface_hub, timm through huggingface_hub or torch.hub. Offline
-    they fail (after about 45 s of retries, or at once with ``HF_HUB_OFFLINE=1``) with
+    they fail (after about a minute of retries, or at once with ``HF_HUB_OFFLINE=1``) with
     ``LocalEntryNotFoundError``, ``OfflineModeIsEnabled`` or ``URLError``: all ``OSError``s whose
-    messages talk about the Hub's cache rather than the config key to change.
+    messages talk about the Hub's cache rather than the config key to change. An smp encoder's
+    hub files are first asked for once, with a short timeout and no retries (the probe
+    ``model.pretrained`` uses), so an unreachable hub is reported in seconds.
     """
     if encoder_weights is None:
         yield
         return
+    from .pretrained import PretrainedUnavailableError
     try:
+        _probe_smp_encoder_files(encoder_name, encoder_weights)
         yield
-    except OSError as err:
+    except (OSError, PretrainedUnavailableError) as err:
+        # the probe's own advice is about model.pretrained; its cause is the network's answer
+        cause = err.__cause__ if isinstance(err, PretrainedUnavailableError) else err
         raise RuntimeError(
             f'could not download encoder_weights={encoder_weights!r} for encoder '
-            f'{encoder_name!r} (no network?): {err}\nTrain without a download by setting '
-            'model.encoder_weights=None (random init) or to the path of a local .pth / '
-            '.safetensors file holding the encoder\'s state dict, saved on a machine with '
-            "network by `torch.save(model.net.encoder.state_dict(), 'encoder.pth')`") from err
+            f'{encoder_name!r} (no network?): {type(cause).__name__}: {cause}\n'
+            'Train without a download by setting model.encoder_weights=None (random init) '
+            'or to the path of a local .pth / .safetensors file holding the encoder\'s '
+            'state dict, saved on a machine with '
+            "network by `torch.save(model.net.encoder.state_dict(), 'encoder.pth')`. Set "
+            'HF_HUB_OFFLINE=1 to use only weights already in the Hugging Face cache without '
+            'asking the network') from err
+
+
+def _probe_smp_encoder_files(encoder_name: str | None, encoder_weights: str | bool) -> None:
+    """Fetch an smp encoder's hub files into the cache before smp asks for them.
+
+    smp's own ``hf_hub_download`` retries an unreachable hub for about a minute; the probe
+    asks once and raises :class:`~cityseg.models.pretrained.PretrainedUnavailableError` at
+    once when the files are neither reachable nor cached. timm encoders (``tu-``) and
+    unknown weight names are left to smp, which names them itself.
+    """
+    import segmentation_models_pytorch as smp
+
+    from .pretrained import pretrained_file
+    settings = smp.encoders.encoders.get(encoder_name or '', {}).get('pretrained_settings', {})
+    if not isinstance(encoder_weights, str) or encoder_weights not in settings:
+        return
+    repo_id, revision = settings[encoder_weights]['repo_id'], settings[encoder_weights]['revision']
+    for name in ('config.json', 'model.safetensors'):
+        pretrained_file(repo_id, name, revision)
 
 
 def load_encoder_weights(encoder: nn.Module, path: str) -> None:

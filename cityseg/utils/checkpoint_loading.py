@@ -115,14 +115,28 @@ def load_model_weights(model: nn.Module, checkpoint: str, config: str | None = N
     config = config or 'the config'
     ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
     model = model.module if is_model_wrapper(model) else model
-    classes = ckpt.get('meta', {}).get('dataset_meta', {}).get('classes')
-    num_classes = getattr(model, 'num_classes', None)
-    if classes is not None and num_classes is not None and len(classes) != num_classes:
-        raise ValueError(f'{checkpoint} was trained on {len(classes)} classes but {config} '
-                         f'builds a model with num_classes={num_classes}: use the config it '
-                         f'was trained with, or set model.num_classes={len(classes)}')
+    check_checkpoint_classes(ckpt, getattr(model, 'num_classes', None), checkpoint, config)
     try:
         model.load_state_dict(ckpt.get('state_dict', ckpt), strict=True)
     except RuntimeError as err:
         raise RuntimeError(f'{checkpoint} does not fit the model built from {config}:\n{err}') \
             from err
+
+
+def check_checkpoint_classes(ckpt: dict, num_classes: int | None, checkpoint: str,
+                             config: str) -> None:
+    """Raise ValueError when the checkpoint's ``dataset_meta`` classes are not ``num_classes``.
+
+    Caught here, the mismatch is named as such instead of as a tensor shape deep in loading.
+    """
+    classes = ckpt.get('meta', {}).get('dataset_meta', {}).get('classes')
+    if classes is not None and num_classes is not None and len(classes) != num_classes:
+        raise ValueError(f'{checkpoint} was trained on {len(classes)} classes but {config} '
+                         f'builds a model with num_classes={num_classes}: use the config it '
+                         f'was trained with, or set model.num_classes={len(classes)}')
+
+
+def check_resume_classes(checkpoint: str, num_classes: int | None, config: str) -> None:
+    """Refuse to ``--resume`` from a checkpoint of another class count before anything runs."""
+    ckpt = safe_torch_load(checkpoint, map_location='cpu')
+    check_checkpoint_classes(ckpt, num_classes, checkpoint, config)

@@ -37,3 +37,35 @@ def test_nan_loss_stops_at_its_iteration_and_keeps_last_good_checkpoint(syntheti
         assert osp.basename(f.read().strip()) == 'iter_2.pth'
     state = torch.load(osp.join(work_dir, 'iter_2.pth'))['state_dict']
     assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+
+
+def test_diverging_run_names_no_poisoned_checkpoint_as_safe(synthetic_root, tmp_path):
+    """lr 1e10: iteration 1's loss is finite but its step writes weights of ~1e10 into
+    iter_1.pth, and the loss turns non-finite soon after. No such checkpoint is called safe."""
+    work_dir = str(tmp_path)
+    cfg = tiny_config(synthetic_root, work_dir, 'train_cfg.val_interval=100',
+                      'train_cfg.max_iters=8', 'default_hooks.checkpoint.interval=1',
+                      'optim_wrapper.optimizer.lr=1e10')
+    with pytest.raises(FloatingPointError) as info:
+        train(cfg)
+    message = str(info.value)
+    assert 'no checkpoint of this run is safe to resume from' in message, message
+    assert 'iter_1.pth (weights up to' in message and 'max_abs_weight=1e+06' in message
+    assert 'Loss history (iteration: loss): 1: ' in message and 'nan' in message
+    # the independent check: the checkpoint the old message called good holds huge weights
+    state = torch.load(osp.join(work_dir, 'iter_1.pth'))['state_dict']
+    assert max(v.abs().max().item() for v in state.values() if v.is_floating_point()) > 1e6
+
+
+def test_nan_after_good_checkpoints_names_the_newest_good_one_with_history(synthetic_root,
+                                                                            tmp_path):
+    cfg = tiny_config(synthetic_root, str(tmp_path), 'train_cfg.val_interval=100',
+                      'default_hooks.checkpoint.interval=1')
+    cfg.custom_hooks = [dict(type='EngineTestPoisonHook', at=3)]
+    with pytest.raises(FloatingPointError) as info:
+        train(cfg)
+    message = str(info.value)
+    assert 'the last checkpoint saved while the loss was finite and not exploding is' in message
+    assert message.split(' is ', 1)[1].split('.pth')[0].endswith('iter_2'), message
+    assert 'not safe' not in message
+    assert 'Loss history (iteration: loss): 1: ' in message and ', 3: nan' in message

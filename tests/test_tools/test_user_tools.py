@@ -131,6 +131,31 @@ def test_infer_video_gives_one_annotated_frame_per_frame(checkpoint, opts, val_p
         assert err[i % 2] < 0.6 * min(err[1 - i % 2], np.abs(got - frames[i]).mean())
 
 
+def test_infer_truncated_video_fails_unless_allowed(checkpoint, opts, val_paths, tmp_path):
+    """A video cut short (a copy interrupted half-way) decodes without an OpenCV error: the
+    frames read are compared with the count the header announces."""
+    image = mmcv.imread(val_paths[0])
+    h, w = image.shape[:2]
+    whole = str(tmp_path / 'whole.avi')
+    writer = cv2.VideoWriter(whole, cv2.VideoWriter_fourcc(*'MJPG'), 5, (w, h))
+    for _ in range(10):
+        writer.write(image)
+    writer.release()
+    video = tmp_path / 'cut.avi'
+    data = (tmp_path / 'whole.avi').read_bytes()
+    video.write_bytes(data[:len(data) * 6 // 10])
+    readable = len(read_frames(str(video)))
+    assert 0 < readable < 10  # the reference: what OpenCV itself decodes from the cut file
+    log = run_tool('infer.py', QUICKSTART, checkpoint, str(video), '--out',
+                   str(tmp_path / 'out'), *opts, expect_failure=True)
+    assert f'video {video} ended after {readable} of the 10 frames its header announces' in log
+    assert '--allow-short-video' in log
+    log = run_tool('infer.py', QUICKSTART, checkpoint, str(video), '--out',
+                   str(tmp_path / 'out2'), '--allow-short-video', *opts)
+    assert f'ended after {readable} of the 10 frames' in log
+    assert len(read_frames(str(tmp_path / 'out2' / 'cut_overlay.mp4'))) == readable
+
+
 def test_export_onnx_then_infer_with_onnxruntime(checkpoint, opts, val_paths, tmp_path):
     onnx_file = str(tmp_path / 'model.onnx')
     log = run_tool('export_onnx.py', QUICKSTART, checkpoint, '--out', onnx_file, '--dynamic',

@@ -1,7 +1,9 @@
-"""Stop training at the first NaN or infinite loss, before it can reach a checkpoint."""
+"""Stop training at the first NaN or infinite loss, naming a checkpoint that is safe to resume."""
 from __future__ import annotations
 
 import math
+import statistics
+from collections import deque
 
 import torch
 from mmengine.hooks import Hook
@@ -11,26 +13,79 @@ from cityseg.registry import HOOKS
 
 @HOOKS.register_module()
 class NonFiniteLossHook(Hook):
-    """Raise ``FloatingPointError`` naming the iteration and the loss terms when a loss is not
-    finite.
+    """Raise ``FloatingPointError`` naming the iteration, the loss terms, the recent loss
+    history and the newest checkpoint that is safe to resume from, when a loss is not finite.
 
     mmengine's ``CheckInvalidLossHook`` checks only every ``interval`` iterations and fails with
     a bare assertion. This hook checks every iteration and runs before ``CheckpointHook``
     (priority ``ABOVE_NORMAL`` against its ``VERY_LOW``), so the weights the bad step produced
-    are never saved: ``last_checkpoint`` keeps pointing at the last good checkpoint, from which
-    ``--resume`` can continue (e.g. with a lower learning rate or gradient clipping).
+    are never saved. A finite loss does not make a checkpoint good, though: a diverging run
+    (e.g. a learning rate of 1e10) saves weights of 1e10 one step before its loss turns NaN.
+    So a checkpoint counts as safe only if, when it was saved, its weights were finite and at
+    most ``max_abs_weight`` and the loss of its iteration was at most ``explode_factor`` times
+    the median of the ``history`` losses before it.
+
+    Args:
+        history: how many recent losses to keep (for the median and the message).
+        explode_factor: a loss above this multiple of the earlier median is exploding.
+        max_abs_weight: a saved weight above this magnitude marks the checkpoint unsafe.
     """
 
     priority = 'ABOVE_NORMAL'
+
+    def __init__(self, history: int = 20, explode_factor: float = 10.0,
+                 max_abs_weight: float = 1e6) -> None:
+        self.losses: deque[tuple[int, float]] = deque(maxlen=history)
+        self.explode_factor = explode_factor
+        self.max_abs_weight = max_abs_weight
+        self._exploding = ''  # why the latest finite loss is suspect, '' when it is not
+        self._seen_ckpt: str | None = None
+        self.safe_ckpt: str | None = None
+        self.unsafe_ckpts: list[str] = []
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """File the checkpoint CheckpointHook is saving (it names it in ``last_ckpt`` first) as
+        safe or unsafe; other saves (e.g. a best checkpoint) leave ``last_ckpt`` as it was."""
+        path = runner.message_hub.get_info('last_ckpt')
+        if not path or path == self._seen_ckpt:
+            return
+        self._seen_ckpt = path
+        largest = max((v.detach().abs().max().item() for v in checkpoint['state_dict'].values()
+                       if v.is_floating_point() and v.numel()), default=0.0)
+        if not math.isfinite(largest):
+            unsafe = 'non-finite weights'
+        elif largest > self.max_abs_weight:
+            unsafe = f'weights up to {largest:.3g} > max_abs_weight={self.max_abs_weight:g}'
+        else:
+            unsafe = self._exploding
+        if unsafe:
+            self.unsafe_ckpts.append(f'{path} ({unsafe})')
+        else:
+            self.safe_ckpt = path
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs: dict | None = None) -> None:
         # .item(): the summed loss still requires grad, and float() of it warns.
         losses = {k: torch.as_tensor(v).item() for k, v in (outputs or {}).items() if 'loss' in k}
+        total = losses.get('loss', sum(losses.values()))
+        iteration = runner.iter + 1
         if all(math.isfinite(v) for v in losses.values()):
+            earlier = [loss for _, loss in self.losses]
+            median = statistics.median(earlier) if earlier else math.inf
+            self._exploding = (f'loss {total:.4g} > {self.explode_factor:g} x median {median:.4g}'
+                               if total > self.explode_factor * median else '')
+            self.losses.append((iteration, total))
             return
+        self.losses.append((iteration, total))
         terms = ', '.join(f'{k}={v}' for k, v in losses.items())
-        last = runner.message_hub.get_info('last_ckpt')
+        history = ', '.join(f'{i}: {loss:.4g}' for i, loss in self.losses)
         raise FloatingPointError(
-            f'Non-finite loss at iteration {runner.iter + 1}: {terms}. Training stopped; the '
-            f'last good checkpoint is {last or "none (no checkpoint saved yet)"}.')
+            f'Non-finite loss at iteration {iteration}: {terms}. Training stopped; '
+            f'{self._safe_message()}. Loss history (iteration: loss): {history}.')
+
+    def _safe_message(self) -> str:
+        unsafe = f' (not safe: {"; ".join(self.unsafe_ckpts)})' if self.unsafe_ckpts else ''
+        if self.safe_ckpt:
+            return ('the last checkpoint saved while the loss was finite and not exploding is '
+                    f'{self.safe_ckpt}{unsafe}')
+        return f'no checkpoint of this run is safe to resume from{unsafe}'
