@@ -14,16 +14,21 @@ with the worst images drawn as they pass.
 from __future__ import annotations
 
 import argparse
-import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.runner import Runner
 
 from cityseg.apis.onnx import use_onnxruntime_in_runner
 from cityseg.report import report_test_run
 from cityseg.report.test_run import WORST_DIR
-from cityseg.utils import apply_tta, load_config, load_model_weights, resolve_work_dir
+from cityseg.utils import (
+    apply_tta,
+    load_config,
+    load_model_weights,
+    parse_evaluation_args,
+    resolve_work_dir,
+)
 from cityseg.utils.launch import apply_launcher, end_distributed
 
 
@@ -46,22 +51,9 @@ def parse_args() -> argparse.Namespace:
                         help='with --report: how many worst images to show (default 8)')
     parser.add_argument('--tta', action='store_true',
                         help="test-time augmentation: flips and scales from the config's tta_cfg")
-    parser.add_argument('--backend', choices=['pytorch', 'onnxruntime'], default='pytorch',
-                        help='onnxruntime: the network exported (dynamic shapes) into the work '
-                        'dir and run by onnxruntime; slide, TTA and resizing stay the same')
-    parser.add_argument('--onnx', help='with --backend onnxruntime: this exported model (e.g. '
-                        "int8) instead of the checkpoint, which is then not read: pass '-'")
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys, e.g. test_dataloader.batch_size=4')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher for distributed testing')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if args.onnx and args.backend != 'onnxruntime':
-        parser.error('--onnx FILE is run with --backend onnxruntime')
+    args = parse_evaluation_args(parser)
     if args.compare and not args.report:
         parser.error('--compare needs --report')
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
 

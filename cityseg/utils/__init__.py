@@ -1,6 +1,7 @@
 from .checkpoint_loading import allow_mmengine_checkpoints, load_model_weights
-from .config import apply_tta, load_config, resolve_work_dir
+from .config import apply_tta, load_config, parse_evaluation_args, resolve_work_dir
 from .setup_env import register_all_modules
 
 __all__ = ['allow_mmengine_checkpoints', 'apply_tta', 'load_config', 'load_model_weights',
+           'parse_evaluation_args',
            'register_all_modules', 'resolve_work_dir']

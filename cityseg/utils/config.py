@@ -1,11 +1,13 @@
 """The one way tools read a config: cityseg's modules registered, overrides merged."""
 from __future__ import annotations
 
+import argparse
 import difflib
 import inspect
+import os
 import os.path as osp
 
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from .setup_env import register_all_modules
@@ -113,3 +115,23 @@ def resolve_work_dir(cfg: Config, config_path: str, work_dir: str | None = None)
     """``--work-dir``, else the config's ``work_dir``, else ``work_dirs/<config name>``."""
     return work_dir or cfg.get('work_dir') or osp.join(
         'work_dirs', osp.splitext(osp.basename(config_path))[0])
+
+
+def parse_evaluation_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Add the options every evaluating tool shares (tools/test.py, robustness.py): the network
+    backend, ``--cfg-options`` and the launcher; parse, check and set ``LOCAL_RANK``."""
+    parser.add_argument('--backend', choices=['pytorch', 'onnxruntime'], default='pytorch',
+                        help='onnxruntime: the network exported (dynamic shapes) into the work '
+                        'dir and run by onnxruntime; slide, TTA and resizing stay the same')
+    parser.add_argument('--onnx', help='with --backend onnxruntime: this exported model (e.g. '
+                        "int8) instead of the checkpoint, which is then not read: pass '-'")
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config keys, e.g. test_dataloader.batch_size=4')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher for distributed evaluation')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if args.onnx and args.backend != 'onnxruntime':
+        parser.error('--onnx FILE is run with --backend onnxruntime')
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
 import os.path as osp
 import time
 
@@ -28,13 +27,18 @@ import cv2
 import mmcv
 import numpy as np
 from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global figure state
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.runner import Runner
 from terminaltables import AsciiTable
 
 from cityseg.apis.onnx import use_onnxruntime_in_runner
 from cityseg.datasets.corruptions import CORRUPTIONS, FAMILIES, SEVERITIES, ImageCorruption
-from cityseg.utils import load_config, load_model_weights, resolve_work_dir
+from cityseg.utils import (
+    load_config,
+    load_model_weights,
+    parse_evaluation_args,
+    resolve_work_dir,
+)
 from cityseg.utils.launch import apply_launcher, end_distributed
 
 
@@ -49,20 +53,7 @@ def parse_args() -> argparse.Namespace:
                         default=list(SEVERITIES), help='severities to run (default: 1 2 3 4 5)')
     parser.add_argument('--work-dir', help='where logs and results go '
                         '(default: work_dirs/<config name>)')
-    parser.add_argument('--backend', choices=['pytorch', 'onnxruntime'], default='pytorch',
-                        help='onnxruntime: the network exported (dynamic shapes) into the work '
-                        'dir and run by onnxruntime, as tools/test.py --backend does')
-    parser.add_argument('--onnx', help='with --backend onnxruntime: this exported model (e.g. '
-                        "int8) instead of the checkpoint, which is then not read: pass '-'")
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config keys, e.g. test_dataloader.batch_size=4')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher for distributed testing')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if args.onnx and args.backend != 'onnxruntime':
-        parser.error('--onnx FILE is run with --backend onnxruntime')
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    args = parse_evaluation_args(parser)
     return args
 
 
