@@ -8,6 +8,7 @@ from mmengine.config import DictAction
 from mmengine.runner import Runner
 
 from cityseg.utils import load_config, resolve_work_dir
+from cityseg.utils.compile import compile_network, pop_compile_options
 from cityseg.utils.launch import apply_launcher, end_distributed
 
 
@@ -48,7 +49,12 @@ def main() -> None:
     elif args.resume:
         cfg.resume, cfg.load_from = True, args.resume
     apply_launcher(cfg, args.launcher)
-    Runner.from_cfg(cfg).train()
+    # cfg.compile (e.g. --cfg-options compile=True) compiles the network, not train_step.
+    compile_options = pop_compile_options(cfg)
+    runner = Runner.from_cfg(cfg)
+    if compile_options is not None:
+        compile_network(runner.model, compile_options)
+    runner.train()
     end_distributed()
 
 
