@@ -7,6 +7,11 @@ float learning rate, which the poly schedule changes every step), so it recompil
 iteration until its cache limit and then silently runs eagerly. Compiling only the network
 (``model.net``) keeps the convolutions compiled and leaves the hooks (class weights, encoder
 unfreezing), AMP's autocast and the optimizer in eager Python, where they change freely.
+
+Shapes are static unless ``dynamic`` is given: training crops have one size and validation
+images another, so each gets its own graph once. Left to dynamo's automatic dynamic shapes, the
+train graph recompiled after the first validation as shape-generic, and inductor (torch 2.14,
+CPU, bf16) failed on its backward ("Cannot convert expression to float").
 """
 from __future__ import annotations
 
@@ -36,4 +41,4 @@ def compile_network(model: nn.Module, options: dict) -> None:
     if not isinstance(getattr(segmentor, 'net', None), nn.Module):
         raise TypeError(f'cfg.compile: {type(segmentor).__name__} has no network `net` to '
                         f'compile')
-    segmentor.net.compile(**options)
+    segmentor.net.compile(**{'dynamic': False, **options})
