@@ -247,6 +247,9 @@ def mode_config(cfg: Config, mode: str) -> Config:
     cfg = copy.deepcopy(cfg)
     if MODES[mode]['amp']:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    elif cfg.optim_wrapper.type == 'AmpOptimWrapper':  # fp32 for a config that sets AMP
+        cfg.optim_wrapper.type = 'OptimWrapper'
+        cfg.optim_wrapper.pop('dtype', None)
     cfg.model.channels_last = MODES[mode]['channels_last']
     return cfg
 
