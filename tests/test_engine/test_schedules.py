@@ -61,7 +61,7 @@ def test_quickstart_poly_decay_ends_at_eta_min_on_the_last_of_max_iters(
     expected = [poly(lr0, eta_min, t, max_iters - 1) for t in range(max_iters)]
     assert [g for (g,) in lrs] == pytest.approx(expected, rel=1e-9, abs=0)
     assert lrs[-1] == [eta_min]
-    # val_interval (150) and the checkpoint interval (150) exceed max_iters: the last iteration
+    # val_interval (225) and the checkpoint interval (225) exceed max_iters: the last iteration
     # still validates and saves.
     assert osp.exists(osp.join(str(tmp_path), f'iter_{max_iters}.pth'))
     assert [r['step'] for r in logged(runner) if 'mIoU' in r] == [max_iters]
