@@ -18,6 +18,7 @@ model = dict(
     encoder_name='resnet18',
     encoder_weights=None,
     dropout=0.1,
+    channels_last=True,  # oneDNN's faster convolutions on CPU
 )
 
 train_pipeline = [
@@ -44,9 +45,12 @@ val_dataloader = dict(
     dataset=dict(type='SyntheticCityscapesDataset', data_root=data_root, generate=synthetic))
 test_dataloader = val_dataloader
 
+# bf16 autocast (fast on CPUs with AVX512-BF16/AMX; on CUDA it needs bf16 support), a higher
+# AdamW lr and 450 iterations (the former 600), validated once midway and at the end.
+optim_wrapper = dict(type='AmpOptimWrapper', dtype='bfloat16', optimizer=dict(lr=3e-3))
 # schedule_2k's poly decay ends at max_iters: --cfg-options train_cfg.max_iters=N rescales it.
-train_cfg = dict(max_iters=600, val_interval=200)
-default_hooks = dict(checkpoint=dict(interval=200, max_keep_ckpts=2))
+train_cfg = dict(max_iters=450, val_interval=225)
+default_hooks = dict(checkpoint=dict(interval=225, max_keep_ckpts=2))
 env_cfg = dict(cudnn_benchmark=False)
 custom_hooks = [
     dict(type='ClassWeightHook', method='enet'),

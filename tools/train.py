@@ -9,6 +9,7 @@ from mmengine.runner import Runner, find_latest_checkpoint
 
 from cityseg.utils import load_config, resolve_work_dir
 from cityseg.utils.checkpoint_loading import check_resume_classes
+from cityseg.utils.compile import compile_network, pop_compile_options
 from cityseg.utils.dataset_roots import check_dataset_roots
 from cityseg.utils.launch import apply_launcher, end_distributed
 from cityseg.utils.work_dir import WorkDirBusyError, claim_work_dir, is_main_launch_process
@@ -67,7 +68,13 @@ def main() -> None:
         raise SystemExit(f'error: {err}') from None
     try:
         apply_launcher(cfg, args.launcher)
-        Runner.from_cfg(cfg).train()
+        # cfg.compile (e.g. --cfg-options compile=True) compiles the network, not train_step.
+        compile_options = pop_compile_options(cfg)
+        runner = Runner.from_cfg(cfg)
+        if compile_options is not None:
+            compile_network(runner.model, compile_options)
+        runner.train()
+        del runner  # its DDP wrapper holds the process group that end_distributed ends
         end_distributed()
     finally:
         if lock is not None:

@@ -57,11 +57,11 @@ def test_quickstart_poly_decay_ends_at_eta_min_on_the_last_of_max_iters(
                       {'train_cfg.max_iters': max_iters})
     assert [(type(s).__name__, s.begin, s.end) for s in runner.param_schedulers] == [
         ('PolyLR', 0, max_iters)]
-    lr0, eta_min = 1e-3, 1e-6  # schedule_2k's AdamW lr and PolyLR eta_min
+    lr0, eta_min = 3e-3, 1e-6  # the quickstart's AdamW lr and schedule_2k's PolyLR eta_min
     expected = [poly(lr0, eta_min, t, max_iters - 1) for t in range(max_iters)]
     assert [g for (g,) in lrs] == pytest.approx(expected, rel=1e-9, abs=0)
     assert lrs[-1] == [eta_min]
-    # val_interval (200) and the checkpoint interval (200) exceed max_iters: the last iteration
+    # val_interval (225) and the checkpoint interval (225) exceed max_iters: the last iteration
     # still validates and saves.
     assert osp.exists(osp.join(str(tmp_path), f'iter_{max_iters}.pth'))
     assert [r['step'] for r in logged(runner) if 'mIoU' in r] == [max_iters]

@@ -5,15 +5,22 @@
     as a ratio (target >= 0.95); the two alternate in rounds so that machine noise hits both;
 (b) data pipeline samples/s with N dataloader workers, against the train step's demand;
 (c) inference images/s at 1024x2048, whole and slide;
-(d) peak memory (CUDA: max allocated; CPU: peak resident set size of the process).
+(d) peak memory (CUDA: max allocated; CPU: peak resident set size of the process);
+(e) with --modes: the Runner's training images/s, peak memory, torch.compile time and dynamo
+    compilations while timed (0 = no recompiles after warm-up) per mode: fp32, amp (mmengine's
+    AmpOptimWrapper: fp16 + loss scaling on CUDA, bf16 on CPU), amp_cl (+ channels_last),
+    compile / amp_cl_compile (the network compiled, as cfg.compile does in tools/train.py).
 
     python tools/analysis_tools/benchmark.py configs/deeplabv3plus_effb3_512.py \
         --cfg-options train_dataloader.batch_size=2
+    python tools/analysis_tools/benchmark.py configs/deeplabv3plus_effb3_512.py --device cuda \
+        --skip train data infer --modes fp32 amp amp_cl amp_cl_compile   # batch 8, 512x512
 """
 from __future__ import annotations
 
 import argparse
 import copy
+import os
 import resource
 import statistics
 import tempfile
@@ -30,6 +37,17 @@ from torch.utils.data import DataLoader, Dataset
 from cityseg.apis import init_model
 from cityseg.registry import DATASETS, OPTIMIZERS
 from cityseg.utils import load_config
+from cityseg.utils.compile import compile_network
+
+# What each --modes entry changes in the config (optim wrapper type, model.channels_last) and
+# whether the network is compiled.
+MODES = {
+    'fp32': dict(amp=False, channels_last=False, compile=False),
+    'amp': dict(amp=True, channels_last=False, compile=False),
+    'amp_cl': dict(amp=True, channels_last=True, compile=False),
+    'compile': dict(amp=False, channels_last=False, compile=True),
+    'amp_cl_compile': dict(amp=True, channels_last=True, compile=True),
+}
 
 
 def parse_args() -> argparse.Namespace:
@@ -48,6 +66,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--slide-crop', type=int, nargs=2, default=[1024, 1024])
     parser.add_argument('--slide-stride', type=int, nargs=2, default=[768, 768])
     parser.add_argument('--skip', nargs='*', default=[], choices=['train', 'data', 'infer'])
+    parser.add_argument('--modes', nargs='*', default=[], choices=list(MODES),
+                        help='(e): training modes to compare through the Runner')
+    parser.add_argument('--device', choices=['auto', 'cpu', 'cuda'], default='auto',
+                        help='cpu hides CUDA devices; cuda fails when none is visible')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args()
 
@@ -118,9 +140,10 @@ def bare_loop(cfg: Config, loader: DataLoader, iters: int, warmup: int) -> float
     return statistics.median(times)
 
 
-def runner_loop(cfg: Config, dataset: Dataset, iters: int, warmup: int) -> float:
+def runner_loop(cfg: Config, dataset: Dataset, iters: int, warmup: int,
+                timer: IterTimes | None = None, compile_net: bool = False) -> float:
     """Seconds per iteration of mmengine's Runner with the config's default hooks."""
-    timer = IterTimes()
+    timer = timer or IterTimes()
     hooks = copy.deepcopy(cfg.default_hooks)
     hooks.checkpoint = dict(type='CheckpointHook', interval=10**9, save_last=False)
     with tempfile.TemporaryDirectory() as work_dir:
@@ -134,6 +157,8 @@ def runner_loop(cfg: Config, dataset: Dataset, iters: int, warmup: int) -> float
             train_cfg=dict(by_epoch=False, max_iters=warmup + iters),
             default_hooks=hooks, custom_hooks=[timer], default_scope='cityseg',
             randomness=dict(seed=0), log_level='WARNING', env_cfg=cfg.get('env_cfg', {}))
+        if compile_net:
+            compile_network(runner.model, {})
         runner.train()
     return statistics.median(timer.times[warmup:])
 
@@ -194,8 +219,87 @@ def bench_infer(cfg: Config, args: argparse.Namespace) -> None:
         print(f'(c) inference {mode} {h}x{w}: {rate:.3f} images/s')
 
 
+class DynamoFrames(IterTimes):
+    """Also count dynamo's compiled frames during the timed iterations (after ``warmup``): any
+    is a recompile that warm-up did not absorb."""
+
+    def __init__(self, warmup: int) -> None:
+        super().__init__()
+        self.warmup = warmup
+        self.start_frames = 0
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+        if batch_idx == self.warmup:
+            self.start_frames = _compiled_frames()
+        super().before_train_iter(runner, batch_idx, data_batch)
+
+    def timed_frames(self) -> int:
+        return _compiled_frames() - self.start_frames
+
+
+def _compiled_frames() -> int:
+    from torch._dynamo.utils import counters
+    return counters['frames']['ok']
+
+
+def mode_config(cfg: Config, mode: str) -> Config:
+    """``cfg`` with ``mode``'s optim wrapper and memory format (see MODES)."""
+    cfg = copy.deepcopy(cfg)
+    if MODES[mode]['amp']:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    elif cfg.optim_wrapper.type == 'AmpOptimWrapper':  # fp32 for a config that sets AMP
+        cfg.optim_wrapper.type = 'OptimWrapper'
+        cfg.optim_wrapper.pop('dtype', None)
+    cfg.model.channels_last = MODES[mode]['channels_last']
+    return cfg
+
+
+def _reset_peak() -> None:
+    if get_device() == 'cuda':
+        torch.cuda.reset_peak_memory_stats()
+
+
+def _peak_memory() -> str:
+    if get_device() == 'cuda':
+        return f'{torch.cuda.max_memory_allocated() / 2**30:.2f} GiB'
+    # The process's resident peak cannot be reset: it is the peak of all modes so far.
+    return f'{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB (RSS so far)'
+
+
+def bench_modes(cfg: Config, args: argparse.Namespace) -> None:
+    """(e): the Runner's training speed per mode, on the same in-memory batches."""
+    batch = cfg.train_dataloader.batch_size
+    dataset = InMemory(build_samples(cfg, args.samples), (args.warmup + args.iters) * batch)
+    print(f'(e) training modes, batch {batch}, {args.warmup} warm-up + {args.iters} timed '
+          f'iterations on {get_device()}')
+    print('| mode | s/it | images/s | peak memory | compile time | compilations while timed |')
+    print('|---|---:|---:|---|---:|---:|')
+    for mode in args.modes:
+        compiled = MODES[mode]['compile']
+        if compiled:
+            torch._dynamo.reset()
+        timer = DynamoFrames(args.warmup)
+        _reset_peak()
+        step = runner_loop(mode_config(cfg, mode), dataset, args.iters, args.warmup, timer,
+                           compile_net=compiled)
+        # Compilation happens in the warm-up iterations: their excess over timed ones.
+        compile_s = sum(timer.times[:args.warmup]) - args.warmup * step
+        print(f'| {mode} | {step:.3f} | {batch / step:.2f} | {_peak_memory()} | '
+              f'{f"{compile_s:.1f} s" if compiled else "-"} | '
+              f'{timer.timed_frames() if compiled else "-"} |')
+
+
+def select_device(device: str) -> None:
+    """Make mmengine's get_device() answer ``device`` (before CUDA is first touched)."""
+    if device == 'cpu':
+        os.environ['CUDA_VISIBLE_DEVICES'] = ''
+    elif device == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit('--device cuda: no CUDA device is visible to torch')
+
+
 def main() -> None:
     args = parse_args()
+    select_device(args.device)
     # Speed does not depend on the weights: no download unless an override asks for one.
     cfg = load_config(args.config, {'model.encoder_weights': None, **(args.cfg_options or {})})
     print(f'config {args.config}: {cfg.model.arch} / {cfg.model.encoder_name}, '
@@ -205,6 +309,8 @@ def main() -> None:
         bench_data(cfg, args, step)
     if 'infer' not in args.skip:
         bench_infer(cfg, args)
+    if args.modes:
+        bench_modes(cfg, args)
     if torch.cuda.is_available():
         peak = torch.cuda.max_memory_allocated() / 2**30
         print(f'(d) peak CUDA memory allocated: {peak:.2f} GiB')
