@@ -16,8 +16,9 @@ from .setup_env import register_all_modules
 def load_config(path: str, cfg_options: dict | None = None) -> Config:
     """``Config.fromfile(path)`` with ``--cfg-options`` deep-merged (list items by index), then
     :func:`drop_persistent_workers_without_workers`, :func:`check_num_classes` and
-    :func:`check_hook_arguments`. A top-level override key that is neither in the config nor a
-    Runner argument is refused first (:func:`check_override_keys`)."""
+    :func:`check_hook_arguments` / :func:`check_loop_arguments`. A top-level override key that
+    is neither in the config nor a Runner argument is refused first
+    (:func:`check_override_keys`)."""
     register_all_modules()
     cfg = Config.fromfile(path)
     if cfg_options:
@@ -26,6 +27,7 @@ def load_config(path: str, cfg_options: dict | None = None) -> Config:
     drop_persistent_workers_without_workers(cfg)
     check_num_classes(cfg)
     check_hook_arguments(cfg, path)
+    check_loop_arguments(cfg, path)
     return cfg
 
 
@@ -68,13 +70,39 @@ def check_hook_arguments(cfg: Config, path: str) -> None:
             params.update(inspect.signature(Runner.save_checkpoint).parameters)
         if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
             continue
-        allowed = set(params) - {'self'} | {'type', 'priority'}
-        for arg in hook:
-            if arg not in allowed:
-                close = difflib.get_close_matches(arg, sorted(allowed), n=1)
-                hint = f'; did you mean {where}.{close[0]}?' if close else ''
-                raise TypeError(f'{where}.{arg} in {path} (or --cfg-options): '
-                                f'{hook_cls.__name__} takes no argument {arg!r}{hint}')
+        _refuse_unknown_arguments(hook, set(params) - {'self'} | {'type', 'priority'},
+                                  where, path, hook_cls.__name__)
+
+
+def check_loop_arguments(cfg: Config, path: str) -> None:
+    """Check ``train_cfg``/``val_cfg``/``test_cfg`` against their loop class's ``__init__``
+    (less the ``runner`` and ``dataloader`` the Runner passes), so that a misspelled one
+    (``train_cfg.val_intervall``) stops the run when the config loads, not when the loop is
+    built after the model and data."""
+    from mmengine.registry import LOOPS
+    for where in ('train_cfg', 'val_cfg', 'test_cfg'):
+        loop = cfg.get(where)
+        if not isinstance(loop, dict) or not isinstance(loop.get('type'), str):
+            continue
+        loop_cls = LOOPS.get(loop['type'])
+        if loop_cls is None:
+            raise KeyError(f'{where}.type={loop["type"]!r} in {path} is not a registered loop')
+        params = dict(inspect.signature(loop_cls.__init__).parameters)
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            continue
+        _refuse_unknown_arguments(loop, set(params) - {'self', 'runner', 'dataloader'} | {'type'},
+                                  where, path, loop_cls.__name__)
+
+
+def _refuse_unknown_arguments(args: dict, allowed: set[str], where: str, path: str,
+                              name: str) -> None:
+    """TypeError naming ``<where>.<arg>``, the class and the closest allowed argument."""
+    for arg in args:
+        if arg not in allowed:
+            close = difflib.get_close_matches(arg, sorted(allowed), n=1)
+            hint = f'; did you mean {where}.{close[0]}?' if close else ''
+            raise TypeError(f'{where}.{arg} in {path} (or --cfg-options): '
+                            f'{name} takes no argument {arg!r}{hint}')
 
 
 def check_num_classes(cfg: Config) -> None:

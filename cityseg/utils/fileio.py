@@ -9,6 +9,7 @@ processes may build the same thing, :class:`FileLock` (one builds, the others wa
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import shutil
@@ -49,7 +50,15 @@ def atomic_output(path: str | os.PathLike, fsync: bool = True) -> Iterator[Path]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.stem}.tmp-{uuid.uuid4().hex[:8]}{path.suffix}')
     try:
-        yield tmp
+        try:
+            yield tmp
+        except OSError as err:
+            if err.errno != errno.ENOSPC:
+                raise
+            free = shutil.disk_usage(path.parent).free
+            raise OSError(errno.ENOSPC, f'No space left on device writing {path} '
+                          f'({free / 2**20:.1f} MiB free on its file system; {path} was left '
+                          'as it was)') from err
         if not (tmp.exists() or tmp.is_symlink()):
             raise FileNotFoundError(f'nothing was written to {tmp}, the temporary name of {path}')
         if tmp.is_dir():

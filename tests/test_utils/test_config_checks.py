@@ -30,3 +30,19 @@ def test_unknown_hook_argument_is_an_error_at_load(key, message):
     with pytest.raises(TypeError, match=message):
         load_config(QUICKSTART, {key: 1})
 
+
+
+@pytest.mark.parametrize('key,message', [
+    ('train_cfg.val_intervall',
+     "IterBasedTrainLoop takes no argument 'val_intervall'; did you mean train_cfg.val_interval"),
+    ('test_cfg.fp17', "TestLoop takes no argument 'fp17'"),
+])
+def test_unknown_loop_argument_is_an_error_at_load(key, message):
+    with pytest.raises(TypeError, match=message):
+        load_config(QUICKSTART, {key: 1})
+
+
+def test_loop_arguments_of_every_config_are_accepted():
+    """The real loop arguments (max_iters, val_interval, val_begin, fp16...) pass."""
+    cfg = load_config(QUICKSTART, {'train_cfg.val_begin': 1, 'test_cfg.fp16': False})
+    assert cfg.train_cfg.val_begin == 1

@@ -2,6 +2,7 @@
 other processes (exclusive, shared, non-blocking) and dies with its holder."""
 from __future__ import annotations
 
+import errno
 import multiprocessing
 import os
 import pickle
@@ -256,3 +257,16 @@ def test_lock_held_error_survives_pickling():
     err = pickle.loads(pickle.dumps(LockHeldError('/w/run.lock', 42)))
     assert (err.path, err.holder_pid, str(err)) == ('/w/run.lock', 42,
                                                      '/w/run.lock is locked by process 42')
+
+
+def test_disk_full_names_the_file_and_free_space_and_keeps_the_old_one(tmp_path):
+    path = tmp_path / 'iter_4.pth'
+    path.write_bytes(b'old contents')
+    with pytest.raises(OSError) as info, atomic_output(path) as tmp, open(tmp, 'wb') as f:
+        f.write(b'part')
+        raise OSError(errno.ENOSPC, 'No space left on device')
+    message = str(info.value)
+    assert info.value.errno == errno.ENOSPC
+    assert str(path) in message and 'MiB free' in message, message
+    assert path.read_bytes() == b'old contents'
+    assert os.listdir(tmp_path) == ['iter_4.pth']
