@@ -46,7 +46,7 @@ def wrap_download_errors(encoder_name: str | None, encoder_weights: str | bool |
         yield
     except (OSError, PretrainedUnavailableError) as err:
         # the probe's own advice is about model.pretrained; its cause is the network's answer
-        cause = err.__cause__ if isinstance(err, PretrainedUnavailableError) else err
+        cause = (err.__cause__ or err) if isinstance(err, PretrainedUnavailableError) else err
         raise RuntimeError(
             f'could not download encoder_weights={encoder_weights!r} for encoder '
             f'{encoder_name!r} (no network?): {type(cause).__name__}: {cause}\n'
@@ -55,7 +55,7 @@ def wrap_download_errors(encoder_name: str | None, encoder_weights: str | bool |
             'state dict, saved on a machine with '
             "network by `torch.save(model.net.encoder.state_dict(), 'encoder.pth')`. Set "
             'HF_HUB_OFFLINE=1 to use only weights already in the Hugging Face cache without '
-            'asking the network') from err
+            'asking the network') from cause
 
 
 def _probe_smp_encoder_files(encoder_name: str | None, encoder_weights: str | bool) -> None:

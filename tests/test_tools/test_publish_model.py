@@ -46,7 +46,9 @@ def test_plain_smp_loads_the_folder_with_cityseg_logits(published, checkpoint, s
     model = init_model(QUICKSTART, checkpoint, cfg_options=model_options(synthetic_root))
     x = torch.randn(2, 3, 64, 128)
     with torch.no_grad():
-        assert torch.equal(net(x), model(x, mode='tensor'))
+        # Same weights; the quickstart runs channels_last, whose convolutions sum in another
+        # order than plain smp's contiguous layout, so agreement is to float32 rounding.
+        torch.testing.assert_close(net(x), model(x, mode='tensor'), rtol=1e-5, atol=1e-5)
 
 
 def test_card_preprocessing_reproduces_cityseg_predictions(published, checkpoint,
