@@ -37,8 +37,10 @@ def _missing_roots(dataset: dict, key: str) -> list[str]:
     for i, inner in enumerate(dataset.get('datasets') or []):
         problems += _missing_roots(inner, f'{key}.datasets.{i}')
     root = dataset.get('data_root')
+    cls = DATASETS.get(dataset.get('type')) if isinstance(dataset.get('type'), str) else None
+    if getattr(cls, 'creates_data_root', False):  # e.g. the synthetic data generates itself
+        return problems
     if isinstance(root, str) and not osp.isdir(root):
-        cls = DATASETS.get(dataset.get('type')) if isinstance(dataset.get('type'), str) else None
         hint = getattr(cls, 'root_hint', '')
         problems.append(' '.join(filter(None, (
             f'  {key}.data_root={root!r} ({osp.abspath(root)}) does not exist.', hint,

@@ -9,6 +9,7 @@ import sys
 import time
 from contextlib import contextmanager
 
+import pytest
 from helpers.cli import ROOT
 
 TRAIN = osp.join(ROOT, 'tools', 'train.py')
@@ -91,3 +92,18 @@ def test_resume_with_another_class_count_is_refused_naming_both(synthetic_root, 
     assert f'{ckpt} was trained on 19 classes but {QUICKSTART} builds a model with ' \
         'num_classes=20' in log, log[-2000:]
     assert 'class weights for logits' not in log and time.perf_counter() - start < 60
+
+
+def test_self_generating_synthetic_data_is_not_a_missing_dataset(tmp_path):
+    """The quickstart's data_root does not exist on a fresh clone: it is generated, not refused."""
+    from mmengine.config import Config
+
+    from cityseg.utils.dataset_roots import check_dataset_roots
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'quickstart_synthetic.py'))
+    for loader in ('train_dataloader', 'val_dataloader'):
+        cfg[loader].dataset.data_root = str(tmp_path / 'not_yet_generated')
+    check_dataset_roots(cfg)  # no error
+    cfg.train_dataloader.dataset.type = 'CityscapesDataset'
+    cfg.train_dataloader.dataset.pop('generate')
+    with pytest.raises(FileNotFoundError, match='train_dataloader.dataset.data_root'):
+        check_dataset_roots(cfg)

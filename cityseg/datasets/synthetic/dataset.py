@@ -16,6 +16,9 @@ class SyntheticCityscapesDataset(CityscapesDataset):
     it is generated there first, so a fresh clone trains with no download.
     """
 
+    # A missing data_root is made, not an error (cityseg.utils.dataset_roots).
+    creates_data_root = True
+
     def __init__(self, data_root: str, generate: dict | None = None, **kwargs) -> None:
         ensure_synthetic_cityscapes(data_root, **(generate or {}))
         super().__init__(data_root=data_root, **kwargs)
