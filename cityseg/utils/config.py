@@ -63,17 +63,13 @@ def check_hook_arguments(cfg: Config, path: str) -> None:
     for where, hook in hooks:
         if not isinstance(hook, dict) or not isinstance(hook.get('type'), str):
             continue
-        hook_cls = HOOKS.get(hook['type'])
-        if hook_cls is None:
-            raise KeyError(f'{where}.type={hook["type"]!r} in {path} is not a registered hook')
+        hook_cls = _registered(HOOKS, hook, where, path, 'hook')
         params = dict(inspect.signature(hook_cls.__init__).parameters)
         if issubclass(hook_cls, CheckpointHook):
             params.pop('kwargs', None)
             params.update(inspect.signature(Runner.save_checkpoint).parameters)
-        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-            continue
-        _refuse_unknown_arguments(hook, set(params) - {'self'} | {'type', 'priority'},
-                                  where, path, hook_cls.__name__)
+        _refuse_unknown_arguments(hook, params, {'self'}, {'type', 'priority'}, where, path,
+                                  hook_cls.__name__)
 
 
 def check_loop_arguments(cfg: Config, path: str) -> None:
@@ -86,19 +82,28 @@ def check_loop_arguments(cfg: Config, path: str) -> None:
         loop = cfg.get(where)
         if not isinstance(loop, dict) or not isinstance(loop.get('type'), str):
             continue
-        loop_cls = LOOPS.get(loop['type'])
-        if loop_cls is None:
-            raise KeyError(f'{where}.type={loop["type"]!r} in {path} is not a registered loop')
-        params = dict(inspect.signature(loop_cls.__init__).parameters)
-        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-            continue
-        _refuse_unknown_arguments(loop, set(params) - {'self', 'runner', 'dataloader'} | {'type'},
-                                  where, path, loop_cls.__name__)
+        loop_cls = _registered(LOOPS, loop, where, path, 'loop')
+        _refuse_unknown_arguments(loop, dict(inspect.signature(loop_cls.__init__).parameters),
+                                  {'self', 'runner', 'dataloader'}, {'type'}, where, path,
+                                  loop_cls.__name__)
 
 
-def _refuse_unknown_arguments(args: dict, allowed: set[str], where: str, path: str,
-                              name: str) -> None:
-    """TypeError naming ``<where>.<arg>``, the class and the closest allowed argument."""
+def _registered(registry, cfg: dict, where: str, path: str, kind: str) -> type:
+    """The class ``cfg['type']`` names in ``registry``, or a KeyError naming ``where``."""
+    cls = registry.get(cfg['type'])
+    if cls is None:
+        raise KeyError(f'{where}.type={cfg["type"]!r} in {path} is not a registered {kind}')
+    return cls
+
+
+def _refuse_unknown_arguments(args: dict, params: dict, passed: set[str], extra: set[str],
+                              where: str, path: str, name: str) -> None:
+    """TypeError naming ``<where>.<arg>``, the class and the closest allowed argument, for an
+    argument that is not in ``params`` (less those the framework ``passed`` itself) or
+    ``extra``; a class whose ``__init__`` takes ``**kwargs`` accepts anything."""
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    allowed = set(params) - passed | extra
     for arg in args:
         if arg not in allowed:
             close = difflib.get_close_matches(arg, sorted(allowed), n=1)

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers.cityscapes_configs import BASE, HALF, copy_root
+from helpers.cityscapes_configs import small_crop_pipeline as pipeline
 from PIL import Image
-from test_cityscapes_dataset import BASE, HALF, copy_root
-from test_cityscapes_dataset import small_crop_pipeline as pipeline
 from torch.utils.data import DataLoader
 
 from cityseg.datasets import CityscapesDataset, DecodedSampleCache

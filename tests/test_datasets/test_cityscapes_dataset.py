@@ -5,39 +5,22 @@ import copy
 import os
 import os.path as osp
 import re
-import shutil
 from glob import glob
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from cityscapesscripts.helpers.labels import labels as CS_LABELS
+from helpers.cityscapes_configs import BASE, HALF, copy_root, small_crop_pipeline
 from helpers.cli import ROOT
 from mmengine.config import Config
 from PIL import Image
 
 from cityseg.datasets import CityscapesDataset
 
-BASE = Config.fromfile(osp.join(ROOT, 'configs/_base_/datasets/cityscapes.py'))
-HALF = Config.fromfile(osp.join(ROOT, 'configs/_base_/datasets/cityscapes_half.py'))
-
-
-def small_crop_pipeline(cfg: Config, name: str) -> list:
-    """``cfg[name]`` with its random crop shrunk to 48x64, inside the 128x64 synthetic images."""
-    steps = copy.deepcopy(cfg[name])
-    for step in steps:
-        if step.type == 'Albu':
-            step.transforms[0].update(height=48, width=64)
-    return steps
-
 
 def dataset(root, split='train', pipeline=(), **kwargs) -> CityscapesDataset:
     return CityscapesDataset(data_root=str(root), split=split, pipeline=list(pipeline), **kwargs)
-
-
-def copy_root(synthetic_root: str, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(synthetic_root, tmp_path / 'cs'))
 
 
 def test_lists_every_image_sorted_with_its_label(synthetic_root):
