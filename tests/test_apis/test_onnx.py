@@ -168,6 +168,31 @@ def test_calibration_reads_train_images_as_the_graph_sees_them(calib_model, synt
         CalibrationImages(model, calibration_dataset_cfg(model.cfg), num=0)
 
 
+def test_low_memory_calibration_measures_onnxruntimes_ranges(calib_model, dynamic_onnx,
+                                                             tmp_path):
+    """Priority-ordered calibration changes when the reductions run, not what they measure:
+    the ranges equal those of onnxruntime's stock MinMax calibrator on the same images."""
+    from onnxruntime.quantization import create_calibrator
+    from onnxruntime.quantization.calibrate import load_tensors_data
+
+    from cityseg.apis.onnx.calibrator import measure_activation_ranges
+
+    def images():
+        return CalibrationImages(calib_model, calibration_dataset_cfg(calib_model.cfg), num=3)
+
+    measure_activation_ranges(dynamic_onnx, images(), str(tmp_path / 'ranges.json'),
+                              str(tmp_path / 'low.onnx'))
+    ours = load_tensors_data(tmp_path / 'ranges.json')
+    stock = create_calibrator(dynamic_onnx, augmented_model_path=str(tmp_path / 'stock.onnx'))
+    stock.collect_data(images())
+    expected = stock.compute_data()
+    assert len(expected.keys()) > 50
+    assert set(ours.keys()) == set(expected.keys())
+    for name, data in expected.items():
+        np.testing.assert_array_equal(np.asarray(ours[name].range_value),
+                                      np.asarray(data.range_value), err_msg=name)
+
+
 @pytest.fixture(scope='module')
 def int8_onnx(calib_model, tmp_path_factory) -> str:
     path = str(tmp_path_factory.mktemp('int8') / 'int8.onnx')
@@ -184,6 +209,30 @@ def test_int8_model_is_qdq_with_per_channel_weights(int8_onnx):
     scales = [inits[n.input[1]] for n in nodes
               if n.op_type == 'DequantizeLinear' and n.input[1] in inits]
     assert any(len(s.dims) == 1 and s.dims[0] > 1 for s in scales)
+
+
+def test_int8_efficientnet_convolutions_are_fully_quantized(synthetic_root, tmp_path):
+    """onnxruntime runs a convolution in integer arithmetic only when its input, weight and
+    bias come straight from DequantizeLinear. EfficientNet's exported graph feeds its
+    convolutions through explicit "same" Pad chains, and torch's exporter routes the equal
+    (zero) biases of freshly initialised batch norms through Identity nodes; the quantization
+    pre-processing folds both (without it: 19 float Pads, and float convolutions)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    opts = [*tiny_cfg_options(synthetic_root, str(tmp_path)), 'model.arch=DeepLabV3Plus',
+            'model.encoder_name=efficientnet-b0', 'model.model_kwargs.decoder_channels=16']
+    model = init_model(QUICKSTART, None,
+                       cfg_options=parser.parse_args(['--cfg-options', *opts]).cfg_options)
+    path = tmp_path / 'int8.onnx'
+    export_int8(model, path, num_calib=1, shape=(64, 128), dynamic=True)
+    graph = onnx.load(path).graph
+    producer = {out: node.op_type for node in graph.node for out in node.output}
+    convs = [n for n in graph.node if n.op_type == 'Conv']
+    assert len(convs) > 50
+    assert 'Pad' not in producer.values()
+    for conv in convs:
+        assert [producer.get(name) for name in conv.input] == \
+            ['DequantizeLinear'] * len(conv.input), conv.name
 
 
 @pytest.mark.parametrize('test_cfg', [

@@ -52,11 +52,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--shape', type=int, nargs=2, default=[1024, 2048], metavar=('H', 'W'))
     parser.add_argument('--images', type=int, default=3,
                         help='synthetic val images per backend (the first is the warm-up)')
-    parser.add_argument('--calib-images', type=int, default=2,
-                        help='synthetic train images that calibrate int8')
-    parser.add_argument('--calib-shape', type=int, nargs=2, default=[512, 1024],
-                        metavar=('H', 'W'), help='their size (calibrating at 1024x2048 took '
-                        'more memory than this shared machine had)')
+    parser.add_argument('--calib-images', type=int, default=4,
+                        help='synthetic train images (of --shape) that calibrate int8')
     parser.add_argument('--data-root', default='data/synthetic_cityscapes_benchmark',
                         help='where the synthetic images go')
     parser.add_argument('--threads', type=int, default=torch.get_num_threads(),
@@ -136,11 +133,11 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     h, w = args.shape
     roots = {}
-    for split, (sh, sw) in (('val', args.shape), ('train', args.calib_shape)):
-        roots[split] = osp.join(args.data_root, f'{split}_{sh}x{sw}')
+    for split in ('val', 'train'):
+        roots[split] = osp.join(args.data_root, f'{split}_{h}x{w}')
         ensure_synthetic_cityscapes(roots[split], num_train=args.calib_images * (split == 'train'),
                                     num_val=args.images * (split == 'val'), num_test=0,
-                                    size=(sw, sh), seed=0)
+                                    size=(w, h), seed=0)
     rows = [['config', 'backend', 'img/s', 'vs PyTorch', 'vs ort fp32', 'mIoU',
              'agreement']]
     with tempfile.TemporaryDirectory() as tmp_dir:
@@ -149,8 +146,7 @@ def main() -> None:
     weights = args.checkpoint or 'random weights'
     print(f'CPU, {args.threads} threads, batch 1, {h}x{w} synthetic val images, '
           f'{args.images - 1} timed (+1 warm-up) per backend, int8 calibrated on '
-          f'{args.calib_images} train images of {args.calib_shape[0]}x{args.calib_shape[1]}, '
-          f'{weights}')
+          f'{args.calib_images} train images of {h}x{w}, {weights}')
     print(AsciiTable(rows).table)
 
 

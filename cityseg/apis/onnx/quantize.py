@@ -87,15 +87,31 @@ def quantize_int8(fp32_path: str | os.PathLike, out_path: str | os.PathLike,
     """Write the static int8 (QDQ, per-channel weights) version of ``fp32_path`` to
     ``out_path``, with activation ranges (min/max) measured on ``calibration``.
 
-    onnxruntime's MinMax calibrator adds ReduceMin/ReduceMax outputs to the graph, so it keeps
-    two numbers per tensor and image, not the tensors: full-resolution images calibrate in
-    the memory that inference takes.
+    The graph first goes through onnxruntime's quantization pre-processing (its graph
+    optimizer and ONNX shape inference). It folds the exported EfficientNet's "same" padding
+    (Pad nodes fed by shape arithmetic) into the convolutions and removes the Identity nodes
+    that torch's exporter puts in front of shared constants, e.g. equal convolution biases;
+    the quantizer leaves a convolution whose bias is not an initializer in float. Without it
+    the trained reference DeepLabV3+/EfficientNet-B3 ran 1.44x faster than fp32, with it
+    1.81x (1024x2048, 2 threads). Symbolic shape inference is skipped: it cannot resolve
+    the shape arithmetic of a dynamic-size export, and ONNX's own inference suffices.
+
+    The ranges are measured by :mod:`cityseg.apis.onnx.calibrator` (onnxruntime's MinMax
+    calibrator in the memory of one inference) and handed to ``quantize_static`` as its
+    calibration cache.
     """
     require('onnxruntime', 'int8 quantization')
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
-    quantize_static(os.fspath(fp32_path), os.fspath(out_path), calibration,
-                    quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from .calibrator import measure_activation_ranges
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared, ranges = osp.join(tmp, 'prepared.onnx'), osp.join(tmp, 'ranges.json')
+        quant_pre_process(os.fspath(fp32_path), prepared, skip_symbolic_shape=True)
+        measure_activation_ranges(prepared, calibration, ranges, osp.join(tmp, 'augmented.onnx'))
+        quantize_static(prepared, os.fspath(out_path), None, calibration_cache_path=ranges,
+                        quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
 
 
 def export_int8(model: nn.Module, path: str | os.PathLike, num_calib: int,
