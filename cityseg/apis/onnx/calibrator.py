@@ -14,7 +14,11 @@ plain inference.
 from __future__ import annotations
 
 import onnxruntime as ort
-from onnxruntime.quantization.calibrate import MinMaxCalibrater
+from onnxruntime.quantization.calibrate import (
+    CalibrationDataReader,
+    MinMaxCalibrater,
+    save_tensors_data,
+)
 
 
 class LowMemoryMinMaxCalibrater(MinMaxCalibrater):
@@ -29,12 +33,11 @@ class LowMemoryMinMaxCalibrater(MinMaxCalibrater):
                                                   providers=self.execution_providers)
 
 
-def measure_activation_ranges(model_path: str, reader, cache_path: str,
+def measure_activation_ranges(model_path: str, reader: CalibrationDataReader, cache_path: str,
                               augmented_path: str) -> None:
-    """Min/max of every tensor of ``model_path`` over the images of ``reader`` (a
-    CalibrationDataReader), written where ``quantize_static(calibration_cache_path=...)``
-    reads them."""
-    from onnxruntime.quantization.calibrate import save_tensors_data
+    """Min/max of every tensor of ``model_path`` over the images of ``reader`` (anything with
+    ``get_next()``, as :class:`~cityseg.apis.onnx.CalibrationImages`), written where
+    ``quantize_static(calibration_cache_path=...)`` reads them."""
     calibrator = LowMemoryMinMaxCalibrater(model_path, augmented_model_path=augmented_path)
     calibrator.augment_graph()
     calibrator.execution_providers = ['CPUExecutionProvider']
