@@ -4,9 +4,9 @@ import os.path as osp
 
 import pytest
 import torch
-from helpers.cli import SMALL_SYNTHETIC
+from helpers.cli import SMALL_SYNTHETIC, parse_cfg_options
 from helpers.seg_batch import make_data
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
@@ -20,10 +20,7 @@ LEAF_CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', '*.py')))
 def load(name: str, options: list[str] | None = None) -> Config:
     cfg = Config.fromfile(osp.join(ROOT, 'configs', name))
     if options:
-        import argparse
-        parser = argparse.ArgumentParser()
-        parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-        cfg.merge_from_dict(parser.parse_args(['--cfg-options', *options]).cfg_options)
+        cfg.merge_from_dict(parse_cfg_options(options))
     return cfg
 
 

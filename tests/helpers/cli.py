@@ -1,11 +1,14 @@
 """Running the tools as a user does (a subprocess), and the quickstart shrunk to seconds on
 the session's tiny synthetic dataset."""
+import argparse
 import glob
 import json
 import os
 import os.path as osp
 import subprocess
 import sys
+
+from mmengine.config import DictAction
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 QUICKSTART = osp.join(ROOT, 'configs', 'quickstart_synthetic.py')
@@ -28,6 +31,13 @@ def tiny_cfg_options(data_root: str, work_dir: str) -> list[str]:
         'train_cfg.max_iters=4', 'train_cfg.val_interval=2',
         'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1',
     ]
+
+
+def parse_cfg_options(options: list[str]) -> dict:
+    """``key=value`` strings parsed as the tools parse ``--cfg-options`` (mmengine's DictAction)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    return parser.parse_args(['--cfg-options', *options]).cfg_options
 
 
 def val_files(data_root: str, kind: str = 'leftImg8bit') -> list[str]:

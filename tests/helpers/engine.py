@@ -1,25 +1,21 @@
 """Helpers for the engine tests: the quickstart shrunk to seconds, run in-process."""
 from __future__ import annotations
 
-import argparse
 import json
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.runner import Runner
 from torch import nn
 
 from cityseg.registry import MODELS
-from helpers.cli import QUICKSTART, tiny_cfg_options
+from helpers.cli import QUICKSTART, parse_cfg_options, tiny_cfg_options
 
 
 def tiny_config(data_root: str, work_dir: str, *options: str) -> Config:
     """The quickstart with helpers.cli's tiny options, then ``options`` (``key=value`` strings)."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--options', nargs='+', action=DictAction)
-    parsed = parser.parse_args(['--options', *tiny_cfg_options(data_root, work_dir), *options])
     cfg = Config.fromfile(QUICKSTART)
-    cfg.merge_from_dict(parsed.options)
+    cfg.merge_from_dict(parse_cfg_options([*tiny_cfg_options(data_root, work_dir), *options]))
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].num_workers = 0
         cfg[loader].persistent_workers = False

@@ -7,25 +7,20 @@ through ``pytest_plugins`` in tests/conftest.py; each module gets its own model 
 """
 from __future__ import annotations
 
-import argparse
 import os.path as osp
 
 import pytest
-from mmengine.config import DictAction
 from torch import nn
 
 from cityseg.apis import init_model
-from helpers.cli import QUICKSTART, run_tool, tiny_cfg_options
+from helpers.cli import QUICKSTART, parse_cfg_options, run_tool, tiny_cfg_options
 
 
 def model_options(data_root: str) -> dict:
     """The tiny run's ``--cfg-options`` for the model and test data, parsed as the tools parse
     them, for ``init_model(..., cfg_options=...)``."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    opts = [o for o in tiny_cfg_options(data_root, work_dir='unused')
-            if o.startswith(('model.', 'test_dataloader.'))]
-    return parser.parse_args(['--cfg-options', *opts]).cfg_options
+    return parse_cfg_options([o for o in tiny_cfg_options(data_root, work_dir='unused')
+                              if o.startswith(('model.', 'test_dataloader.'))])
 
 
 def trained_work_dir(tmp_path_factory, data_root: str) -> str:

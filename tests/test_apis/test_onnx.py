@@ -1,5 +1,4 @@
 """ONNX export of a trained checkpoint and onnxruntime inside the segmentor."""
-import argparse
 import glob
 import os.path as osp
 import re
@@ -11,9 +10,8 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
-from helpers.cli import QUICKSTART, tiny_cfg_options, val_files
+from helpers.cli import QUICKSTART, parse_cfg_options, tiny_cfg_options, val_files
 from helpers.tiny_checkpoint import model_options
-from mmengine.config import DictAction
 
 from cityseg.apis import inference_model, init_model
 from cityseg.apis.onnx import (
@@ -43,6 +41,17 @@ def dynamic_onnx(model, tmp_path_factory) -> str:
 def val_images(synthetic_root) -> list[np.ndarray]:
     paths = val_files(synthetic_root)
     return [mmcv.imread(p) for p in paths]
+
+
+def pytorch_and_onnxruntime(checkpoint: str, synthetic_root: str, onnx_path: str,
+                            images: list[np.ndarray], test_cfg: dict) -> tuple[list, list]:
+    """The tiny checkpoint's results on ``images`` in PyTorch, and with its network replaced by
+    ``onnx_path`` in onnxruntime, both under the ``test_cfg`` overrides."""
+    opts = {**model_options(synthetic_root), **test_cfg}
+    torch_model = init_model(QUICKSTART, checkpoint, cfg_options=opts)
+    ort_model = use_onnxruntime(init_model(QUICKSTART, None, cfg_options=opts), onnx_path)
+    return (inference_model(torch_model, images, batch_size=2),
+            inference_model(ort_model, images, batch_size=2))
 
 
 def test_graph_takes_raw_rgb_and_normalises_inside(model, dynamic_onnx, val_images):
@@ -76,11 +85,8 @@ def test_compare_with_pytorch_on_real_images(model, dynamic_onnx, val_images):
 ])
 def test_onnxruntime_backend_agrees_with_pytorch(checkpoint, synthetic_root, dynamic_onnx,
                                                  val_images, test_cfg):
-    opts = {**model_options(synthetic_root), **test_cfg}
-    torch_results = inference_model(init_model(QUICKSTART, checkpoint, cfg_options=opts),
-                                    val_images, batch_size=2)
-    ort_model = use_onnxruntime(init_model(QUICKSTART, None, cfg_options=opts), dynamic_onnx)
-    ort_results = inference_model(ort_model, val_images, batch_size=2)
+    torch_results, ort_results = pytorch_and_onnxruntime(checkpoint, synthetic_root,
+                                                         dynamic_onnx, val_images, test_cfg)
     for a, b in zip(torch_results, ort_results):
         assert (a.train_ids == b.train_ids).mean() >= 0.999
     assert len(np.unique(a.train_ids)) > 3, 'a constant prediction would test nothing'
@@ -148,11 +154,8 @@ def train_files(data_root: str) -> list[str]:
 @pytest.fixture(scope='module')
 def calib_model(checkpoint, synthetic_root, tmp_path_factory) -> torch.nn.Module:
     """The tiny checkpoint with the tiny run's whole config (its train split too)."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     opts = tiny_cfg_options(synthetic_root, str(tmp_path_factory.mktemp('calib')))
-    return init_model(QUICKSTART, checkpoint,
-                      cfg_options=parser.parse_args(['--cfg-options', *opts]).cfg_options)
+    return init_model(QUICKSTART, checkpoint, cfg_options=parse_cfg_options(opts))
 
 
 def test_calibration_reads_train_images_as_the_graph_sees_them(calib_model, synthetic_root):
@@ -216,13 +219,10 @@ def test_int8_efficientnet_convolutions_are_fully_quantized(synthetic_root, tmp_
     bias come straight from DequantizeLinear. EfficientNet's exported graph feeds its
     convolutions through explicit "same" Pad chains, and torch's exporter routes the equal
     (zero) biases of freshly initialised batch norms through Identity nodes; the quantization
-    pre-processing folds both (without it: 19 float Pads, and float convolutions)."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    pre-processing folds both (without it, float Pad nodes remain)."""
     opts = [*tiny_cfg_options(synthetic_root, str(tmp_path)), 'model.arch=DeepLabV3Plus',
             'model.encoder_name=efficientnet-b0', 'model.model_kwargs.decoder_channels=16']
-    model = init_model(QUICKSTART, None,
-                       cfg_options=parser.parse_args(['--cfg-options', *opts]).cfg_options)
+    model = init_model(QUICKSTART, None, cfg_options=parse_cfg_options(opts))
     path = tmp_path / 'int8.onnx'
     export_int8(model, path, num_calib=1, shape=(64, 128), dynamic=True)
     graph = onnx.load(path).graph
@@ -243,11 +243,8 @@ def test_int8_efficientnet_convolutions_are_fully_quantized(synthetic_root, tmp_
 ])
 def test_int8_backend_stays_close_to_float(checkpoint, synthetic_root, int8_onnx, val_images,
                                            test_cfg):
-    opts = {**model_options(synthetic_root), **test_cfg}
-    torch_results = inference_model(init_model(QUICKSTART, checkpoint, cfg_options=opts),
-                                    val_images, batch_size=2)
-    ort_model = use_onnxruntime(init_model(QUICKSTART, None, cfg_options=opts), int8_onnx)
-    int8_results = inference_model(ort_model, val_images, batch_size=2)
+    torch_results, int8_results = pytorch_and_onnxruntime(checkpoint, synthetic_root, int8_onnx,
+                                                          val_images, test_cfg)
     for a, b in zip(torch_results, int8_results):
         assert a.train_ids.shape == b.train_ids.shape
         assert (a.train_ids == b.train_ids).mean() >= 0.9
