@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from cityseg.apis import inference_model, init_model, read_image
 from cityseg.apis.onnx import use_onnxruntime
-from cityseg.utils import apply_tta, load_config
+from cityseg.utils import apply_tta, load_config, resolve_checkpoint
 from cityseg.visualization import write_prediction_pictures
 
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
@@ -180,11 +180,8 @@ def main() -> None:
         model = init_model(cfg, None, args.device, {'model.encoder_weights': None})
         use_onnxruntime(model, args.onnx)
     else:
-        checkpoint = None if args.checkpoint == '-' else args.checkpoint
-        if checkpoint is None and not cfg.model.get('pretrained'):
-            raise SystemExit(f"checkpoint '-' but {args.config} sets no model.pretrained: pass "
-                             'a checkpoint, or --cfg-options model.pretrained=FOLDER_OR_HUB_ID')
-        model = init_model(cfg, checkpoint, args.device)
+        model = init_model(cfg, resolve_checkpoint(args.checkpoint, cfg, args.config),
+                           args.device)
     if not osp.exists(args.input):
         raise FileNotFoundError(f'input not found: {args.input}')
     os.makedirs(args.out, exist_ok=True)

@@ -17,26 +17,26 @@ import argparse
 import os.path as osp
 
 from mmengine.config import Config
-from mmengine.runner import Runner
 
-from cityseg.apis.onnx import use_onnxruntime_in_runner
+from cityseg.apis.evaluation import build_evaluation_runner
 from cityseg.report import report_test_run
 from cityseg.report.test_run import WORST_DIR
 from cityseg.utils import (
     apply_tta,
     load_config,
-    load_model_weights,
     parse_evaluation_args,
+    resolve_checkpoint,
     resolve_work_dir,
 )
-from cityseg.utils.launch import apply_launcher, end_distributed
+from cityseg.utils.launch import end_distributed
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test (and evaluate) a cityseg checkpoint')
     parser.add_argument('config', help='config file path')
     parser.add_argument('checkpoint', nargs='?',
-                        help='checkpoint file (optional when the config sets model.pretrained)')
+                        help="checkpoint file; optional, or '-', when the config sets "
+                        'model.pretrained or --onnx gives the network')
     parser.add_argument('--work-dir', help='where logs and metrics.json go '
                         '(default: work_dirs/<config name>)')
     parser.add_argument('--split', choices=['train', 'val', 'test'],
@@ -60,9 +60,6 @@ def parse_args() -> argparse.Namespace:
 def configure(cfg: Config, args: argparse.Namespace) -> None:
     """Apply the command line to the config: split, TTA, writers and evaluator."""
     cfg.work_dir = resolve_work_dir(cfg, args.config, args.work_dir)
-    # load_model_weights loads the weights: the Runner's own loading only warns about
-    # parameters whose shapes differ, and would evaluate a half-initialised model.
-    cfg.load_from, cfg.resume = None, False
     if args.split:
         cfg.test_dataloader.dataset.split = args.split
     if args.tta:
@@ -96,17 +93,9 @@ def configure(cfg: Config, args: argparse.Namespace) -> None:
 def main() -> None:
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
-    if args.checkpoint is None and not cfg.model.get('pretrained'):
-        raise SystemExit(f'no CHECKPOINT given and {args.config} sets no model.pretrained: '
-                         'pass a checkpoint, or --cfg-options model.pretrained=FOLDER_OR_HUB_ID')
+    args.checkpoint = resolve_checkpoint(args.checkpoint, cfg, args.config, args.onnx)
     configure(cfg, args)
-    apply_launcher(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg)
-    if args.checkpoint and not args.onnx:  # else model.pretrained's or the ONNX file's weights
-        load_model_weights(runner.model, args.checkpoint, args.config)
-        runner.logger.info(f'loaded {args.checkpoint}')
-    if args.backend == 'onnxruntime':
-        use_onnxruntime_in_runner(runner, args.onnx, args.checkpoint)
+    runner = build_evaluation_runner(cfg, args)
     runner.test()  # IoUMetric writes metrics.json and logs where
     if args.report:
         page = report_test_run(runner, args.report, args.checkpoint, args.compare,

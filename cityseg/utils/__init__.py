@@ -1,7 +1,13 @@
 from .checkpoint_loading import allow_mmengine_checkpoints, load_model_weights
-from .config import apply_tta, load_config, parse_evaluation_args, resolve_work_dir
+from .config import (
+    apply_tta,
+    load_config,
+    parse_evaluation_args,
+    resolve_checkpoint,
+    resolve_work_dir,
+)
 from .setup_env import register_all_modules
 
 __all__ = ['allow_mmengine_checkpoints', 'apply_tta', 'load_config', 'load_model_weights',
-           'parse_evaluation_args',
+           'parse_evaluation_args', 'resolve_checkpoint',
            'register_all_modules', 'resolve_work_dir']

@@ -152,6 +152,19 @@ def resolve_work_dir(cfg: Config, config_path: str, work_dir: str | None = None)
         'work_dirs', osp.splitext(osp.basename(config_path))[0])
 
 
+def resolve_checkpoint(checkpoint: str | None, cfg: Config, config_path: str,
+                       onnx: str | None = None) -> str | None:
+    """A tool's CHECKPOINT argument, ``'-'`` or none meaning no checkpoint: the weights then
+    come from ``model.pretrained`` or an ``--onnx`` file, and with neither the tool stops
+    naming both ways."""
+    if checkpoint == '-':
+        checkpoint = None
+    if checkpoint is None and not onnx and not cfg.model.get('pretrained'):
+        raise SystemExit(f'no CHECKPOINT given and {config_path} sets no model.pretrained: '
+                         'pass a checkpoint, or --cfg-options model.pretrained=FOLDER_OR_HUB_ID')
+    return checkpoint
+
+
 def parse_evaluation_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
     """Add the options every evaluating tool shares (tools/test.py, robustness.py): the network
     backend, ``--cfg-options`` and the launcher; parse, check and set ``LOCAL_RANK``."""

@@ -62,6 +62,18 @@ def run_tool(script: str, *args: str, env: dict | None = None,
                        expect_failure)
 
 
+def metrics_file(work_dir: str) -> str:
+    """The one ``<work_dir>/<timestamp>/metrics.json`` a tools/test.py run wrote."""
+    (path,) = glob.glob(osp.join(work_dir, '*', 'metrics.json'))
+    return path
+
+
+def read_test_metrics(work_dir: str) -> dict:
+    """The contents of :func:`metrics_file`."""
+    with open(metrics_file(work_dir)) as f:
+        return json.load(f)
+
+
 def read_scalars(work_dir: str) -> list[dict]:
     """The records LocalVisBackend wrote in the one run of ``work_dir``."""
     (path,) = glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))

@@ -4,7 +4,6 @@ named classes trained and evaluated with tools/train.py and tools/test.py."""
 from __future__ import annotations
 
 import glob
-import json
 import os
 import os.path as osp
 import shutil
@@ -13,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from helpers.cli import ROOT, run_tool
+from helpers.cli import ROOT, read_test_metrics, run_tool
 from helpers.layouts import (
     cityscapes_pairs,
     write_acdc,
@@ -42,9 +41,7 @@ def test_metrics(config: str, checkpoint: str, work_dir, *opts: str,
                  env: dict | None = None, tool_args: list[str] = ()) -> dict:
     run_tool('test.py', config, checkpoint, '--work-dir', str(work_dir), *tool_args,
              '--cfg-options', *LOADER, *opts, env=env)
-    (path, ) = glob.glob(osp.join(str(work_dir), '*', 'metrics.json'))
-    with open(path) as f:
-        return json.load(f)
+    return read_test_metrics(str(work_dir))
 
 
 test_metrics.__test__ = False  # a helper, not a test

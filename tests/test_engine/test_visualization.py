@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from helpers.engine import tiny_config, train
+from helpers.seg_folder_tree import FIVE_PALETTE
 from mmengine.structures import PixelData
 from mmengine.visualization import Visualizer
 from PIL import Image
@@ -193,7 +194,6 @@ def test_training_grids_reach_tensorboard_and_the_visuals_folder(synthetic_root,
 
 
 # Five classes with colours of their own (none of them Cityscapes').
-FIVE_PALETTE = [(10, 20, 30), (200, 0, 0), (0, 150, 0), (90, 90, 250), (255, 255, 0)]
 
 
 def test_grid_and_pictures_take_the_palette_given():

@@ -12,19 +12,19 @@ import pytest
 import segmentation_models_pytorch as smp
 import torch
 import torch.nn.functional as F
-from helpers.cli import QUICKSTART, run_tool, tiny_cfg_options, val_files
-from helpers.tiny_checkpoint import model_options
+from helpers.cli import (
+    QUICKSTART,
+    metrics_file,
+    read_test_metrics,
+    run_tool,
+    tiny_cfg_options,
+    val_files,
+)
 from safetensors.torch import load_file
 
-from cityseg.apis import inference_model, init_model, read_image
+from cityseg.apis import inference_model, read_image
 from cityseg.apis.publish import read_metrics
 from cityseg.datasets.labels import CLASSES
-
-
-def _metrics(work_dir: str) -> dict:
-    (path,) = glob.glob(osp.join(work_dir, '*', 'metrics.json'))
-    with open(path) as f:
-        return json.load(f) | {'path': path}
 
 
 @pytest.fixture(scope='module')
@@ -33,17 +33,17 @@ def published(checkpoint, synthetic_root, tmp_path_factory):
     tmp = tmp_path_factory.mktemp('publish')
     opts = tiny_cfg_options(synthetic_root, str(tmp / 'test_ckpt'))
     run_tool('test.py', QUICKSTART, checkpoint, '--cfg-options', *opts)
-    metrics = _metrics(str(tmp / 'test_ckpt'))
+    metrics = read_test_metrics(str(tmp / 'test_ckpt')) | {
+        'path': metrics_file(str(tmp / 'test_ckpt'))}
     out = tmp / 'published'
     run_tool('publish_model.py', QUICKSTART, checkpoint, str(out), '--metrics', metrics['path'],
              '--dataset', 'synthetic Cityscapes', '--cfg-options', *opts)
     return str(out), metrics, tmp
 
 
-def test_plain_smp_loads_the_folder_with_cityseg_logits(published, checkpoint, synthetic_root):
+def test_plain_smp_loads_the_folder_with_cityseg_logits(published, model):
     out, _, _ = published
     net = smp.from_pretrained(out).eval()
-    model = init_model(QUICKSTART, checkpoint, cfg_options=model_options(synthetic_root))
     x = torch.randn(2, 3, 64, 128)
     with torch.no_grad():
         # Same weights; the quickstart runs channels_last, whose convolutions sum in another
@@ -51,15 +51,13 @@ def test_plain_smp_loads_the_folder_with_cityseg_logits(published, checkpoint, s
         torch.testing.assert_close(net(x), model(x, mode='tensor'), rtol=1e-5, atol=1e-5)
 
 
-def test_card_preprocessing_reproduces_cityseg_predictions(published, checkpoint,
-                                                           synthetic_root):
+def test_card_preprocessing_reproduces_cityseg_predictions(published, model, synthetic_root):
     """The preprocessing the card states, applied by hand to an image, with plain smp."""
     out, _, _ = published
     with open(osp.join(out, 'preprocessing.json')) as f:
         prep = json.load(f)
     assert prep['channel_order'] == 'RGB' and prep['inference']['mode'] == 'whole'
     net = smp.from_pretrained(out).eval()
-    model = init_model(QUICKSTART, checkpoint, cfg_options=model_options(synthetic_root))
     path = val_files(synthetic_root)[0]
     bgr = read_image(path)
     x = torch.from_numpy(np.ascontiguousarray(bgr[..., ::-1])).permute(2, 0, 1).float()
@@ -99,12 +97,14 @@ def test_slim_checkpoint_named_by_sha256_without_optimizer(published, checkpoint
     assert ckpt['state_dict'].keys() == full['state_dict'].keys()
 
 
-def test_test_py_from_the_folder_gives_the_checkpoints_miou(published, synthetic_root):
+@pytest.mark.parametrize('no_checkpoint', [[], ['-']], ids=['omitted', 'dash'])
+def test_test_py_from_the_folder_gives_the_checkpoints_miou(published, synthetic_root,
+                                                            no_checkpoint):
     out, metrics, tmp = published
-    work_dir = str(tmp / 'test_folder')
-    run_tool('test.py', QUICKSTART, '--cfg-options',
+    work_dir = str(tmp / f'test_folder{len(no_checkpoint)}')
+    run_tool('test.py', QUICKSTART, *no_checkpoint, '--cfg-options',
              *tiny_cfg_options(synthetic_root, work_dir), f'model.pretrained={out}')
-    again = _metrics(work_dir)
+    again = read_test_metrics(work_dir)
     assert again['checkpoint'] is None and again['pretrained'] == out
     assert again['mIoU'] == metrics['mIoU'] and again['per_class'] == metrics['per_class']
     assert again['confusion_matrix'] == metrics['confusion_matrix']

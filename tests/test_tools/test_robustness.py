@@ -8,7 +8,7 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
-from helpers.cli import QUICKSTART, ROOT, run_tool, tiny_cfg_options
+from helpers.cli import QUICKSTART, ROOT, read_test_metrics, run_tool, tiny_cfg_options
 
 from cityseg.datasets import CityscapesDataset
 from cityseg.datasets.corruptions import corrupt
@@ -37,9 +37,8 @@ def report(checkpoint, synthetic_root, tmp_path_factory) -> tuple[dict, str, str
 def test_clean_miou_equals_test_py(report, checkpoint, synthetic_root, tmp_path):
     run_tool('test.py', QUICKSTART, checkpoint,
              '--cfg-options', *tiny_cfg_options(synthetic_root, str(tmp_path)))
-    (path,) = glob.glob(osp.join(tmp_path, '*', 'metrics.json'))
-    with open(path) as f:
-        assert report[0]['clean_mIoU'] == pytest.approx(json.load(f)['mIoU'], abs=1e-9)
+    assert report[0]['clean_mIoU'] == pytest.approx(read_test_metrics(str(tmp_path))['mIoU'],
+                                                    abs=1e-9)
 
 
 def test_summary_numbers_follow_from_the_table(report):
@@ -113,7 +112,6 @@ def test_corruption_goes_after_the_loading_steps():
 def test_onnxruntime_backend_gives_the_pytorch_table(report, checkpoint, synthetic_root,
                                                      tmp_path):
     """--backend onnxruntime swaps only the network: every cell agrees with PyTorch's."""
-    pytest.importorskip('onnxruntime', reason='the onnx extra (bash tools/install.sh --dev)')
     run_tool('analysis_tools/robustness.py', QUICKSTART, checkpoint, '--backend', 'onnxruntime',
              '--corruptions', *CORRUPTIONS, '--severities', *SEVERITIES,
              '--cfg-options', *tiny_cfg_options(synthetic_root, str(tmp_path)))

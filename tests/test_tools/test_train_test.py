@@ -15,6 +15,7 @@ from helpers.cli import (
     QUICKSTART,
     ROOT,
     read_scalars,
+    read_test_metrics,
     run_command,
     run_tool,
     tiny_cfg_options,
@@ -57,12 +58,6 @@ def test_train_leaves_best_last_log_and_scalars(trained):
     assert all(0 <= r['mIoU'] <= 1 for r in val_records)
 
 
-def read_report(work_dir: str) -> dict:
-    (path,) = glob.glob(osp.join(work_dir, '*', 'metrics.json'))
-    with open(path) as f:
-        return json.load(f)
-
-
 @pytest.fixture(scope='module')
 def best_ckpt(trained) -> str:
     (best,) = glob.glob(osp.join(trained[0], 'best_mIoU_iter_*.pth'))
@@ -78,7 +73,7 @@ def tested(best_ckpt, synthetic_root, tmp_path_factory):
                    str(show_dir), '--cfg-options', *tiny_cfg_options(synthetic_root, work_dir))
     (path,) = glob.glob(osp.join(work_dir, '*', 'metrics.json'))
     assert f'metrics written to {path}' in log
-    return out_dir, show_dir, read_report(work_dir)
+    return out_dir, show_dir, read_test_metrics(work_dir)
 
 
 def test_test_tool_reproduces_best_validation_miou(trained, tested, synthetic_root, best_ckpt):
@@ -190,7 +185,7 @@ def test_tta_predictions_are_the_segmentors_tta(best_ckpt, synthetic_root, tmp_p
     opts = tiny_cfg_options(synthetic_root, str(tmp_path / 'work'))
     run_tool('test.py', QUICKSTART, best_ckpt, '--tta', '--out', str(out_dir),
              '--cfg-options', *opts)
-    assert read_report(str(tmp_path / 'work'))['tta'] is True
+    assert read_test_metrics(str(tmp_path / 'work'))['tta'] is True
     with_tta = _in_process_predictions(synthetic_root, best_ckpt, tta=True)
     without = _in_process_predictions(synthetic_root, best_ckpt, tta=False)
     assert any((a != b).any() for a, b in zip(with_tta, without)), 'TTA changes nothing here'
@@ -236,7 +231,7 @@ def test_distributed_test_matches_single_process(best_ckpt, synthetic_root, tmp_
          *tiny_cfg_options(synthetic_root, work_dir), 'test_dataloader.batch_size=1'],
         env={'OMP_NUM_THREADS': '1'}, cwd=str(tmp_path))  # mmengine's .dist_test goes here
     assert 'Distributed training: True' in log and 'GPU number: 2' in log  # = world size
-    report = read_report(work_dir)
+    report = read_test_metrics(work_dir)
     single = tested[2]
     keys = ('aAcc', 'mIoU', 'mAcc', 'mDice', 'iIoU')
     assert [report[k] for k in keys] == pytest.approx([single[k] for k in keys])

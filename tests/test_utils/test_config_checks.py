@@ -1,6 +1,9 @@
 """--cfg-options typos and unknown hook arguments stop a run before it starts, naming the key."""
+import glob
+import os.path as osp
+
 import pytest
-from helpers.cli import QUICKSTART, run_tool
+from helpers.cli import QUICKSTART, ROOT, run_tool
 
 from cityseg.utils import load_config
 
@@ -42,7 +45,19 @@ def test_unknown_loop_argument_is_an_error_at_load(key, message):
         load_config(QUICKSTART, {key: 1})
 
 
-def test_loop_arguments_of_every_config_are_accepted():
-    """The real loop arguments (max_iters, val_interval, val_begin, fp16...) pass."""
+LEAF_CONFIGS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
+                      if '_base_' not in p)
+
+
+@pytest.mark.parametrize('path', LEAF_CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
+def test_loop_arguments_of_every_config_are_accepted(path):
+    """Every shipped config's loop arguments (max_iters, max_epochs, val_interval...) pass the
+    check that refuses unknown ones."""
+    cfg = load_config(path)
+    assert cfg.train_cfg.type in ('IterBasedTrainLoop', 'EpochBasedTrainLoop')
+
+
+def test_extra_loop_arguments_are_accepted():
+    """val_begin and fp16 are arguments of mmengine's loops, not typos."""
     cfg = load_config(QUICKSTART, {'train_cfg.val_begin': 1, 'test_cfg.fp16': False})
-    assert cfg.train_cfg.val_begin == 1
+    assert cfg.train_cfg.val_begin == 1 and cfg.test_cfg.fp16 is False

@@ -31,21 +31,22 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 from terminaltables import AsciiTable
 
-from cityseg.apis.onnx import use_onnxruntime_in_runner
+from cityseg.apis.evaluation import build_evaluation_runner
 from cityseg.datasets.corruptions import CORRUPTIONS, FAMILIES, SEVERITIES, ImageCorruption
 from cityseg.utils import (
     load_config,
-    load_model_weights,
     parse_evaluation_args,
+    resolve_checkpoint,
     resolve_work_dir,
 )
-from cityseg.utils.launch import apply_launcher, end_distributed
+from cityseg.utils.launch import end_distributed
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', help='config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', help="checkpoint file, or '-' when the config sets "
+                        'model.pretrained or --onnx gives the network')
     parser.add_argument('--corruptions', nargs='+', choices=list(CORRUPTIONS),
                         default=list(CORRUPTIONS), metavar='NAME',
                         help=f'corruptions to run (default: all): {", ".join(CORRUPTIONS)}')
@@ -201,9 +202,8 @@ def write_outputs(runner: Runner, args: argparse.Namespace, report: dict) -> dic
 
 
 def configure(cfg: Config, args: argparse.Namespace) -> None:
-    """Work dir, and no Runner-side loading (``load_model_weights`` loads strictly)."""
+    """Work dir; the test split, which has no labels, is refused."""
     cfg.work_dir = resolve_work_dir(cfg, args.config, args.work_dir)
-    cfg.load_from, cfg.resume = None, False
     if cfg.test_dataloader.dataset.get('split') == 'test':
         raise SystemExit('the test split has no public labels: choose a labelled split with '
                          '--cfg-options test_dataloader.dataset.split=val')
@@ -212,14 +212,9 @@ def configure(cfg: Config, args: argparse.Namespace) -> None:
 def main() -> None:
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
+    args.checkpoint = resolve_checkpoint(args.checkpoint, cfg, args.config, args.onnx)
     configure(cfg, args)
-    apply_launcher(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg)
-    if not args.onnx:  # an --onnx file holds the weights
-        load_model_weights(runner.model, args.checkpoint, args.config)
-        runner.logger.info(f'loaded {args.checkpoint}')
-    if args.backend == 'onnxruntime':
-        use_onnxruntime_in_runner(runner, args.onnx, args.checkpoint)
+    runner = build_evaluation_runner(cfg, args)
     report = run_benchmark(runner, args.corruptions, args.severities)
     if runner.rank == 0:
         for kind, path in write_outputs(runner, args, report).items():

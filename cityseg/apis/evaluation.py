@@ -1,0 +1,34 @@
+"""The Runner of an evaluating tool (tools/test.py, robustness.py), holding the weights to
+evaluate: the checkpoint loaded strictly, else ``model.pretrained``'s, or an ONNX file's network
+run by onnxruntime."""
+from __future__ import annotations
+
+import argparse
+
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from cityseg.utils import load_model_weights
+from cityseg.utils.launch import apply_launcher
+
+from .onnx import use_onnxruntime_in_runner
+
+
+def build_evaluation_runner(cfg: Config, args: argparse.Namespace) -> Runner:
+    """Build the Runner of ``cfg`` for the options of
+    :func:`~cityseg.utils.parse_evaluation_args` and load what it evaluates.
+
+    ``args.checkpoint`` is already resolved (:func:`~cityseg.utils.resolve_checkpoint`). The
+    Runner's own loading is switched off: it only warns about parameters whose shapes differ,
+    and would evaluate a half-initialised model; :func:`~cityseg.utils.load_model_weights`
+    refuses that.
+    """
+    cfg.load_from, cfg.resume = None, False
+    apply_launcher(cfg, args.launcher)
+    runner = Runner.from_cfg(cfg)
+    if args.checkpoint and not args.onnx:  # else model.pretrained's or the ONNX file's weights
+        load_model_weights(runner.model, args.checkpoint, args.config)
+        runner.logger.info(f'loaded {args.checkpoint}')
+    if args.backend == 'onnxruntime':
+        use_onnxruntime_in_runner(runner, args.onnx, args.checkpoint)
+    return runner
