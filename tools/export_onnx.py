@@ -78,7 +78,9 @@ def main() -> None:
     stats = compare_with_pytorch(model, args.out, [read_image(p) for p in paths], shape)
     print(f'onnxruntime vs PyTorch on {len(paths)} images: max |logit difference| '
           f'{stats["max_abs_diff"]:.3g}, pixel agreement {100 * stats["agreement"]:.4f}%')
-    min_agreement = args.min_agreement or (0.95 if args.quantize else 0.999)
+    min_agreement = args.min_agreement
+    if min_agreement is None:
+        min_agreement = 0.95 if args.quantize else 0.999
     if stats['agreement'] < min_agreement:
         print(f'FAILED: agreement below {100 * min_agreement:.2f}%', file=sys.stderr)
         sys.exit(1)

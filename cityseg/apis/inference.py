@@ -123,7 +123,7 @@ def config_palette(cfg: Config) -> tuple[tuple[int, int, int], ...]:
     the config without listing the dataset's files; Cityscapes' when it states none."""
     dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
     palette = dataset.get('palette', (dataset.get('metainfo') or {}).get('palette'))
-    return palette_of(dict(palette=palette) if palette is not None else None)
+    return palette_of(dict(palette=palette))
 
 
 def build_inference_pipeline(cfg: Config) -> Compose:

@@ -56,8 +56,3 @@ def label_ids_to_train_ids(label: np.ndarray) -> np.ndarray:
 def train_ids_to_label_ids(pred: np.ndarray) -> np.ndarray:
     """Map train ids back to Cityscapes label ids, as the test server expects."""
     return TRAIN_ID_TO_ID[pred]
-
-
-def colorize(train_ids: np.ndarray) -> np.ndarray:
-    """RGB image of a train-id map in the Cityscapes palette; ignore (255) is black."""
-    return TRAIN_ID_TO_COLOR[train_ids]

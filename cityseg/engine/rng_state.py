@@ -9,8 +9,6 @@ The states captured here hold only ints, tuples and tensors/arrays, so they load
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -33,12 +31,3 @@ def restore_rng_state(state: dict) -> None:
     if 'cuda' in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state['cuda'])
 
-
-@contextmanager
-def preserved_rng_state() -> Iterator[dict]:
-    """Run a block without it changing any global random stream; yields the saved state."""
-    state = capture_rng_state()
-    try:
-        yield state
-    finally:
-        restore_rng_state(state)

@@ -26,7 +26,7 @@ SMP_ARCHS = tuple(a.__name__ for a in smp.MODEL_ARCHITECTURES_MAPPING.values())
 _DECODER_DOWNSAMPLING = {'PAN': 8}
 
 # The arguments build_network passes to every network itself, from keys of the model config.
-_OWN_ARGS = ('encoder_name', 'encoder_weights', 'in_channels', 'classes')
+OWN_ARGS = ('encoder_name', 'encoder_weights', 'in_channels', 'classes')
 # Deprecated spellings smp 0.6's constructors pop from their **kwargs instead of declaring
 # (they still work, with a DeprecationWarning); a test checks this table against smp's source.
 SMP_DEPRECATED_KWARGS = {
@@ -137,7 +137,7 @@ def smp_model_kwargs(arch: str) -> list[str]:
     """The ``model_kwargs`` keys smp's ``arch`` takes: its constructor's parameters (and
     deprecated spellings) less those build_network sets itself and the refused ``aux_params``."""
     cls_name = smp.MODEL_ARCHITECTURES_MAPPING[arch.lower()].__name__
-    own = (*_OWN_ARGS, 'aux_params')
+    own = (*OWN_ARGS, 'aux_params')
     return ([name for name in _smp_parameters(arch) if name not in own]
             + list(SMP_DEPRECATED_KWARGS.get(cls_name, ())))
 

@@ -22,15 +22,13 @@ import segmentation_models_pytorch as smp
 from mmengine.logging import print_log
 from torch import nn
 
-from .networks import check_arch
+from .networks import OWN_ARGS, check_arch
 
 CONFIG_FILE = 'config.json'
 WEIGHTS_FILE = 'model.safetensors'
 # Seconds to wait for the hub's answer before falling back to the cache; HF_HUB_ETAG_TIMEOUT
 # (huggingface_hub's own variable for this request) overrides it.
 HUB_TIMEOUT_S = 5.0
-# The constructor arguments SMPSegmentor sets under its own names.
-_OWN_KEYS = ('encoder_name', 'encoder_weights', 'in_channels', 'classes')
 
 
 class PretrainedUnavailableError(RuntimeError):
@@ -132,7 +130,7 @@ def read_spec(pretrained: str, config_file: Path) -> PretrainedSpec:
     if config.get('aux_params') is not None:
         raise ValueError(f'{config_file} sets aux_params (an image-classification head), which '
                          'cityseg has no labels or loss for')
-    kwargs = {k: v for k, v in config.items() if k not in _OWN_KEYS and not k.startswith('_')}
+    kwargs = {k: v for k, v in config.items() if k not in OWN_ARGS and not k.startswith('_')}
     return PretrainedSpec(source=pretrained, arch=arch, encoder_name=config['encoder_name'],
                           num_classes=int(config['classes']),
                           in_channels=int(config.get('in_channels', 3)), model_kwargs=kwargs)

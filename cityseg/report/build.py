@@ -19,12 +19,11 @@ import os.path as osp
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import torch
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from cityseg.datasets.labels import PALETTE
 from cityseg.engine.hooks.worst_images_hook import PICTURES, picture_path
-from cityseg.visualization import normalize, plot_confusion
+from cityseg.utils.checkpoint_loading import safe_torch_load
+from cityseg.visualization import normalize, palette_of, plot_confusion
 
 from .plots import class_bars
 
@@ -59,7 +58,7 @@ def checkpoint_info(checkpoint: str) -> dict:
     with open(checkpoint, 'rb') as f:
         for block in iter(lambda: f.read(1 << 20), b''):
             digest.update(block)
-    ckpt = torch.load(checkpoint, map_location='cpu', mmap=True)
+    ckpt = safe_torch_load(checkpoint, map_location='cpu', mmap=True)
     meta = ckpt.get('meta', {}) if isinstance(ckpt, Mapping) else {}
     return dict(sha256=digest.hexdigest()[:12], iteration=meta.get('iter'))
 
@@ -85,7 +84,7 @@ def build_report(metrics: Mapping, out_dir: str, compare: Mapping | None = None,
         meta: more lines for the header, e.g. ``checkpoint_info`` and the command.
     """
     classes = list(metrics['confusion_matrix']['classes'])
-    palette = [tuple(c) for c in (PALETTE if palette is None else palette)]
+    palette = palette_of(dict(palette=palette))
     if len(palette) < len(classes):
         raise ValueError(f'{len(classes)} classes but a palette of {len(palette)} colours')
     os.makedirs(osp.join(out_dir, 'figures'), exist_ok=True)

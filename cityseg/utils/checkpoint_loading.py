@@ -59,7 +59,8 @@ def trusted_checkpoint_globals() -> list:
     ]
 
 
-def safe_torch_load(filename: str, map_location=None, what: str = 'checkpoint') -> object:
+def safe_torch_load(filename: str, map_location=None, what: str = 'checkpoint',
+                    mmap: bool = False) -> object:
     """``torch.load(weights_only=True)``, the one way cityseg unpickles a file.
 
     ``weights_only`` is passed explicitly because torch honours
@@ -67,10 +68,11 @@ def safe_torch_load(filename: str, map_location=None, what: str = 'checkpoint') 
     variable can bring back full unpickling (and a tampered file's code) here. A refused global
     is reported naming ``what`` (the kind of file), the file and the global, instead of
     torch's advice to allowlist it or to pass ``weights_only=False``: advice that runs the
-    pickle's code if the file was tampered with.
+    pickle's code if the file was tampered with. ``mmap=True`` maps the tensors instead of
+    reading them: for callers that only look at the metadata.
     """
     try:
-        return torch.load(filename, map_location=map_location, weights_only=True)
+        return torch.load(filename, map_location=map_location, weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as exc:
         found = re.search(r'GLOBAL (\S+)|(getattr\(.*?\))', str(exc))
         if found is None:  # not a refused global: a corrupt file, say
@@ -138,5 +140,5 @@ def check_checkpoint_classes(ckpt: dict, num_classes: int | None, checkpoint: st
 
 def check_resume_classes(checkpoint: str, num_classes: int | None, config: str) -> None:
     """Refuse to ``--resume`` from a checkpoint of another class count before anything runs."""
-    ckpt = safe_torch_load(checkpoint, map_location='cpu')
+    ckpt = safe_torch_load(checkpoint, map_location='cpu', mmap=True)  # the Runner reads it
     check_checkpoint_classes(ckpt, num_classes, checkpoint, config)

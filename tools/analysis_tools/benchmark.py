@@ -163,11 +163,8 @@ def runner_loop(cfg: Config, dataset: Dataset, iters: int, warmup: int,
     return statistics.median(timer.times[warmup:])
 
 
-def bench_train(cfg: Config, args: argparse.Namespace) -> float:
-    samples = build_samples(cfg, args.samples)
+def bench_train(cfg: Config, args: argparse.Namespace, dataset: InMemory) -> float:
     batch = cfg.train_dataloader.batch_size
-    length = (args.warmup + args.iters) * batch
-    dataset = InMemory(samples, length)
     bare, runner = [], []
     for _ in range(args.rounds):
         loader = DataLoader(dataset, batch_size=batch, num_workers=0, collate_fn=pseudo_collate)
@@ -266,10 +263,9 @@ def _peak_memory() -> str:
     return f'{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB (RSS so far)'
 
 
-def bench_modes(cfg: Config, args: argparse.Namespace) -> None:
+def bench_modes(cfg: Config, args: argparse.Namespace, dataset: InMemory) -> None:
     """(e): the Runner's training speed per mode, on the same in-memory batches."""
     batch = cfg.train_dataloader.batch_size
-    dataset = InMemory(build_samples(cfg, args.samples), (args.warmup + args.iters) * batch)
     print(f'(e) training modes, batch {batch}, {args.warmup} warm-up + {args.iters} timed '
           f'iterations on {get_device()}')
     print('| mode | s/it | images/s | peak memory | compile time | compilations while timed |')
@@ -304,18 +300,23 @@ def main() -> None:
     cfg = load_config(args.config, {'model.encoder_weights': None, **(args.cfg_options or {})})
     print(f'config {args.config}: {cfg.model.arch} / {cfg.model.encoder_name}, '
           f'device {get_device()}, torch threads {torch.get_num_threads()}')
-    step = None if 'train' in args.skip else bench_train(cfg, args)
+    dataset = None
+    if 'train' not in args.skip or args.modes:  # the same in-memory batches for (a) and (e)
+        dataset = InMemory(build_samples(cfg, args.samples),
+                           (args.warmup + args.iters) * cfg.train_dataloader.batch_size)
+    step = None if 'train' in args.skip else bench_train(cfg, args, dataset)
     if 'data' not in args.skip:
         bench_data(cfg, args, step)
     if 'infer' not in args.skip:
         bench_infer(cfg, args)
-    if args.modes:
-        bench_modes(cfg, args)
+    # (d) before (e): each mode resets CUDA's peak and prints its own.
     if torch.cuda.is_available():
         peak = torch.cuda.max_memory_allocated() / 2**30
         print(f'(d) peak CUDA memory allocated: {peak:.2f} GiB')
     print(f'(d) peak resident memory (CPU): '
           f'{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB')
+    if args.modes:
+        bench_modes(cfg, args, dataset)
 
 
 if __name__ == '__main__':

@@ -32,9 +32,10 @@ from timing import time_side_by_side
 
 from cityseg.apis import init_model
 from cityseg.apis.inference import build_inference_pipeline
-from cityseg.datasets.labels import CLASSES, IGNORE_INDEX, NUM_CLASSES, colorize
+from cityseg.datasets.labels import CLASSES, IGNORE_INDEX, NUM_CLASSES
 from cityseg.registry import METRICS
 from cityseg.utils import load_config
+from cityseg.visualization import colorize
 
 
 def parse_args() -> argparse.Namespace:

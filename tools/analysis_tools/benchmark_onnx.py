@@ -20,6 +20,7 @@ something about accuracy.
 from __future__ import annotations
 
 import argparse
+import copy
 import os.path as osp
 import tempfile
 
@@ -85,8 +86,7 @@ def build_backends(config: str, args: argparse.Namespace, train_root: str,
     quantize_int8(fp32, int8, CalibrationImages(model, train, args.calib_images))
     models = {'PyTorch': model}
     for backend, path in zip(BACKENDS[1:], (fp32, int8)):
-        models[backend] = use_onnxruntime(init_model(config, cfg_options=opts), path,
-                                          args.threads)
+        models[backend] = use_onnxruntime(copy.deepcopy(model), path, args.threads)
     return models
 
 

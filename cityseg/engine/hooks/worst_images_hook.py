@@ -89,13 +89,13 @@ class WorstImagesHook(Hook):
                                  f'outputs ({sample.metainfo["img_path"]})')
             if np.isnan(score['mIoU']):
                 continue  # no scored pixel: nothing to show
+            full = len(self._heap) >= self.num
+            if full and -score['mIoU'] <= self._heap[0][0]:
+                continue  # not worse than the best of the kept: no copy of its maps
             entry = (-score['mIoU'], next(self._count), path,
                      sample.gt_sem_seg.data[0].cpu().numpy().astype(np.uint8),
                      sample.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8))
-            if len(self._heap) < self.num:
-                heapq.heappush(self._heap, entry)
-            elif entry[0] > self._heap[0][0]:  # worse than the best of the kept
-                heapq.heapreplace(self._heap, entry)
+            (heapq.heapreplace if full else heapq.heappush)(self._heap, entry)
 
     def after_test_epoch(self, runner, metrics: dict | None = None) -> None:
         os.makedirs(osp.join(self.out_dir, 'thumbs'), exist_ok=True)
