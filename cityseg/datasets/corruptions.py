@@ -116,7 +116,8 @@ def _brightness(delta: float) -> A.BasicTransform:
 
 
 def _contrast(factor: float) -> A.BasicTransform:
-    # (x - mean) * factor + mean, as ImageNet-C: alpha = factor, beta = (1 - factor) * mean.
+    # (x - mean) * factor + mean with ImageNet-C's factors: alpha = factor,
+    # beta = (1 - factor) * mean. The mean is the whole image's (ImageNet-C: each channel's).
     return A.RandomBrightnessContrast(contrast_limit=(factor - 1, factor - 1),
                                       brightness_limit=(1 - factor, 1 - factor),
                                       brightness_by_max=False, p=1)

@@ -118,8 +118,10 @@ def test_transform_changes_only_the_image_in_bgr(synthetic_root):
 
 
 def test_brightness_and_contrast_strengths_match_numpy(image_rgb):
-    """Severity 1 of brightness adds 0.1 * 255; severity 1 of contrast is (x - mean) * 0.4 +
-    mean, ImageNet-C's formulas, computed here with numpy (LUT rounding: within 1)."""
+    """Severity 1 of brightness adds 0.1 * 255 to every channel (ImageNet-C adds 0.1 to HSV
+    value); severity 1 of contrast is (x - mean) * 0.4 + mean with the whole image's mean
+    (ImageNet-C's factor, its mean per channel), computed here with numpy (LUT rounding:
+    within 1)."""
     x = image_rgb.astype(np.float64)
     bright = np.clip(x + 0.1 * 255, 0, 255)
     got = corrupt(image_rgb, 'brightness', 1, 'k').astype(np.float64)
