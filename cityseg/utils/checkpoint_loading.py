@@ -30,16 +30,15 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import CheckpointLoader
 from torch import nn
 
-# Registered by every HistoryBuffer's __init__; custom ones via HistoryBuffer.register_statistics.
-_DEFAULT_STATISTICS = frozenset({'min', 'max', 'current', 'mean'})
+from .mmengine_compat import history_buffer_statistics
+
 _NUMPY_SCALAR_DTYPES = ('bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32',
                         'uint64', 'float16', 'float32', 'float64')
 
 
 def _history_buffer_method(obj: object, name: str) -> object:
     """``getattr`` restricted to what mmengine's pickles use it for."""
-    if obj is HistoryBuffer and (name in _DEFAULT_STATISTICS
-                                  or name in HistoryBuffer._statistics_methods):
+    if obj is HistoryBuffer and name in history_buffer_statistics():
         return getattr(HistoryBuffer, name)
     raise pickle.UnpicklingError(f'checkpoint asks for getattr({obj!r}, {name!r}); only '
                                  f'HistoryBuffer statistics methods are allowed')

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from mmengine.hooks import Hook
-from mmengine.runner import IterBasedTrainLoop
 
 from cityseg.registry import HOOKS
+from cityseg.utils.mmengine_compat import validates_after
 
 
 @HOOKS.register_module()
@@ -39,7 +39,8 @@ class ResumeValidationHook(Hook):
         self._in_train_iter = False
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        if self._in_train_iter and _validates_after(runner, runner.iter + 1):
+        if (self._in_train_iter and runner.val_loop is not None
+                and validates_after(runner.train_loop, runner.iter + 1)):
             checkpoint.setdefault('meta', {})['validation_pending'] = runner.iter + 1
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
@@ -53,11 +54,3 @@ class ResumeValidationHook(Hook):
                            'run stopped: running it before training continues')
         runner.val_loop.run()
 
-
-def _validates_after(runner, iteration: int) -> bool:
-    """Whether mmengine's ``IterBasedTrainLoop`` validates once ``iteration`` is trained."""
-    loop = runner.train_loop
-    if not isinstance(loop, IterBasedTrainLoop) or runner.val_loop is None:
-        return False
-    return iteration >= loop.val_begin and (iteration % loop.val_interval == 0
-                                            or iteration == loop.max_iters)

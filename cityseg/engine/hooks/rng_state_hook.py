@@ -7,6 +7,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import IterBasedTrainLoop
 
 from cityseg.registry import HOOKS
+from cityseg.utils.mmengine_compat import set_train_loop_iterator, train_loop_iterator
 
 from ..rng_state import capture_rng_state, restore_rng_state
 
@@ -50,7 +51,8 @@ class RNGStateHook(Hook):
       before training continues. A checkpoint loaded with ``load_from`` for fine-tuning
       (iteration 0) keeps the fresh seed.
     - mmengine's ``IterBasedTrainLoop`` replays the data order on resume by drawing the batches
-      already trained on. ``before_train`` wraps its ``dataloader_iterator`` so that this replay
+      already trained on (:mod:`cityseg.utils.mmengine_compat`, assumption 2). ``before_train``
+      wraps its batch iterator so that this replay
       leaves the restored streams as they were (see :class:`_ReplayWithoutRNG`); the first
       ``before_train_iter`` puts the loop's own iterator back and checks that exactly the
       ``runner.iter`` replayed batches went through the wrapper, so a change in how mmengine
@@ -84,8 +86,8 @@ class RNGStateHook(Hook):
             return
         loop = runner.train_loop
         if isinstance(loop, IterBasedTrainLoop):
-            self._replay = _ReplayWithoutRNG(loop.dataloader_iterator, runner.iter)
-            loop.dataloader_iterator = self._replay
+            self._replay = _ReplayWithoutRNG(train_loop_iterator(loop), runner.iter)
+            set_train_loop_iterator(loop, self._replay)
         if not loaded:
             runner.logger.warning('The resumed checkpoint holds no rng_state: random draws '
                                   'will differ from an uninterrupted run')
@@ -97,7 +99,7 @@ class RNGStateHook(Hook):
         replay, self._replay = self._replay, None
         if replay is None:
             return
-        runner.train_loop.dataloader_iterator = replay.iterator
+        set_train_loop_iterator(runner.train_loop, replay.iterator)
         if replay.remaining:
             raise RuntimeError(
                 f'RNGStateHook: resuming at iteration {runner.iter}, mmengine\'s '

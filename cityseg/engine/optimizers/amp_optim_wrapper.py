@@ -1,93 +1,88 @@
-"""Mixed precision that also works on CPU.
+"""Mixed precision on any device: mmengine's ``AmpOptimWrapper``, on the CPU as well.
 
-mmengine's ``AmpOptimWrapper`` asserts a CUDA/NPU/MLU device. This wrapper, registered under
-the same name in cityseg's scope (so ``--amp`` and ``type='AmpOptimWrapper'`` pick it), runs
-float16 with a dynamic loss scaler or bfloat16 on CUDA, and bfloat16 autocast with no scaler on
-CPU (bfloat16 has float32's exponent range, so its gradients do not underflow).
+mmengine's wrapper (autocast forward passes, a loss scaler for float16) refuses a machine
+without an accelerator, builds CUDA's ``GradScaler`` and autocasts only bfloat16 on the CPU.
+This subclass, registered under the same name in cityseg's scope (so ``--amp`` and
+``type='AmpOptimWrapper'`` pick it), changes only that:
+
+- the scaler is ``torch.amp.GradScaler(device_type)``, enabled for float16 only: bfloat16 has
+  float32's exponent range, so its gradients do not underflow and need no scaling;
+- autocast runs on ``device_type`` in the wrapper's dtype, float16 on the CPU included. That is
+  slow (warned), but it lets a GPU recipe's AMP settings (float16, dynamic loss scaling) be
+  checked end to end on a machine without a GPU;
+- a step the scaler skips because a gradient overflowed is counted and logged.
+
+Backward, step, gradient clipping and the scaler's state in checkpoints are mmengine's.
 """
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
 
 import torch
+from mmengine.logging import print_log
+from mmengine.optim import AmpOptimWrapper as MMEngineAmpOptimWrapper
 from mmengine.optim import OptimWrapper
 from torch import nn
 
 from cityseg.registry import OPTIM_WRAPPERS
+from cityseg.utils.mmengine_compat import amp_optim_wrapper_init
 
-_DTYPES = {'float16': torch.float16, 'bfloat16': torch.bfloat16}
+DTYPES = ('float16', 'bfloat16')
 
 
 @OPTIM_WRAPPERS.register_module()
-class AmpOptimWrapper(OptimWrapper):
-    """Autocast forward passes and, for float16, scale the loss.
+class AmpOptimWrapper(MMEngineAmpOptimWrapper):
+    """Autocast forward passes and, for float16, scale the loss, on CUDA or the CPU.
 
     Args:
         dtype: ``'float16'`` or ``'bfloat16'``; default float16 on CUDA, bfloat16 on CPU.
-        loss_scale: ``'dynamic'``, an initial scale (float) or ``GradScaler`` kwargs (dict);
-            used only with float16.
+        loss_scale: ``'dynamic'``, an initial scale (float) or ``GradScaler`` kwargs (dict),
+            as for mmengine's wrapper; used only with float16.
         device_type: ``'cuda'`` or ``'cpu'``; default CUDA when available.
         **kwargs: passed to :class:`mmengine.optim.OptimWrapper` (``optimizer``,
             ``accumulative_counts``, ``clip_grad``).
+
+    Attributes:
+        skipped_steps: optimizer steps skipped so far because a float16 gradient overflowed.
     """
 
     def __init__(self, dtype: str | None = None, loss_scale: str | float | dict = 'dynamic',
                  device_type: str | None = None, **kwargs) -> None:
-        super().__init__(**kwargs)
         self.device_type = device_type or ('cuda' if torch.cuda.is_available() else 'cpu')
         if dtype is None:
             dtype = 'float16' if self.device_type == 'cuda' else 'bfloat16'
-        if dtype not in _DTYPES:
-            raise ValueError(f"AmpOptimWrapper dtype must be one of {list(_DTYPES)}, got {dtype!r}")
+        if dtype not in DTYPES:
+            raise ValueError(f'AmpOptimWrapper dtype must be one of {list(DTYPES)}, got {dtype!r}')
         if self.device_type == 'cpu' and dtype == 'float16':
-            raise ValueError("float16 autocast on CPU is slow and needs loss scaling; "
-                             "use dtype='bfloat16' on CPU")
-        self.cast_dtype = _DTYPES[dtype]
-        self.loss_scaler = None
-        self._scale_update_param = None
-        if self.cast_dtype == torch.float16:
-            if isinstance(loss_scale, dict):
-                self.loss_scaler = torch.amp.GradScaler(self.device_type, **loss_scale)
-            elif isinstance(loss_scale, float):
-                self._scale_update_param = loss_scale
-                self.loss_scaler = torch.amp.GradScaler(self.device_type, init_scale=loss_scale)
-            elif loss_scale == 'dynamic':
-                self.loss_scaler = torch.amp.GradScaler(self.device_type)
-            else:
-                raise ValueError(f"loss_scale must be 'dynamic', a float or a dict, "
-                                 f'got {loss_scale!r}')
+            print_log('AmpOptimWrapper: float16 autocast on the CPU is several times slower than '
+                      "float32; it is meant for checking a GPU recipe's AMP settings. Train on "
+                      "the CPU with dtype='bfloat16'", logger='current', level=logging.WARNING)
+        with amp_optim_wrapper_init(self.device_type, enabled=dtype == 'float16'):
+            super().__init__(loss_scale=loss_scale, dtype=dtype, **kwargs)
+        self.skipped_steps = 0
+        self._stepped = False
+        self.optimizer.register_step_pre_hook(self._note_step)
 
-    def backward(self, loss: torch.Tensor, **kwargs) -> None:
-        if self.loss_scaler is not None:
-            loss = self.loss_scaler.scale(loss)
-        loss.backward(**kwargs)
-        self._inner_count += 1
+    def _note_step(self, optimizer, args, kwargs) -> None:
+        self._stepped = True
 
     def step(self, **kwargs) -> None:
-        if self.loss_scaler is None:
-            super().step(**kwargs)
-            return
-        if self.clip_grad_kwargs:
-            self.loss_scaler.unscale_(self.optimizer)
-            self._clip_grad()
-        self.loss_scaler.step(self.optimizer, **kwargs)
-        self.loss_scaler.update(self._scale_update_param)
-
-    def state_dict(self) -> dict:
-        state = super().state_dict()
-        if self.loss_scaler is not None:
-            state['loss_scaler'] = self.loss_scaler.state_dict()
-        return state
-
-    def load_state_dict(self, state_dict: dict) -> None:
-        state_dict = dict(state_dict)
-        scaler_state = state_dict.pop('loss_scaler', None)
-        if scaler_state is not None and self.loss_scaler is not None:
-            self.loss_scaler.load_state_dict(scaler_state)
-        super().load_state_dict(state_dict)
+        """mmengine's step; a step the scaler skipped (inf/NaN gradient) is logged."""
+        scale = self.loss_scaler.get_scale() if self.loss_scaler.is_enabled() else None
+        self._stepped = False
+        super().step(**kwargs)
+        if scale is not None and not self._stepped:
+            self.skipped_steps += 1
+            print_log(f'optimizer step skipped: a float16 gradient overflowed (inf/NaN) at loss '
+                      f'scale {scale:g}; the scale is now {self.loss_scaler.get_scale():g} '
+                      f'({self.skipped_steps} skipped so far)', logger='current',
+                      level=logging.WARNING)
 
     @contextmanager
     def optim_context(self, model: nn.Module):
-        with super().optim_context(model), torch.autocast(self.device_type,
-                                                          dtype=self.cast_dtype):
+        # OptimWrapper's context (no gradient sync while accumulating), with torch's autocast:
+        # mmengine's own autocast allows only bfloat16 on the CPU.
+        with OptimWrapper.optim_context(self, model), torch.autocast(self.device_type,
+                                                                     dtype=self.cast_dtype):
             yield
