@@ -1,18 +1,14 @@
-"""Train a segmentor from a config: parse, merge overrides, build the Runner, train."""
+"""Train a segmentor from a config: parse, merge the command line into the config, then
+:func:`cityseg.engine.runtime.train` (checks, work-dir lock, Runner, training)."""
 from __future__ import annotations
 
 import argparse
 import os
 
 from mmengine.config import DictAction
-from mmengine.runner import Runner, find_latest_checkpoint
 
+from cityseg.engine.runtime import RunRefusedError, train
 from cityseg.utils import load_config, resolve_work_dir
-from cityseg.utils.checkpoint_loading import check_resume_classes
-from cityseg.utils.compile import compile_network, pop_compile_options
-from cityseg.utils.dataset_roots import check_dataset_roots
-from cityseg.utils.launch import apply_launcher, end_distributed
-from cityseg.utils.work_dir import WorkDirBusyError, claim_work_dir, is_main_launch_process
 
 
 def parse_args() -> argparse.Namespace:
@@ -42,10 +38,6 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
-    try:  # before the Runner builds the model, which may download encoder weights first
-        check_dataset_roots(cfg)
-    except FileNotFoundError as err:
-        raise SystemExit(f'error: {err}') from None
     cfg.work_dir = resolve_work_dir(cfg, args.config, args.work_dir)
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
@@ -55,30 +47,10 @@ def main() -> None:
         cfg.resume, cfg.load_from = True, None
     elif args.resume:
         cfg.resume, cfg.load_from = True, args.resume
-    resume_from = (cfg.load_from or find_latest_checkpoint(cfg.work_dir)) if cfg.get('resume') \
-        else None
-    if resume_from and os.path.isfile(resume_from):
-        try:  # before the Runner: a mismatch would die late on a tensor shape
-            check_resume_classes(resume_from, cfg.model.get('num_classes'), args.config)
-        except ValueError as err:
-            raise SystemExit(f'error: {err}') from None
-    try:  # rank 0 holds the work dir for the run; the OS frees it if the process dies
-        lock = claim_work_dir(cfg.work_dir) if is_main_launch_process() else None
-    except WorkDirBusyError as err:
-        raise SystemExit(f'error: {err}') from None
     try:
-        apply_launcher(cfg, args.launcher)
-        # cfg.compile (e.g. --cfg-options compile=True) compiles the network, not train_step.
-        compile_options = pop_compile_options(cfg)
-        runner = Runner.from_cfg(cfg)
-        if compile_options is not None:
-            compile_network(runner.model, compile_options)
-        runner.train()
-        del runner  # its DDP wrapper holds the process group that end_distributed ends
-        end_distributed()
-    finally:
-        if lock is not None:
-            lock.release()
+        train(cfg, args.config, launcher=args.launcher)
+    except RunRefusedError as err:
+        raise SystemExit(f'error: {err}') from None
 
 
 if __name__ == '__main__':

@@ -8,8 +8,8 @@ import argparse
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from cityseg.engine.runtime import build_runner
 from cityseg.utils import load_model_weights
-from cityseg.utils.launch import apply_launcher
 
 from .onnx import use_onnxruntime_in_runner
 
@@ -24,8 +24,7 @@ def build_evaluation_runner(cfg: Config, args: argparse.Namespace) -> Runner:
     refuses that.
     """
     cfg.load_from, cfg.resume = None, False
-    apply_launcher(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg, args.config, launcher=args.launcher)
     if args.checkpoint and not args.onnx:  # else model.pretrained's or the ONNX file's weights
         load_model_weights(runner.model, args.checkpoint, args.config)
         runner.logger.info(f'loaded {args.checkpoint}')

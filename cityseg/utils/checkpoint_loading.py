@@ -114,6 +114,7 @@ def load_model_weights(model: nn.Module, checkpoint: str, config: str | None = N
         config: the config file the model was built from, for the error messages.
     """
     config = config or 'the config'
+    allow_mmengine_checkpoints()  # for callers that did not set cityseg up first
     ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
     model = model.module if is_model_wrapper(model) else model
     check_checkpoint_classes(ckpt, getattr(model, 'num_classes', None), checkpoint, config)

@@ -15,20 +15,28 @@ from .setup_env import register_all_modules
 
 def load_config(path: str, cfg_options: dict | None = None) -> Config:
     """``Config.fromfile(path)`` with ``--cfg-options`` deep-merged (list items by index), then
-    :func:`drop_persistent_workers_without_workers`, :func:`check_num_classes` and
-    :func:`check_hook_arguments` / :func:`check_loop_arguments`. A top-level override key that
-    is neither in the config nor a Runner argument is refused first
-    (:func:`check_override_keys`)."""
+    :func:`prepare_config`. A top-level override key that is neither in the config nor a
+    Runner argument is refused first (:func:`check_override_keys`)."""
     register_all_modules()
     cfg = Config.fromfile(path)
     if cfg_options:
         check_override_keys(cfg, cfg_options, path)
         cfg.merge_from_dict(cfg_options)
+    prepare_config(cfg, path)
+    return cfg
+
+
+def prepare_config(cfg: Config, path: str) -> None:
+    """Make ``cfg`` ready to build, however it was made (idempotent): cityseg's modules and
+    safe checkpoint loading registered (:func:`~cityseg.utils.register_all_modules`),
+    :func:`drop_persistent_workers_without_workers`, :func:`check_num_classes` and
+    :func:`check_hook_arguments` / :func:`check_loop_arguments`. ``path`` names the config
+    in errors."""
+    register_all_modules()
     drop_persistent_workers_without_workers(cfg)
     check_num_classes(cfg)
     check_hook_arguments(cfg, path)
     check_loop_arguments(cfg, path)
-    return cfg
 
 
 def check_override_keys(cfg: Config, cfg_options: dict, path: str) -> None:
@@ -36,7 +44,8 @@ def check_override_keys(cfg: Config, cfg_options: dict, path: str) -> None:
     of mmengine's ``Runner``: a typo (``train_cfgg.max_iters=2``) would otherwise be merged in
     as a new key nothing reads, and the run would use the value it was meant to change. The
     error names the closest existing key. ``compile`` counts as known: Runner.from_cfg reads it
-    (tools/train.py applies it to the network)."""
+    (cityseg.engine.runtime.build_runner applies it
+    to the network)."""
     known = set(cfg.keys()) | set(inspect.signature(Runner.__init__).parameters) - {'self'}
     known.add('compile')
     for key in cfg_options:

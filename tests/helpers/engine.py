@@ -8,6 +8,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 from torch import nn
 
+from cityseg.apis import build_runner
 from cityseg.registry import MODELS
 from helpers.cli import QUICKSTART, parse_cfg_options, tiny_cfg_options
 
@@ -26,7 +27,8 @@ def tiny_config(data_root: str, work_dir: str, *options: str) -> Config:
 
 
 def train(cfg: Config) -> Runner:
-    runner = Runner.from_cfg(cfg)
+    """Build ``cfg``'s Runner as the tools do (cityseg.apis.build_runner) and train it."""
+    runner = build_runner(cfg)
     runner.train()
     return runner
 
