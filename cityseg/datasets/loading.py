@@ -72,12 +72,17 @@ class LoadCityscapesImage(LoadImageFromFile):
                              f'file?): {exc}') from exc
 
 
+# How a sample's label file stores its classes (the sample's ``label_type``).
+LABEL_TYPES = ('labelIds', 'labelTrainIds', 'classIds')
+
+
 @TRANSFORMS.register_module()
 class LoadCityscapesLabel(BaseTransform):
     """Load ``seg_map_path`` into ``gt_seg_map`` as class indices (Cityscapes: train ids
     0..18), 255 = ignore.
 
-    ``label_type`` comes from the dataset (``results['label_type']``): labelIds are mapped with
+    ``label_type`` comes from the dataset (``results['label_type']``, required: one of
+    :data:`LABEL_TYPES`, else ``ValueError`` names the sample): labelIds are mapped with
     the one lookup table built from cityscapesscripts' label table; labelTrainIds (Cityscapes
     after ``tools/convert_cityscapes.py``, ACDC, Dark Zurich, BDD100K) are read as they are;
     ``'classIds'`` (:class:`.SegFolderDataset`) go through :func:`class_id_tables` with the
@@ -114,7 +119,13 @@ class LoadCityscapesLabel(BaseTransform):
         if img is not None and img.shape[:2] != label.shape:
             raise ValueError(f'Image {results["img_path"]} is {img.shape[1]}x{img.shape[0]} but '
                              f'its label {path} is {label.shape[1]}x{label.shape[0]}')
-        label_type = results.get('label_type', 'labelIds')
+        label_type = results.get('label_type')
+        if label_type not in LABEL_TYPES:
+            raise ValueError(
+                f'sample {results.get("img_path", path)} has label_type={label_type!r}: a '
+                f'dataset feeding LoadCityscapesLabel gives every labelled sample a label_type, '
+                f'one of {list(LABEL_TYPES)} (PairedSegDataset.label_spec does; see its '
+                f'docstring)')
         if label_type == 'classIds':
             valid, lut = class_id_tables(results['num_classes'],
                                          tuple(map(tuple, results.get('label_map') or ())),

@@ -55,6 +55,25 @@ class PairedSegDataset(BaseDataset):
     name without ``img_suffix``: prediction files are named after it) and, when
     ``with_labels``, ``seg_map_path`` plus the label fields that ``LoadCityscapesLabel`` reads.
 
+    What the tools rely on, for a dataset class of one's own (derive from this class, or give
+    an mmengine ``BaseDataset`` the same):
+
+    - per labelled sample, ``label_type``: how the label file stores classes, one of
+      :data:`~cityseg.datasets.loading.LABEL_TYPES`: ``'labelIds'`` (Cityscapes' 34 ids,
+      mapped to the 19 train ids), ``'labelTrainIds'`` (train ids 0..18, 255 void) or
+      ``'classIds'`` (indices into the dataset's ``classes``, with the sample's
+      ``num_classes``, ``ignore_index`` and ``label_map``: ``(file value, class index)``
+      pairs). ``LoadCityscapesLabel`` refuses a sample without one, and class statistics
+      (``ClassWeightHook``) read every label with the same fields
+      (:data:`~cityseg.datasets.class_stats.LABEL_FIELDS`);
+    - class attributes ``root_hint`` (a sentence saying what ``data_root`` must hold and which
+      environment variable the configs read, added to the missing-folder error) and
+      ``creates_data_root`` (True for a dataset that writes its own root, as the synthetic one
+      does, so the tools do not refuse a missing one);
+    - in the pipeline, transforms whose class sets ``cacheable = True`` (a pure function of the
+      sample: loading, resizing) may be cached by ``cache_dir``; caching stops at the first
+      transform that does not.
+
     Args:
         data_root: the dataset's root folder.
         with_labels: pair each image with its label; a missing label is an error.
@@ -70,6 +89,8 @@ class PairedSegDataset(BaseDataset):
     depth: int | None = 1
     # What the folder passed as data_root must hold, for the missing-folder error.
     root_hint = ''
+    # True when the dataset writes its own data_root: a missing one is then not an error.
+    creates_data_root = False
 
     def __init__(self, data_root: str, with_labels: bool = True, cache_dir: str | None = None,
                  **kwargs) -> None:

@@ -6,11 +6,17 @@ by its ``loss_weight``. :class:`JointLoss` returns a dict of named losses, since
 ``BaseModel.parse_losses`` sums every key containing ``'loss'`` into the total it optimises and
 logs each term on its own.
 
+``model.loss`` may be any loss registered in ``MODELS`` (cityseg's or a user's own), or a list of
+them (:func:`build_loss`): a loss whose ``__init__`` takes ``ignore_index`` gets the model's, and
+one that returns a tensor is logged under :func:`loss_key`.
+
 All arithmetic runs in float32, even when the network runs under fp16/bf16 autocast: ``log``,
 ``exp`` and sums over millions of pixels lose too much in half precision.
 """
+import inspect
 import math
 import numbers
+import re
 from collections.abc import Mapping, Sequence
 
 import torch
@@ -238,6 +244,55 @@ class DiceLoss(nn.Module):
         return self.loss_weight * loss
 
 
+def build_loss(cfg: Mapping | Sequence[Mapping], ignore_index: int,
+               where: str = 'model.loss') -> nn.Module:
+    """The loss of ``cfg``: one registered loss's config, or a list of them (a :class:`JointLoss`).
+
+    ``ignore_index`` is passed to a loss whose ``__init__`` takes it, unless ``cfg`` sets its own.
+    ``where`` names the config key in errors.
+    """
+    if isinstance(cfg, Sequence) and not isinstance(cfg, str):
+        cfg = dict(type='JointLoss', losses=list(cfg))
+    if not isinstance(cfg, Mapping) or 'type' not in cfg:
+        raise TypeError(f"{where} must be a loss config such as dict(type='FocalLoss') or a "
+                        f'list of them, got {cfg!r}')
+    loss_cls = MODELS.get(cfg['type']) if isinstance(cfg['type'], str) else cfg['type']
+    if not isinstance(loss_cls, type):
+        raise KeyError(f'{where}.type={cfg["type"]!r} is not a registered loss; register it with '
+                       f'@cityseg.registry.MODELS.register_module() (and custom_imports)')
+    params = inspect.signature(loss_cls.__init__).parameters
+    if 'ignore_index' in params and 'ignore_index' not in cfg:
+        cfg = {**cfg, 'ignore_index': ignore_index}
+    return MODELS.build(dict(cfg))
+
+
+def loss_key(loss: nn.Module) -> str:
+    """The name a loss returning a tensor is logged and optimised under: its ``loss_name``,
+    else ``'loss_<class name>'`` (``LovaszLoss`` -> ``'loss_lovasz'``)."""
+    name = getattr(loss, 'loss_name', None)
+    if name is None:
+        stem = re.sub(r'Loss$', '', type(loss).__name__) or type(loss).__name__
+        name = 'loss_' + re.sub(r'(?<!^)(?=[A-Z])', '_', stem).lower()
+    if 'loss' not in name:
+        raise ValueError(f"loss_name {name!r} of {type(loss).__name__} must contain 'loss': "
+                         f'mmengine optimises only the terms whose name does')
+    return name
+
+
+def named_losses(losses: object, loss: nn.Module) -> dict[str, torch.Tensor]:
+    """``loss``'s output as mmengine's dict of named losses: a tensor under :func:`loss_key`, a
+    dict as it is. Anything else, or a dict without a term mmengine would optimise, is an error
+    that names the rule, instead of mmengine's ``'Tensor' object has no attribute 'items'``."""
+    if isinstance(losses, torch.Tensor):
+        return {loss_key(loss): losses}
+    if isinstance(losses, Mapping) and any('loss' in key for key in losses):
+        return dict(losses)
+    raise TypeError(f'model.loss {type(loss).__name__} returned {type(losses).__name__} '
+                    f'{list(losses) if isinstance(losses, Mapping) else ""}: a loss must return a '
+                    f"tensor, or a dict of tensors whose names contain 'loss' (mmengine "
+                    f'optimises their sum)')
+
+
 @MODELS.register_module()
 class JointLoss(nn.Module):
     """Several losses applied to the same logits, returned as a dict of named, weighted terms.
@@ -279,8 +334,8 @@ class JointLoss(nn.Module):
                 raise ValueError(f'JointLoss losses[{i}] must be a loss config such as '
                                  f"dict(type='FocalLoss'), got {cfg!r}")
         self.losses = nn.ModuleList(
-            MODELS.build({'ignore_index': ignore_index, **cfg}) for cfg in losses)
-        names = [loss.loss_name for loss in self.losses]
+            build_loss(cfg, ignore_index, f'losses[{i}]') for i, cfg in enumerate(losses))
+        names = [loss_key(loss) for loss in self.losses]
         if len(set(names)) != len(names):
             raise ValueError(f'loss names must be distinct, got {names}')
         if class_weight is not None:
@@ -301,4 +356,4 @@ class JointLoss(nn.Module):
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
         """Return ``{loss_name: weighted loss}`` for every component."""
-        return {loss.loss_name: loss(logits, target) for loss in self.losses}
+        return {loss_key(loss): loss(logits, target) for loss in self.losses}

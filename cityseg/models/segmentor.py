@@ -16,6 +16,7 @@ from cityseg.registry import MODELS
 from cityseg.structures import SegDataSample
 
 from .encoder_weights import load_encoder_weights, resolve_encoder_weights
+from .losses import build_loss, named_losses
 from .networks import (
     add_head_dropout,
     build_network,
@@ -59,7 +60,8 @@ class SMPSegmentor(BaseModel):
             optional classification head).
         model_kwargs: extra keyword arguments for the smp architecture
             (``decoder_channels``, ``encoder_output_stride``, ...).
-        loss: config of the loss module, which returns a dict of named losses; its
+        loss: config of any registered loss, or a list of them (summed, each logged on its
+            own; see :func:`~cityseg.models.losses.build_loss`); a loss that takes
             ``ignore_index`` defaults to this model's.
         test_cfg: inference settings: ``mode='whole'|'slide'``, ``crop_size=(h, w)`` and
             ``stride=(h, w)`` (default and maximum: the crop size) for slide, ``flip=False``
@@ -74,7 +76,7 @@ class SMPSegmentor(BaseModel):
     def __init__(self, arch: str = UNSET, encoder_name: str | None = UNSET,
                  encoder_weights: str | None = None, num_classes: int = UNSET,
                  in_channels: int = 3, dropout: float = 0.0, model_kwargs: dict | None = None,
-                 loss: dict | None = None, test_cfg: dict | None = None,
+                 loss: dict | list[dict] | None = None, test_cfg: dict | None = None,
                  ignore_index: int = 255, channels_last: bool = False,
                  data_preprocessor: dict | None = None, init_cfg: dict | None = None,
                  pretrained: str | None = None) -> None:
@@ -101,7 +103,7 @@ class SMPSegmentor(BaseModel):
             self.net.to(memory_format=torch.channels_last)
         self.num_classes = num_classes
         self.ignore_index = ignore_index
-        self.loss_module = MODELS.build({'ignore_index': ignore_index, **(loss or DEFAULT_LOSS)})
+        self.loss_module = build_loss(loss or DEFAULT_LOSS, ignore_index)
         self.test_cfg = parse_test_cfg(test_cfg)
 
     def _build_network(self, arch: str, encoder_name: str | None, encoder_weights: str | None,
@@ -157,10 +159,11 @@ class SMPSegmentor(BaseModel):
             logits = F.interpolate(logits, size=target.shape[-2:], mode='bilinear',
                                    align_corners=False)
         try:
-            return self.loss_module(logits, target)
+            losses = self.loss_module(logits, target)
         except ValueError:
             self._check_labels(target, data_samples)
             raise
+        return named_losses(losses, self.loss_module)
 
     def _check_labels(self, target: torch.Tensor, data_samples: Sequence[SegDataSample]) -> None:
         """Name the label files holding values that are neither a class nor ``ignore_index``.

@@ -113,3 +113,14 @@ def test_zero_byte_files_name_the_file(tmp_path):
         load_label(str(path), 'labelIds')
     with pytest.raises(ValueError, match=rf'Cannot decode image {re.escape(str(path))}'):
         LoadCityscapesImage()(dict(img_path=str(path)))
+
+
+@pytest.mark.parametrize('fields', [{}, {'label_type': 'trainIds'}])
+def test_a_sample_without_a_valid_label_type_is_refused_naming_the_rule(tmp_path, fields):
+    """A user's dataset that sets no label_type once had its labels read as labelIds."""
+    path = write_png(tmp_path / 'x.png', np.zeros((2, 2), np.uint8))
+    with pytest.raises(ValueError, match=r"sample img\.png has label_type=.*: a dataset feeding "
+                                         r"LoadCityscapesLabel gives every labelled sample a "
+                                         r"label_type, one of \['labelIds', 'labelTrainIds', "
+                                         r"'classIds'\]"):
+        LoadCityscapesLabel()(dict(img_path='img.png', seg_map_path=path, **fields))

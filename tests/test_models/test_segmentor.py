@@ -247,3 +247,74 @@ def test_preprocessor_pads_to_the_network_divisor(arch, configured, expected):
                          data_preprocessor=dict(type='SegDataPreProcessor',
                                                 size_divisor=configured))
     assert model.data_preprocessor.size_divisor == expected
+
+
+@MODELS.register_module()
+class SegmentorTestMeanLoss(torch.nn.Module):
+    """A user's own loss: no ``ignore_index`` argument, no ``loss_name``, returns a tensor."""
+
+    def forward(self, logits, target):
+        return logits.float().mean() ** 2
+
+
+@MODELS.register_module()
+class SegmentorTestUnnamedDictLoss(torch.nn.Module):
+    def forward(self, logits, target):
+        return {'focal': logits.mean()}
+
+
+def loss_inputs(model):
+    data = preprocessed(model, [(64, 128)] * 2, training=True)
+    target = torch.cat([s.gt_sem_seg.data for s in data['data_samples']]).long()
+    return data, target
+
+
+def test_a_single_registered_loss_is_model_loss_and_trains():
+    """Once ``'Tensor' object has no attribute 'items'`` inside mmengine: one FocalLoss."""
+    model = build(loss=dict(type='FocalLoss', gamma=0.0))
+    data, target = loss_inputs(model)
+    losses = model(**data, mode='loss')
+    logits = model(data['inputs'], mode='tensor')
+    assert set(losses) == {'loss_focal'}
+    torch.testing.assert_close(losses['loss_focal'], F.cross_entropy(logits, target,
+                                                                     ignore_index=255))
+    assert model.loss_module.ignore_index == 255
+    from mmengine.optim import OptimWrapper
+    log_vars = model.train().train_step(make_data([(64, 128)] * 2, NUM_CLASSES),
+                                        OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1)))
+    assert set(log_vars) == {'loss', 'loss_focal'}
+
+
+def test_a_list_of_losses_is_their_named_sum():
+    model = build(loss=[dict(type='FocalLoss', gamma=0.0), dict(type='DiceLoss')], ignore_index=3)
+    data, target = loss_inputs(model)
+    losses = model(**data, mode='loss')
+    logits = model(data['inputs'], mode='tensor')
+    assert set(losses) == {'loss_focal', 'loss_dice'}
+    torch.testing.assert_close(losses['loss_focal'],
+                               F.cross_entropy(logits, target, ignore_index=3))
+    assert [m.ignore_index for m in model.loss_module.losses] == [3, 3]
+
+
+def test_a_users_loss_without_ignore_index_or_name_is_logged_under_its_class():
+    model = build(loss=dict(type='SegmentorTestMeanLoss'))
+    data, _ = loss_inputs(model)
+    losses = model(**data, mode='loss')
+    logits = model(data['inputs'], mode='tensor')
+    assert set(losses) == {'loss_segmentor_test_mean'}
+    torch.testing.assert_close(losses['loss_segmentor_test_mean'], logits.mean() ** 2)
+
+
+def test_loss_rules_broken_are_named():
+    with pytest.raises(KeyError, match=r"model\.loss\.type='NoSuchLoss' is not a registered "
+                                       r'loss'):
+        build(loss=dict(type='NoSuchLoss'))
+    with pytest.raises(TypeError, match=r"model\.loss must be a loss config such as "
+                                        r"dict\(type='FocalLoss'\)"):
+        build(loss='FocalLoss')
+    model = build(loss=dict(type='SegmentorTestUnnamedDictLoss'))
+    data, _ = loss_inputs(model)
+    with pytest.raises(TypeError, match=r"returned dict \['focal'\]: a loss must return a "
+                                        r"tensor, or a dict of tensors whose names contain "
+                                        r"'loss'"):
+        model(**data, mode='loss')
