@@ -13,8 +13,6 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SEGFORMER = osp.join(ROOT, 'configs', 'segformer')
 DEEPLAB = osp.join(ROOT, 'configs', 'deeplabv3plus',
                    'deeplabv3plus_r50-d8_4xb2-80k_cityscapes-512x1024.py')
-# mmsegmentation's configs/segformer/README.md, Cityscapes val mIoU (single scale)
-SEGFORMER_PUBLISHED = {0: 76.54, 1: 78.56, 2: 81.08, 3: 81.94, 4: 81.89, 5: 82.25}
 
 
 @pytest.mark.parametrize('b', range(6))
@@ -22,7 +20,6 @@ def test_smp_hub_configs_name_the_checkpoint_and_the_authors_inference(b):
     cfg = Config.fromfile(osp.join(SEGFORMER, f'segformer_mit-b{b}_smp-hub_cityscapes-'
                                               '1024x1024.py'))
     assert cfg.model.pretrained == f'smp-hub/segformer-b{b}-1024x1024-city-160k'
-    assert cfg.published_miou == SEGFORMER_PUBLISHED[b]
     assert dict(cfg.model.test_cfg) == dict(mode='slide', crop_size=(1024, 1024),
                                             stride=(768, 768))
     pre = cfg.model.data_preprocessor
@@ -37,7 +34,6 @@ def test_smp_hub_configs_name_the_checkpoint_and_the_authors_inference(b):
 def test_segformer_recipes(b):
     cfg = Config.fromfile(osp.join(SEGFORMER, f'segformer_mit-b{b}_8xb1-160k_cityscapes-'
                                               '1024x1024.py'))
-    assert cfg.published_miou == SEGFORMER_PUBLISHED[b]
     assert (cfg.model.arch, cfg.model.encoder_name) == ('Segformer', f'mit_b{b}')
     assert cfg.optim_wrapper.optimizer == dict(type='AdamW', lr=6e-5, betas=(0.9, 0.999),
                                                weight_decay=0.01)
@@ -67,7 +63,6 @@ def test_segformer_param_groups_follow_mmsegmentation():
 
 def test_deeplabv3plus_r50_d8_recipe_builds_output_stride_8():
     cfg = Config.fromfile(DEEPLAB)
-    assert cfg.published_miou == 80.09
     assert cfg.optim_wrapper.optimizer == dict(type='SGD', lr=0.01, momentum=0.9,
                                                weight_decay=5e-4)
     assert cfg.train_cfg.max_iters == 80000 and cfg.train_dataloader.batch_size == 8

@@ -10,8 +10,8 @@ config, that config as ``cityseg_config.py``, and the slimmed cityseg checkpoint
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-import os
 import os.path as osp
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,8 +21,9 @@ from mmengine.config import Config
 from mmengine.runner import CheckpointLoader
 from torch import nn
 
+from cityseg.evaluation.metrics_file import read_metrics_file
 from cityseg.models.networks import strip_head_dropout
-from cityseg.utils.fileio import atomic_output
+from cityseg.utils.fileio import atomic_output, atomic_write
 
 from .inference import init_model
 
@@ -31,15 +32,11 @@ _SUMMARY_KEYS = ('aAcc', 'mIoU', 'mAcc', 'mDice', 'mFscore', 'mIoU_iIoU', 'iIoU'
 
 def read_metrics(metrics_file: str, checkpoint: str) -> dict:
     """The ``metrics.json`` tools/test.py wrote for ``checkpoint`` (any other is refused)."""
-    with open(metrics_file) as f:
-        metrics = json.load(f)
+    metrics = read_metrics_file(metrics_file, require=('per_class',))
     evaluated = metrics.get('checkpoint')
     if not evaluated or not osp.exists(evaluated) or not osp.samefile(evaluated, checkpoint):
         raise ValueError(f'{metrics_file} evaluates checkpoint {evaluated!r}, not {checkpoint}: '
                          f'run tools/test.py CONFIG {checkpoint} and pass its metrics.json')
-    if 'per_class' not in metrics:
-        raise ValueError(f'{metrics_file} has no per_class scores: is it a metrics.json '
-                         'written by tools/test.py?')
     return metrics
 
 
@@ -48,11 +45,11 @@ def slim_checkpoint(checkpoint: str, out_dir: Path) -> Path:
     ``out_dir/<stem>-<sha256[:8]>.pth`` and return that path."""
     ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
     slim = dict(meta=ckpt.get('meta', {}), state_dict=ckpt.get('state_dict', ckpt))
-    tmp = out_dir / 'slim.pth.tmp'
-    torch.save(slim, tmp)
-    sha = hashlib.sha256(tmp.read_bytes()).hexdigest()
-    final = out_dir / f'{Path(checkpoint).stem}-{sha[:8]}.pth'
-    os.replace(tmp, final)
+    buffer = io.BytesIO()  # the name holds the digest of the bytes, so they come first
+    torch.save(slim, buffer)
+    data = buffer.getvalue()
+    final = out_dir / f'{Path(checkpoint).stem}-{hashlib.sha256(data).hexdigest()[:8]}.pth'
+    atomic_write(data, final)
     return final
 
 

@@ -48,11 +48,6 @@ TRAIN_ID_TO_COLOR: np.ndarray = np.zeros((256, 3), dtype=np.uint8)
 TRAIN_ID_TO_COLOR[:NUM_CLASSES] = np.asarray(PALETTE, dtype=np.uint8)
 
 
-def label_ids_to_train_ids(label: np.ndarray) -> np.ndarray:
-    """Map a labelIds array (values 0..33) to train ids (0..18, 255 for void)."""
-    return ID_TO_TRAIN_ID[label]
-
-
 def train_ids_to_label_ids(pred: np.ndarray) -> np.ndarray:
     """Map train ids back to Cityscapes label ids, as the test server expects."""
     return TRAIN_ID_TO_ID[pred]

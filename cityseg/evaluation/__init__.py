@@ -2,6 +2,7 @@
 from .confusion import confusion_matrix, metrics_from_confusion
 from .instance_iou import instance_counts, instance_iou
 from .iou_metric import IoUMetric
+from .metrics_file import read_metrics_file, write_metrics_file
 
 __all__ = ['IoUMetric', 'confusion_matrix', 'instance_counts', 'instance_iou',
-           'metrics_from_confusion']
+           'metrics_from_confusion', 'read_metrics_file', 'write_metrics_file']

@@ -1,7 +1,8 @@
 """``metrics.json``: what :class:`~cityseg.evaluation.IoUMetric` writes after an evaluation.
 
-One JSON object, read by people, by ``tools/analysis_tools/confusion_matrix.py`` and by
-evaluation reports:
+One JSON object, written by :func:`write_metrics_file` and read back by
+:func:`read_metrics_file` (evaluation reports, ``tools/publish_model.py``,
+``tools/analysis_tools/confusion_matrix.py``) or by people:
 
 - the caller's ``meta`` first (``tools/test.py`` passes ``config``, ``checkpoint``, ``split``
   and ``tta``);
@@ -15,11 +16,16 @@ Undefined scores (nan) are written as ``null``, so that the file is strict JSON.
 """
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
-from mmengine.fileio import dump
+from mmengine.fileio import dump, get_text
+
+# The sections every metrics.json has (the summary keys depend on the metric's settings).
+SECTIONS = ('per_class', 'confusion_matrix', 'per_image')
+_WRITTEN_BY = 'expected a metrics.json written by tools/test.py on a labelled split'
 
 
 def write_metrics_file(path: str, meta: Mapping, summary: Mapping[str, float],
@@ -41,3 +47,44 @@ def _nan_to_none(obj: object) -> object:
     if isinstance(obj, list | tuple):
         return [_nan_to_none(v) for v in obj]
     return None if isinstance(obj, float) and math.isnan(obj) else obj
+
+
+def read_metrics_file(path: str, require: Iterable[str] = SECTIONS) -> dict:
+    """The contents of a ``metrics.json`` that :func:`write_metrics_file` wrote, checked.
+
+    Args:
+        path: the file (any mmengine file backend, as the writer).
+        require: the top-level keys the caller needs (default: every section); a missing one
+            raises a ``ValueError`` naming the file and the keys.
+
+    A missing file, bad JSON (with its line and column), a non-object, and a confusion matrix
+    whose counts do not match its classes each raise an error that names ``path``.
+    """
+    try:
+        text = get_text(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f'{path} does not exist: {_WRITTEN_BY}') from None
+    try:
+        metrics = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f'{path} is not valid JSON ({err.msg}, line {err.lineno} column '
+                         f'{err.colno}): {_WRITTEN_BY}') from err
+    if not isinstance(metrics, dict):
+        raise ValueError(f'{path} holds a JSON {type(metrics).__name__}, not an object: '
+                         f'{_WRITTEN_BY}')
+    missing = [key for key in require if key not in metrics]
+    if missing:
+        raise ValueError(f'{path} has no {", ".join(map(repr, missing))}: {_WRITTEN_BY}')
+    if 'confusion_matrix' in metrics:
+        _check_confusion(path, metrics['confusion_matrix'])
+    return metrics
+
+
+def _check_confusion(path: str, saved: object) -> None:
+    """The saved confusion matrix is square, one row and column per named class."""
+    if not isinstance(saved, Mapping) or not {'classes', 'counts'} <= set(saved):
+        raise ValueError(f'{path}: "confusion_matrix" needs "classes" and "counts"')
+    shape = np.shape(saved['counts'])
+    if shape != (len(saved['classes']),) * 2:
+        raise ValueError(f'{path}: confusion matrix of shape {shape} for '
+                         f'{len(saved["classes"])} classes')

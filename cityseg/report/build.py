@@ -22,6 +22,7 @@ import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from cityseg.engine.hooks.worst_images_hook import PICTURES, picture_path
+from cityseg.evaluation.metrics_file import read_metrics_file
 from cityseg.utils.checkpoint_loading import safe_torch_load
 from cityseg.visualization import normalize, palette_of, plot_confusion
 
@@ -35,18 +36,9 @@ DPI = 100
 
 
 def load_metrics(path: str) -> dict:
-    """``metrics.json`` at ``path``, or inside ``path`` when it is a report (or log) folder."""
-    file = osp.join(path, 'metrics.json') if osp.isdir(path) else path
-    if not osp.isfile(file):
-        raise FileNotFoundError(f'{file} does not exist: expected a metrics.json written by '
-                                f'tools/test.py, or a report folder holding one')
-    with open(file) as f:
-        metrics = json.load(f)
-    for key in ('per_class', 'confusion_matrix', 'per_image'):
-        if key not in metrics:
-            raise KeyError(f'{file} has no "{key}": write it with tools/test.py on a '
-                           f'labelled split')
-    return metrics
+    """``metrics.json`` at ``path``, or inside ``path`` when it is a report (or log) folder,
+    read by :func:`~cityseg.evaluation.metrics_file.read_metrics_file`."""
+    return read_metrics_file(osp.join(path, 'metrics.json') if osp.isdir(path) else path)
 
 
 def checkpoint_info(checkpoint: str) -> dict:

@@ -12,7 +12,6 @@ class SegDataSample(BaseDataElement):
     - ``gt_sem_seg``: ground-truth train ids, ``(1, H, W)`` uint8, 255 = ignore.
     - ``pred_sem_seg``: predicted train ids at label resolution, ``(1, H, W)`` uint8 (long
       when there are more than 255 classes).
-    - ``seg_logits``: class scores at label resolution, ``(num_classes, H, W)``.
 
     Metainfo carries ``img_path``, ``seg_map_path``, ``ori_shape``, ``img_shape`` and
     ``pad_shape`` so that predictions can be mapped back onto the original image.
@@ -41,15 +40,3 @@ class SegDataSample(BaseDataElement):
     @pred_sem_seg.deleter
     def pred_sem_seg(self) -> None:
         del self._pred_sem_seg
-
-    @property
-    def seg_logits(self) -> PixelData:
-        return self._seg_logits
-
-    @seg_logits.setter
-    def seg_logits(self, value: PixelData) -> None:
-        self.set_field(value, '_seg_logits', dtype=PixelData)
-
-    @seg_logits.deleter
-    def seg_logits(self) -> None:
-        del self._seg_logits

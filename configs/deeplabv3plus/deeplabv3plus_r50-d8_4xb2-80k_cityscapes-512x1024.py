@@ -21,7 +21,6 @@ _base_ = [
     '../_base_/schedules/default_hooks.py',
     '../_base_/default_runtime.py',
 ]
-published_miou = 80.09
 crop_size = (512, 1024)  # (height, width)
 max_iters = 80000
 

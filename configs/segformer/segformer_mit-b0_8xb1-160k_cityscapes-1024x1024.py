@@ -20,7 +20,6 @@ _base_ = [
     '../_base_/schedules/default_hooks.py',
     '../_base_/default_runtime.py',
 ]
-published_miou = 76.54
 crop_size = (1024, 1024)  # (height, width)
 max_iters = 160000
 

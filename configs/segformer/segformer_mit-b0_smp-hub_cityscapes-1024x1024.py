@@ -15,6 +15,5 @@ _base_ = [
     '../_base_/schedules/schedule_2k.py',  # unused by tools/test.py; fine-tuning starts here
     '../_base_/default_runtime.py',
 ]
-published_miou = 76.54
 model = dict(pretrained='smp-hub/segformer-b0-1024x1024-city-160k',
              test_cfg=dict(mode='slide', crop_size=(1024, 1024), stride=(768, 768)))

@@ -5,5 +5,4 @@
 # Published: 78.56 mIoU, Cityscapes val, single scale (mmsegmentation configs/segformer/README.md,
 # Segformer MIT-B1, 1024x1024, 160k).
 _base_ = ['./segformer_mit-b0_smp-hub_cityscapes-1024x1024.py']
-published_miou = 78.56
 model = dict(pretrained='smp-hub/segformer-b1-1024x1024-city-160k')

@@ -3,5 +3,4 @@
 # val mIoU 81.94 (single scale, sliding window; configs/segformer/README.md). The same
 # differences as the B0 recipe apply.
 _base_ = ['./segformer_mit-b0_8xb1-160k_cityscapes-1024x1024.py']
-published_miou = 81.94
 model = dict(encoder_name='mit_b3')

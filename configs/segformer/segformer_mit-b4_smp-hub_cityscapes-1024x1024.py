@@ -5,5 +5,4 @@
 # Published: 81.89 mIoU, Cityscapes val, single scale (mmsegmentation configs/segformer/README.md,
 # Segformer MIT-B4, 1024x1024, 160k).
 _base_ = ['./segformer_mit-b0_smp-hub_cityscapes-1024x1024.py']
-published_miou = 81.89
 model = dict(pretrained='smp-hub/segformer-b4-1024x1024-city-160k')

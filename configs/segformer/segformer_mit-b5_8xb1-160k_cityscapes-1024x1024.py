@@ -3,5 +3,4 @@
 # val mIoU 82.25 (single scale, sliding window; configs/segformer/README.md). The same
 # differences as the B0 recipe apply.
 _base_ = ['./segformer_mit-b0_8xb1-160k_cityscapes-1024x1024.py']
-published_miou = 82.25
 model = dict(encoder_name='mit_b5')

@@ -1,5 +1,6 @@
 """What IoUMetric writes to metrics.json (layout, per-image scores, nan as null), when it
-writes nothing, and how MetricOutputDirHook puts the file into the run's log dir."""
+writes nothing, how MetricOutputDirHook puts the file into the run's log dir, and how
+read_metrics_file reads it back (and names the file when it is not one)."""
 from __future__ import annotations
 
 import json
@@ -12,7 +13,7 @@ from mmengine.evaluator import Evaluator
 
 from cityseg.datasets.labels import CLASSES, NUM_CLASSES
 from cityseg.engine.hooks import MetricOutputDirHook
-from cityseg.evaluation import IoUMetric
+from cityseg.evaluation import IoUMetric, read_metrics_file
 
 # Image a, 3 classes, 255 = void; rows = gt, cols = pred, counted by hand:
 # [[1, 1, 0], [0, 2, 0], [1, 0, 1]] -> IoU 1/3, 2/3, 1/2; 4 of 6 counted pixels right.
@@ -49,9 +50,11 @@ def test_layout_and_per_image_scores(tmp_path):
     assert list(report['per_class']) == ['0', '1', '2']
     assert set(report['per_class']['0']) == {'IoU', 'Acc', 'Dice'}
     a, b, c = report['per_image']
-    assert a == pytest.approx({'file': 'a.png', 'mIoU': (1 / 3 + 2 / 3 + 1 / 2) / 3,
-                               'aAcc': 4 / 6})
-    assert b == pytest.approx({'file': 'b.png', 'mIoU': (2 / 3 + 1 / 2) / 2, 'aAcc': 3 / 4})
+    # pytest.approx is for numbers only (pytest 9.2 refuses a str with a relative tolerance),
+    # so the file name is compared on its own.
+    assert (a.pop('file'), b.pop('file')) == ('a.png', 'b.png')
+    assert a == pytest.approx({'mIoU': (1 / 3 + 2 / 3 + 1 / 2) / 3, 'aAcc': 4 / 6})
+    assert b == pytest.approx({'mIoU': (2 / 3 + 1 / 2) / 2, 'aAcc': 3 / 4})
     assert c == {'file': 'c.png', 'mIoU': None, 'aAcc': None}  # nan written as null
 
 
@@ -69,6 +72,7 @@ def test_per_image_scores_match_numpy(tmp_path):
                          'aAcc': tp.sum() / conf.sum()})
     assert len(report['per_image']) == len(expected)
     for entry, reference in zip(report['per_image'], expected):
+        assert entry.pop('file') == reference.pop('file')  # approx is for the numbers only
         assert entry == pytest.approx(reference, rel=1e-12)
 
 
@@ -104,3 +108,36 @@ def test_class_names_label_the_file(tmp_path):
         report = json.load(f)
     assert list(report['per_class']) == report['confusion_matrix']['classes'] == list(CLASSES)
     assert report['confusion_matrix']['counts'] == histogram_reference(pred, gt).tolist()
+
+
+def test_read_metrics_file_returns_what_the_metric_wrote(tmp_path):
+    _, written = _write(tmp_path, [metric_sample(PRED_A, GT_A, 'a.png'),
+                                   metric_sample(PRED_C, GT_C, 'c.png')],
+                        output_meta=dict(config='c.py', checkpoint=None))
+    read = read_metrics_file(str(tmp_path / 'metrics.json'))
+    assert read == written  # json.load's view of the file, nulls included
+    assert read['per_image'][1] == {'file': 'c.png', 'mIoU': None, 'aAcc': None}
+
+
+@pytest.mark.parametrize('text, error', [
+    ('{"mIoU": 0.5,\n "per_class": }', r'is not valid JSON \(Expecting value, line 2 column 15\)'),
+    ('[1, 2]', 'holds a JSON list, not an object'),
+    ('{"mIoU": 0.5, "per_class": {}}', "has no 'confusion_matrix', 'per_image'"),
+    ('{"per_class": {}, "per_image": [], "confusion_matrix": {"classes": ["a", "b"], '
+     '"counts": [[1, 2]]}}', r'confusion matrix of shape \(1, 2\) for 2 classes'),
+])
+def test_read_metrics_file_names_the_file_and_the_fault(tmp_path, text, error):
+    path = tmp_path / 'broken' / 'metrics.json'
+    path.parent.mkdir()
+    path.write_text(text)
+    with pytest.raises(ValueError, match=error) as info:
+        read_metrics_file(str(path))
+    assert str(info.value).startswith(str(path))
+
+
+def test_read_metrics_file_checks_only_the_keys_asked_for(tmp_path):
+    path = tmp_path / 'metrics.json'
+    path.write_text('{"mIoU": 0.25, "per_class": {"road": {"IoU": 0.25}}}')
+    assert read_metrics_file(str(path), require=('per_class',))['mIoU'] == 0.25
+    with pytest.raises(FileNotFoundError, match=f'{tmp_path / "nowhere.json"} does not exist'):
+        read_metrics_file(str(tmp_path / 'nowhere.json'))

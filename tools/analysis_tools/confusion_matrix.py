@@ -11,10 +11,10 @@ Usage: ``python tools/analysis_tools/confusion_matrix.py work_dirs/x/<time>/metr
 from __future__ import annotations
 
 import argparse
-import json
 
 import numpy as np
 
+from cityseg.evaluation.metrics_file import read_metrics_file
 from cityseg.visualization.confusion import normalize, plot_confusion
 
 
@@ -31,18 +31,8 @@ def parse_args() -> argparse.Namespace:
 
 def load_confusion(path: str) -> tuple[np.ndarray, list[str]]:
     """The counts (rows = ground truth) and class names stored by ``tools/test.py``."""
-    with open(path) as f:
-        report = json.load(f)
-    if 'confusion_matrix' not in report:
-        raise KeyError(f'{path} has no "confusion_matrix": write it with tools/test.py on a '
-                       f'labelled split')
-    saved = report['confusion_matrix']
-    counts = np.asarray(saved['counts'], dtype=np.int64)
-    classes = list(saved['classes'])
-    if counts.shape != (len(classes), len(classes)):
-        raise ValueError(f'{path}: confusion matrix of shape {counts.shape} for '
-                         f'{len(classes)} classes')
-    return counts, classes
+    saved = read_metrics_file(path, require=('confusion_matrix',))['confusion_matrix']
+    return np.asarray(saved['counts'], dtype=np.int64), list(saved['classes'])
 
 
 def main() -> None:

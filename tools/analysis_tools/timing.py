@@ -19,8 +19,3 @@ def time_side_by_side(fns: dict[str, Callable[[int], object]], n: int,
                 fn(i)
                 best[name][i] = min(best[name][i], time.perf_counter() - start)
     return {name: sum(times) / n for name, times in best.items()}
-
-
-def time_each(fn: Callable[[int], object], n: int, repeat: int) -> float:
-    """:func:`time_side_by_side` of one function."""
-    return time_side_by_side({'fn': fn}, n, repeat)['fn']
