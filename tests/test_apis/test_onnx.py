@@ -214,6 +214,7 @@ def test_int8_model_is_qdq_with_per_channel_weights(int8_onnx):
     assert any(len(s.dims) == 1 and s.dims[0] > 1 for s in scales)
 
 
+@pytest.mark.integration
 def test_int8_efficientnet_convolutions_are_fully_quantized(synthetic_root, tmp_path):
     """onnxruntime runs a convolution in integer arithmetic only when its input, weight and
     bias come straight from DequantizeLinear. EfficientNet's exported graph feeds its

@@ -89,6 +89,7 @@ def only(batch: list) -> dict:
     return batch[0]
 
 
+@pytest.mark.integration
 def test_workers_read_the_mapping_not_pickled_bytes(synthetic_root, tmp_path):
     steps = pipeline(BASE, 'test_pipeline')
     cached = build(synthetic_root, steps, tmp_path)

@@ -29,6 +29,7 @@ def polygons_only(synthetic_root, tmp_path) -> Path:
     return root
 
 
+@pytest.mark.integration
 def test_reproduces_the_synthetic_label_train_ids(synthetic_root, polygons_only):
     proc = subprocess.run([sys.executable, str(TOOL), str(polygons_only), '--nproc', '2'],
                           capture_output=True, text=True)

@@ -54,6 +54,7 @@ def test_random_part_depends_on_the_image_name(image_rgb):
     assert not np.array_equal(a, b)
 
 
+@pytest.mark.integration
 def test_same_pixels_in_another_interpreter(image_rgb):
     """A new interpreter with another str-hash salt (PYTHONHASHSEED) gives the same bytes:
     the seed does not come from Python's hash()."""

@@ -22,6 +22,9 @@ from helpers.layouts import (
 )
 from PIL import Image
 
+# Runs a tool as a subprocess or trains: the integration tier (docs/contributing.md).
+pytestmark = pytest.mark.integration
+
 TINY_MODEL = ("model = dict(encoder_name='resnet18', encoder_weights=None, "
               "model_kwargs=dict(decoder_channels=(16, 16, 16, 16, 16)))\n")
 LOADER = ['test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',

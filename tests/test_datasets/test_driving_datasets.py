@@ -129,7 +129,7 @@ def test_base_config_reads_the_root_from_its_environment_variable(name, monkeypa
 
 
 def test_cityscapes_config_switches_to_acdc_with_cfg_options(synthetic_root, tmp_path):
-    """The README's switch: the training config, its test dataset's type and root replaced."""
+    """docs/datasets.md's switch: the training config, its test dataset's type and root replaced."""
     from cityseg.utils import load_config
     written = write_acdc(synthetic_root, tmp_path)
     cfg = load_config(osp.join(ROOT, 'configs/deeplabv3plus_effb3_512.py'), {

@@ -301,6 +301,7 @@ def test_failed_regeneration_keeps_the_previous_dataset(tmp_path, monkeypatch):
     assert sorted(p.name for p in out.parent.iterdir()) == ['.synthetic.lock', 'synthetic']
 
 
+@pytest.mark.integration
 def test_cli(tmp_path):
     out = tmp_path / 'cli'
     subprocess.run([sys.executable, 'tools/make_synthetic_cityscapes.py', '--out', str(out),

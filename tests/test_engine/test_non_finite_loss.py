@@ -23,6 +23,7 @@ class EngineTestPoisonHook(Hook):
                 next(runner.model.parameters()).fill_(float('nan'))
 
 
+@pytest.mark.integration
 def test_nan_loss_stops_at_its_iteration_and_keeps_last_good_checkpoint(synthetic_root,
                                                                          tmp_path):
     work_dir = str(tmp_path)
@@ -39,6 +40,7 @@ def test_nan_loss_stops_at_its_iteration_and_keeps_last_good_checkpoint(syntheti
     assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
 
 
+@pytest.mark.integration
 def test_diverging_run_names_no_poisoned_checkpoint_as_safe(synthetic_root, tmp_path):
     """lr 1e10: iteration 1's loss is finite but its step writes weights of ~1e10 into
     iter_1.pth, and the loss turns non-finite soon after. No such checkpoint is called safe."""
@@ -57,6 +59,7 @@ def test_diverging_run_names_no_poisoned_checkpoint_as_safe(synthetic_root, tmp_
     assert max(v.abs().max().item() for v in state.values() if v.is_floating_point()) > 1e6
 
 
+@pytest.mark.integration
 def test_nan_after_good_checkpoints_names_the_newest_good_one_with_history(synthetic_root,
                                                                             tmp_path):
     cfg = tiny_config(synthetic_root, str(tmp_path), 'train_cfg.val_interval=100',

@@ -175,6 +175,7 @@ def test_encoder_group_gets_mult_times_the_base_lr():
             dict(optimizer=dict(type='AdamW', lr=1e-3)), dict(custom_keys={}))
 
 
+@pytest.mark.integration
 def test_train_cli_amp_runs_on_cpu(synthetic_root, tmp_path):
     work_dir = str(tmp_path)
     # The quickstart itself trains with AMP: start from the plain wrapper for --amp to switch.

@@ -21,5 +21,5 @@ def test_reference_config_hooks_build(path):
         'ClassWeightHook', 'EncoderUnfreezeHook', 'SegVisualizationHook', 'TrainingCurvesHook']
     assert OPTIM_WRAPPER_CONSTRUCTORS.get(cfg.optim_wrapper.constructor) is not None
     assert cfg.optim_wrapper.paramwise_cfg.encoder_lr_mult == 0.1
-    # mmengine's early stopping resolves from cityseg's scope (see README, Training).
+    # mmengine's early stopping resolves from cityseg's scope (see docs/training.md).
     HOOKS.build(dict(type='EarlyStoppingHook', monitor='mIoU', patience=10, min_delta=0.001))

@@ -67,6 +67,7 @@ def test_quickstart_poly_decay_ends_at_eta_min_on_the_last_of_max_iters(
     assert [r['step'] for r in logged(runner) if 'mIoU' in r] == [max_iters]
 
 
+@pytest.mark.integration
 def test_reference_warmup_and_poly_decay_follow_max_epochs(synthetic_root, tmp_path):
     epochs = 3
     runner, lrs = run('deeplabv3plus_effb3_512.py', synthetic_root, str(tmp_path),

@@ -27,6 +27,9 @@ from cityseg.engine.hooks.class_weight_hook import class_weights
 from cityseg.engine.hooks.rng_state_hook import _ReplayWithoutRNG
 from cityseg.registry import HOOKS
 
+# Runs a tool as a subprocess or trains: the integration tier (docs/contributing.md).
+pytestmark = pytest.mark.integration
+
 MAX_ITERS = 6
 TILE = 96
 

@@ -162,6 +162,7 @@ def test_visualization_hook_refuses_a_visualizer_that_cannot_draw_grids(tmp_path
         SegVisualizationHook().before_run(runner)
 
 
+@pytest.mark.integration
 def test_training_grids_reach_tensorboard_and_the_visuals_folder(synthetic_root, tmp_path):
     """A real (2-iteration) run with LocalVisBackend and TensorboardVisBackend: the grid
     validation drew is an image event in TensorBoard, the same picture as

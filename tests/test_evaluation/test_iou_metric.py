@@ -144,6 +144,7 @@ def _dist_worker(rank, world_size, workdir, pairs, out_file):
     dist.destroy_process_group()
 
 
+@pytest.mark.integration
 def test_distributed_evaluation_drops_sampler_padding(tmp_path):
     # 5 images on 2 ranks: DefaultSampler pads rank 1 with image 0 again.
     pairs = blobby_pairs(seed=4, n=5)

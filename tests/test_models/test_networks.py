@@ -15,7 +15,7 @@ from cityseg.registry import MODELS
 NUM_CLASSES = 5
 
 # One small encoder per architecture, smp's own and timm's (tu-) mixed. Kept in step with the
-# README's "Models" table. Constraints: FPN's GroupNorm needs channels divisible by 32, DPT a
+# docs/models.md's table. Constraints: FPN's GroupNorm needs channels divisible by 32, DPT a
 # ViT encoder built with dynamic_img_size=True, PAN sides divisible by 128 (padded for it).
 ARCH_ENCODERS = {
     'Unet': ('resnet18', dict(decoder_channels=(16, 16, 16, 16, 16))),

@@ -117,6 +117,7 @@ def _load_hub_id(tmp_path, **env) -> tuple[float, str]:
     return float(seconds), message
 
 
+@pytest.mark.integration
 def test_hub_id_offline_fails_fast_saying_how_to_predownload(tmp_path):
     seconds, message = _load_hub_id(tmp_path, HF_HUB_OFFLINE='1')
     assert seconds < 2, seconds
@@ -125,6 +126,7 @@ def test_hub_id_offline_fails_fast_saying_how_to_predownload(tmp_path):
     assert 'set model.pretrained=FOLDER' in message
 
 
+@pytest.mark.integration
 def test_hub_id_with_a_silent_hub_fails_within_the_timeout(tmp_path):
     """A hub that accepts connections but never answers (on 127.0.0.1): one request, then the
     error, instead of huggingface_hub's minute of retries."""
@@ -140,6 +142,7 @@ def test_hub_id_with_a_silent_hub_fails_within_the_timeout(tmp_path):
     assert 'cannot reach the Hugging Face hub' in message and 'Timeout' in message
 
 
+@pytest.mark.integration
 def test_a_cached_hub_id_loads_offline(saved, tmp_path):
     """What the error advises: once in huggingface_hub's cache, the hub id loads offline."""
     folder, net = saved

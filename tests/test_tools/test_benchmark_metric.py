@@ -10,6 +10,9 @@ from unittest import mock
 import pytest
 from helpers.cli import QUICKSTART, ROOT
 
+# Runs a tool as a subprocess or trains: the integration tier (docs/contributing.md).
+pytestmark = pytest.mark.integration
+
 SCRIPT = osp.join(ROOT, 'tools', 'analysis_tools', 'benchmark_metric.py')
 SMALL = [QUICKSTART, '--num-images', '2', '--size', '64', '128', '--cfg-options',
          'model.model_kwargs.decoder_channels=[16,16,16,16,16]']

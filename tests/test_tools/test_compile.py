@@ -10,6 +10,9 @@ from mmengine.config import Config
 
 from cityseg.utils.compile import pop_compile_options
 
+# Runs a tool as a subprocess or trains: the integration tier (docs/contributing.md).
+pytestmark = pytest.mark.integration
+
 
 @pytest.mark.parametrize('value, expected', [(True, {}), (False, None),
                                              ({'backend': 'aot_eager'}, {'backend': 'aot_eager'})])

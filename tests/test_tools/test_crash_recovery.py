@@ -8,8 +8,12 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 import torch
 from helpers.cli import ROOT, run_command, run_tool, tiny_cfg_options
+
+# Runs a tool as a subprocess or trains: the integration tier (docs/contributing.md).
+pytestmark = pytest.mark.integration
 
 TRAIN = osp.join(ROOT, 'tools', 'train.py')
 

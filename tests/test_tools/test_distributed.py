@@ -8,6 +8,9 @@ import sys
 import pytest
 from helpers.cli import QUICKSTART, ROOT, read_scalars, run_command, tiny_cfg_options
 
+# Runs a tool as a subprocess or trains: the integration tier (docs/contributing.md).
+pytestmark = pytest.mark.integration
+
 
 def free_port() -> int:
     with socket.socket() as s:

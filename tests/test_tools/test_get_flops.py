@@ -2,10 +2,14 @@
 import importlib.util
 import os.path as osp
 
+import pytest
 from helpers.cli import QUICKSTART, ROOT
 from mmengine.config import Config
 
 from cityseg.registry import MODELS
+
+# Runs a tool as a subprocess or trains: the integration tier (docs/contributing.md).
+pytestmark = pytest.mark.integration
 
 spec = importlib.util.spec_from_file_location(
     'get_flops', osp.join(ROOT, 'tools', 'analysis_tools', 'get_flops.py'))

@@ -12,6 +12,9 @@ from contextlib import contextmanager
 import pytest
 from helpers.cli import ROOT
 
+# Runs a tool as a subprocess or trains: the integration tier (docs/contributing.md).
+pytestmark = pytest.mark.integration
+
 TRAIN = osp.join(ROOT, 'tools', 'train.py')
 CONFIG = osp.join(ROOT, 'configs', 'deeplabv3plus_effb3_512.py')
 

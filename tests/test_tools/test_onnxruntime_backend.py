@@ -8,6 +8,9 @@ import onnx
 import pytest
 from helpers.cli import QUICKSTART, read_test_metrics, run_tool, tiny_cfg_options
 
+# Runs a tool as a subprocess or trains: the integration tier (docs/contributing.md).
+pytestmark = pytest.mark.integration
+
 MODES = {
     'whole': [],
     'slide': ['model.test_cfg.mode=slide', 'model.test_cfg.crop_size=[32,64]',

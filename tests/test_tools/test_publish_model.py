@@ -26,6 +26,9 @@ from cityseg.apis import inference_model, read_image
 from cityseg.apis.publish import read_metrics
 from cityseg.datasets.labels import CLASSES
 
+# Runs a tool as a subprocess or trains: the integration tier (docs/contributing.md).
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope='module')
 def published(checkpoint, synthetic_root, tmp_path_factory):

@@ -24,6 +24,9 @@ from cityseg.report import build_report, load_metrics
 from cityseg.structures import SegDataSample
 from cityseg.visualization import error_map
 
+# Runs a tool as a subprocess or trains: the integration tier (docs/contributing.md).
+pytestmark = pytest.mark.integration
+
 CHROMIUM = '/usr/bin/chromium'  # Debian's package, installed by tools/install.sh --dev
 CELL_JS = '''([row, column]) => {
   const table = document.querySelector('#per-class');

@@ -13,6 +13,9 @@ from helpers.cli import QUICKSTART, ROOT, read_test_metrics, run_tool, tiny_cfg_
 from cityseg.datasets import CityscapesDataset
 from cityseg.datasets.corruptions import corrupt
 
+# Runs a tool as a subprocess or trains: the integration tier (docs/contributing.md).
+pytestmark = pytest.mark.integration
+
 spec = importlib.util.spec_from_file_location(
     'robustness', osp.join(ROOT, 'tools', 'analysis_tools', 'robustness.py'))
 robustness = importlib.util.module_from_spec(spec)

@@ -23,6 +23,9 @@ from packaging.requirements import Requirement
 
 from cityseg.apis import inference_model
 
+# Runs a tool as a subprocess or trains: the integration tier (docs/contributing.md).
+pytestmark = pytest.mark.integration
+
 EXTRA_MODULES = ('onnx', 'onnxruntime', 'tensorboard')  # the extras this test is about
 INSTALLER_DISTS = {'pip', 'setuptools', 'wheel', 'cityseg'}  # what tools/install.sh adds
 

@@ -36,6 +36,9 @@ from cityseg.datasets.labels import (
 )
 from cityseg.registry import DATASETS, MODELS
 
+# Runs a tool as a subprocess or trains: the integration tier (docs/contributing.md).
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope='module')
 def trained(tiny_work_dir) -> tuple[str, str]:

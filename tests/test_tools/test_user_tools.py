@@ -21,6 +21,9 @@ from mmengine.config import Config
 
 from cityseg.apis import inference_model, init_model
 
+# Runs a tool as a subprocess or trains: the integration tier (docs/contributing.md).
+pytestmark = pytest.mark.integration
+
 SUFFIXES = ('_color.png', '_overlay.png', '_labelIds.png', '_trainIds.png')
 
 

@@ -8,6 +8,7 @@ from helpers.cli import QUICKSTART, ROOT, run_tool
 from cityseg.utils import load_config
 
 
+@pytest.mark.integration
 def test_misspelled_top_level_key_names_the_closest(tmp_path):
     out = run_tool('train.py', QUICKSTART, '--work-dir', str(tmp_path),
                    '--cfg-options', 'train_cfgg.max_iters=2', expect_failure=True)

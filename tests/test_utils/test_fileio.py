@@ -51,6 +51,7 @@ def test_writer_raising_midway_leaves_old_file_and_no_temp(tmp_path, error):
     assert os.listdir(tmp_path) == ['latest.pth']
 
 
+@pytest.mark.integration
 def test_killed_writer_leaves_old_file_and_only_a_hidden_temp(tmp_path):
     path = tmp_path / 'latest.pth'
     path.write_bytes(b'old contents')
@@ -201,6 +202,7 @@ def test_shared_locks_coexist_and_keep_out_an_exclusive_one(tmp_path, holder):
         assert pool.apply(_try_lock, (path, True)) == f'{path} is locked by another process'
 
 
+@pytest.mark.integration
 def test_lock_is_free_again_after_release_and_holder_death(tmp_path):
     path = str(tmp_path / 'lock')
     lock = FileLock(path)
@@ -222,6 +224,7 @@ def test_lock_is_free_again_after_release_and_holder_death(tmp_path):
         pass
 
 
+@pytest.mark.integration
 def test_blocking_lock_waits_for_the_holder(tmp_path):
     path = str(tmp_path / 'lock')
     proc = python(f'''
