@@ -189,6 +189,7 @@ def test_train_cli_amp_runs_on_cpu(synthetic_root, tmp_path):
     assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
 
 
+@pytest.mark.integration
 def test_train_cli_float16_with_loss_scaling_resumes_bit_exactly(synthetic_root, tmp_path):
     """The reference recipe's AMP settings (float16, dynamic loss scaling) through
     tools/train.py on CPU; a run resumed from iteration 2 ends exactly where the straight

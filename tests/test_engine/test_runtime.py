@@ -15,6 +15,7 @@ from cityseg.models import SMPSegmentor
 from cityseg.utils.work_dir import claim_work_dir
 
 
+@pytest.mark.integration
 def test_train_from_python_returns_the_trained_model_and_frees_the_work_dir(synthetic_root,
                                                                            tmp_path):
     work_dir = str(tmp_path / 'run')
@@ -58,6 +59,7 @@ def test_build_runner_checks_a_config_that_did_not_come_through_load_config():
         build_runner(cfg)
 
 
+@pytest.mark.integration
 def test_build_runner_compiles_the_network_only(synthetic_root, tmp_path):
     cfg = tiny_config(synthetic_root, str(tmp_path))
     cfg.compile = dict(backend='eager')
@@ -66,6 +68,7 @@ def test_build_runner_compiles_the_network_only(synthetic_root, tmp_path):
     assert runner.model.net._compiled_call_impl is not None
 
 
+@pytest.mark.integration
 def test_importing_cityseg_leaves_mmengine_checkpoint_loading_alone():
     code = ('import cityseg, cityseg.apis, cityseg.models, cityseg.engine\n'
             'from mmengine.runner import CheckpointLoader\n'

@@ -76,6 +76,7 @@ class CompatTestReplayCounter(Hook):
             set_train_loop_iterator(runner.train_loop, self._inner)
 
 
+@pytest.mark.integration
 def test_2_train_loop_iterator_replays_runner_iter_batches_on_resume(synthetic_root, tmp_path):
     work_dir = str(tmp_path)
     train(tiny_config(synthetic_root, work_dir, 'train_cfg.max_iters=2',
@@ -98,6 +99,7 @@ class CompatTestValidationRecorder(Hook):
         self.validated_after.append(runner.iter)
 
 
+@pytest.mark.integration
 def test_3_validates_after_matches_the_iteration_loop(synthetic_root, tmp_path):
     cfg = tiny_config(synthetic_root, str(tmp_path), 'train_cfg.max_iters=5',
                       'train_cfg.val_begin=2', 'train_cfg.val_interval=2',
@@ -125,6 +127,7 @@ class CompatTestRecordingBackend(LocalBackend):
 register_backend('compat_test_recording', CompatTestRecordingBackend, force=True)
 
 
+@pytest.mark.integration
 def test_4_checkpoint_hook_removes_before_the_next_write_with_a_new_backend_per_call(
         synthetic_root, tmp_path):
     args = dict(backend='compat_test_recording')
@@ -151,6 +154,7 @@ class CompatTestMetricOrder(Hook):
         self.seen.append((len(metric.results), (batch_idx + 1) * len(outputs)))
 
 
+@pytest.mark.integration
 def test_5_test_loop_feeds_the_evaluator_before_after_test_iter(synthetic_root, tmp_path):
     cfg = tiny_config(synthetic_root, str(tmp_path))
     cfg.test_dataloader.batch_size = 1
@@ -176,6 +180,7 @@ def test_6_amp_optim_wrapper_init_builds_a_device_generic_scaler(enabled):
     assert scaler.get_scale() == (8.0 if enabled else 1.0)
 
 
+@pytest.mark.integration
 def test_7_runner_keeps_an_existing_process_group_and_cpu_wrapper(synthetic_root, tmp_path,
                                                                   monkeypatch):
     from mmengine.runner import runner as runner_module
