@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from mmengine.logging import print_log
 from torch import nn
@@ -59,22 +59,36 @@ def wrap_download_errors(encoder_name: str | None, encoder_weights: str | bool |
 
 
 def _probe_smp_encoder_files(encoder_name: str | None, encoder_weights: str | bool) -> None:
-    """Fetch an smp encoder's hub files into the cache before smp asks for them.
+    """Fetch an encoder's hub files into the cache before smp or timm asks for them.
 
-    smp's own ``hf_hub_download`` retries an unreachable hub for about a minute; the probe
-    asks once and raises :class:`~cityseg.models.pretrained.PretrainedUnavailableError` at
-    once when the files are neither reachable nor cached. timm encoders (``tu-``) and
-    unknown weight names are left to smp, which names them itself.
+    Their own ``hf_hub_download`` retries an unreachable hub for about a minute (timm twice:
+    for ``model.safetensors``, then ``pytorch_model.bin``); the probe asks once and raises
+    :class:`~cityseg.models.pretrained.PretrainedUnavailableError` at once when the files are
+    neither reachable nor cached. Weights that are not on the hub (a timm encoder with only a
+    URL) and unknown weight names are left to smp and timm, which name them themselves.
     """
-    import segmentation_models_pytorch as smp
-
     from .pretrained import pretrained_file
+    if (encoder_name or '').startswith('tu-'):
+        repo_id = _timm_hub_repo(encoder_name[3:])
+        if repo_id is not None:
+            repo_id, _, revision = repo_id.partition('@')
+            with suppress(FileNotFoundError):  # the hub answered: timm picks another file
+                pretrained_file(repo_id, 'model.safetensors', revision or None)
+        return
+    import segmentation_models_pytorch as smp
     settings = smp.encoders.encoders.get(encoder_name or '', {}).get('pretrained_settings', {})
     if not isinstance(encoder_weights, str) or encoder_weights not in settings:
         return
     repo_id, revision = settings[encoder_weights]['repo_id'], settings[encoder_weights]['revision']
     for name in ('config.json', 'model.safetensors'):
         pretrained_file(repo_id, name, revision)
+
+
+def _timm_hub_repo(model_name: str) -> str | None:
+    """The hub repo timm downloads ``model_name``'s default weights from, if any."""
+    import timm
+    # None for a name timm does not know: timm names it itself when smp builds the encoder
+    return getattr(timm.models.get_pretrained_cfg(model_name), 'hf_hub_id', None) or None
 
 
 def load_encoder_weights(encoder: nn.Module, path: str) -> None:

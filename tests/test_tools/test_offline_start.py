@@ -57,10 +57,11 @@ _BUILD = """
 from cityseg.models.networks import build_network
 build_network('Unet', encoder_name='resnet18', encoder_weights='imagenet', classes=3)
 """
+_BUILD_TIMM = _BUILD.replace("'resnet18'", "'tu-resnet18'")
 
 
-def _assert_says_how_to_train_offline(stderr: str) -> None:
-    assert "could not download encoder_weights='imagenet' for encoder 'resnet18'" in stderr
+def _assert_says_how_to_train_offline(stderr: str, encoder: str = 'resnet18') -> None:
+    assert f"could not download encoder_weights='imagenet' for encoder '{encoder}'" in stderr
     assert 'model.encoder_weights=None' in stderr
     assert 'path of a local .pth / .safetensors file' in stderr
     assert 'HF_HUB_OFFLINE=1' in stderr
@@ -80,6 +81,16 @@ def test_encoder_download_from_a_silent_hub_fails_within_15_s(tmp_path):
                             HF_HUB_OFFLINE='0')
     assert out.returncode != 0 and seconds < 15, (seconds, out.stderr)
     _assert_says_how_to_train_offline(out.stderr)
+    assert 'Timeout' in out.stderr
+
+
+def test_timm_encoder_download_from_a_silent_hub_fails_within_15_s(tmp_path):
+    """timm's own download retried for 52 s (model.safetensors, then pytorch_model.bin)."""
+    with silent_hub() as endpoint:
+        seconds, out = _run([sys.executable, '-c', _BUILD_TIMM], tmp_path, HF_ENDPOINT=endpoint,
+                            HF_HUB_OFFLINE='0')
+    assert out.returncode != 0 and seconds < 15, (seconds, out.stderr)
+    _assert_says_how_to_train_offline(out.stderr, 'tu-resnet18')
     assert 'Timeout' in out.stderr
 
 
