@@ -234,6 +234,14 @@ def test_report_flags_are_checked(tiny_work_dir, synthetic_root, tmp_path):
                    '--cfg-options', *tiny_cfg_options(synthetic_root, str(tmp_path / 'w')),
                    expect_failure=True)
     assert 'the test split lacks' in log
+    bad = tmp_path / 'bad.json'
+    bad.write_text('{"mIoU": 0.5,')
+    log = run_tool('test.py', QUICKSTART, ckpt, '--report', str(tmp_path / 'r'),
+                   '--compare', str(bad), '--cfg-options',
+                   *tiny_cfg_options(synthetic_root, str(tmp_path / 'w2')), expect_failure=True)
+    assert f'{bad} is not valid JSON' in log
+    # refused before the evaluation: no test iterations ran, no metrics.json was written
+    assert 'Iter(test)' not in log and not list((tmp_path / 'w2').rglob('metrics.json'))
 
 
 # --- the page in a real browser ----------------------------------------------------------
