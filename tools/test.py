@@ -19,7 +19,7 @@ import os.path as osp
 from mmengine.config import Config
 
 from cityseg.apis.evaluation import build_evaluation_runner
-from cityseg.report import report_test_run
+from cityseg.report import read_report_inputs, report_test_run
 from cityseg.report.test_run import WORST_DIR
 from cityseg.utils import (
     apply_tta,
@@ -95,11 +95,11 @@ def main() -> None:
     cfg = load_config(args.config, args.cfg_options)
     args.checkpoint = resolve_checkpoint(args.checkpoint, cfg, args.config, args.onnx)
     configure(cfg, args)
+    report_inputs = read_report_inputs(args.checkpoint, args.compare) if args.report else None
     runner = build_evaluation_runner(cfg, args)
     runner.test()  # IoUMetric writes metrics.json and logs where
     if args.report:
-        page = report_test_run(runner, args.report, args.checkpoint, args.compare,
-                               args.report_worst)
+        page = report_test_run(runner, args.report, report_inputs, args.report_worst)
         if page:
             runner.logger.info(f'report written to {page}')
     del runner  # its DDP wrapper holds the process group that end_distributed ends

@@ -19,7 +19,7 @@ import os.path as osp
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from cityseg.engine.hooks.worst_images_hook import PICTURES, picture_path
 from cityseg.evaluation.metrics_file import read_metrics_file
@@ -113,7 +113,9 @@ def build_report(metrics: Mapping, out_dir: str, compare: Mapping | None = None,
               if metrics.get(k) is not None}
     header.update(meta or {})
     header.setdefault('date', datetime.datetime.now().isoformat(sep=' ', timespec='seconds'))
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(),
+    # autoescape=True, not select_autoescape(): that decides by extension and leaves
+    # ``index.html.j2`` unescaped, so a class or file name could inject a script (issue 23).
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(pct=_pct, signed=_signed)
     page = env.get_template('index.html.j2').render(

@@ -15,7 +15,17 @@ from .build import build_report, checkpoint_info, load_metrics
 WORST_DIR = 'worst'  # inside the report folder, where tools/test.py has WorstImagesHook draw
 
 
-def report_test_run(runner, out_dir: str, checkpoint: str | None, compare: str | None = None,
+def read_report_inputs(checkpoint: str | None, compare: str | None) -> tuple[dict, dict | None]:
+    """The checkpoint's header entries and the compared metrics, read before the evaluation
+    so that a bad ``--compare`` file or an unreadable checkpoint fails in seconds, not after
+    the whole test set (issue 23)."""
+    # A checkpoint that is not a local file (a URL, or none with an exported model) has no
+    # hash or iteration to show.
+    meta = checkpoint_info(checkpoint) if checkpoint and osp.isfile(checkpoint) else {}
+    return meta, None if compare is None else load_metrics(compare)
+
+
+def report_test_run(runner, out_dir: str, inputs: tuple[dict, dict | None],
                     num_worst: int = 8, argv: Sequence[str] | None = None) -> str | None:
     """Build ``<out_dir>/index.html`` from the ``metrics.json`` that the runner's IoUMetric
     wrote and the pictures ``WorstImagesHook`` drew in ``<out_dir>/worst``; return its path
@@ -24,8 +34,8 @@ def report_test_run(runner, out_dir: str, checkpoint: str | None, compare: str |
     Args:
         runner: the Runner after ``runner.test()``.
         out_dir: the report folder.
-        checkpoint: the checkpoint evaluated (its sha256 and iteration go into the header).
-        compare: a ``metrics.json``, or a report folder, of an earlier evaluation.
+        inputs: :func:`read_report_inputs` of the checkpoint evaluated (its sha256 and
+            iteration go into the header) and of the compared ``metrics.json`` or report folder.
         num_worst: how many worst images the page shows.
         argv: the command line for the header (default: this process's).
     """
@@ -35,13 +45,11 @@ def report_test_run(runner, out_dir: str, checkpoint: str | None, compare: str |
              if isinstance(m, IoUMetric) and m.output_file]
     if len(files) != 1:
         raise ValueError(f'a report needs one IoUMetric with an output_file, found {files}')
-    # A checkpoint that is not a local file (a URL, or none with an exported model) has no
-    # hash or iteration to show.
-    meta = checkpoint_info(checkpoint) if checkpoint and osp.isfile(checkpoint) else {}
+    meta, compare = dict(inputs[0]), inputs[1]
     meta['command'] = shlex.join(['python', *(sys.argv if argv is None else argv)])
     meta['metrics file'] = files[0]
     return build_report(
         load_metrics(files[0]), out_dir,
-        compare=None if compare is None else load_metrics(compare),
+        compare=compare,
         worst_dir=osp.join(out_dir, WORST_DIR), num_worst=num_worst,
         palette=runner.test_dataloader.dataset.metainfo.get('palette'), meta=meta)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import os.path as osp
 import pickle
 import re
+import zipfile
 
 import numpy as np
 import torch
@@ -68,8 +69,10 @@ def safe_torch_load(filename: str, map_location=None, what: str = 'checkpoint',
     is reported naming ``what`` (the kind of file), the file and the global, instead of
     torch's advice to allowlist it or to pass ``weights_only=False``: advice that runs the
     pickle's code if the file was tampered with. ``mmap=True`` maps the tensors instead of
-    reading them: for callers that only look at the metadata.
+    reading them: for callers that only look at the metadata. A legacy-format file (saved with
+    ``_use_new_zipfile_serialization=False``) cannot be mapped, so it is read instead.
     """
+    mmap = mmap and zipfile.is_zipfile(filename)  # torch maps only zip-format files
     try:
         return torch.load(filename, map_location=map_location, weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as exc:

@@ -5,6 +5,7 @@ import hashlib
 import json
 import os.path as osp
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import mmcv
@@ -152,6 +153,30 @@ def test_build_report_custom_palette_compare_and_missing_pictures(tmp_path):
         load_metrics(str(tmp_path / 'nowhere'))
 
 
+def test_report_escapes_class_and_file_names_in_headless_chromium(tmp_path):
+    """A class name and an image file name holding markup show as text in Chromium: neither
+    the <script> nor the <img onerror> runs (issue 23: the .j2 template was not escaped)."""
+    from playwright.sync_api import sync_playwright  # installed by tools/install.sh --dev
+    assert osp.isfile(CHROMIUM), f'{CHROMIUM} is missing: run bash tools/install.sh --dev'
+    script = "<script>document.body.setAttribute('data-x','1')</script>"
+    img = "<img src=x onerror=\"document.body.setAttribute('data-y','1')\">.png"
+    classes = ['sky', script]
+    metrics = _metrics(classes, [0.5, 0.25], [dict(file='/d/' + img, mIoU=0.5, aAcc=0.8)],
+                       [[5, 1], [0, 4]])
+    page_path = build_report(metrics, str(tmp_path / 'r'))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=['--no-sandbox'])
+        page = browser.new_page()
+        page.goto(Path(page_path).as_uri(), wait_until='load')
+        ran = page.evaluate("[document.body.getAttribute('data-x'), "
+                            "document.body.getAttribute('data-y')]")
+        table = page.inner_text('#per-class')
+        files = page.inner_text('#per-image')
+        browser.close()
+    assert ran == [None, None]
+    assert script in table and img in files  # shown as text, not parsed as markup
+
+
 # --- tools/test.py --report, end to end on the tiny checkpoint ---------------------------
 
 def _test_tool(ckpt: str, synthetic_root: str, work_dir, *extra: str) -> float:
@@ -209,6 +234,14 @@ def test_report_flags_are_checked(tiny_work_dir, synthetic_root, tmp_path):
                    '--cfg-options', *tiny_cfg_options(synthetic_root, str(tmp_path / 'w')),
                    expect_failure=True)
     assert 'the test split lacks' in log
+    bad = tmp_path / 'bad.json'
+    bad.write_text('{"mIoU": 0.5,')
+    log = run_tool('test.py', QUICKSTART, ckpt, '--report', str(tmp_path / 'r'),
+                   '--compare', str(bad), '--cfg-options',
+                   *tiny_cfg_options(synthetic_root, str(tmp_path / 'w2')), expect_failure=True)
+    assert f'{bad} is not valid JSON' in log
+    # refused before the evaluation: no test iterations ran, no metrics.json was written
+    assert 'Iter(test)' not in log and not list((tmp_path / 'w2').rglob('metrics.json'))
 
 
 # --- the page in a real browser ----------------------------------------------------------
