@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import math
+import os
+import os.path as osp
+import shutil
 import statistics
 from collections import deque
 
@@ -41,7 +44,9 @@ class NonFiniteLossHook(Hook):
         self._exploding = ''  # why the latest finite loss is suspect, '' when it is not
         self._seen_ckpt: str | None = None
         self.safe_ckpt: str | None = None
+        self._kept_ckpt: str | None = None  # the safe checkpoint last_good.pth holds
         self.unsafe_ckpts: list[str] = []
+        self._diverging = 0  # consecutive exploding losses, to warn while still finite
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         """File the checkpoint CheckpointHook is saving (it names it in ``last_ckpt`` first) as
@@ -66,6 +71,7 @@ class NonFiniteLossHook(Hook):
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs: dict | None = None) -> None:
         # .item(): the summed loss still requires grad, and float() of it warns.
+        self._keep_last_good()
         losses = {k: torch.as_tensor(v).item() for k, v in (outputs or {}).items() if 'loss' in k}
         total = losses.get('loss', sum(losses.values()))
         iteration = runner.iter + 1
@@ -75,6 +81,12 @@ class NonFiniteLossHook(Hook):
             self._exploding = (f'loss {total:.4g} > {self.explode_factor:g} x median {median:.4g}'
                                if total > self.explode_factor * median else '')
             self.losses.append((iteration, total))
+            self._diverging = self._diverging + 1 if self._exploding else 0
+            if self._diverging == 3:
+                runner.logger.warning(
+                    f'The loss is diverging: {self._exploding} for 3 iterations in a row '
+                    f'(iteration {iteration}); lower optim_wrapper.optimizer.lr. '
+                    f'{self._safe_message()}.')
             return
         self.losses.append((iteration, total))
         terms = ', '.join(f'{k}={v}' for k, v in losses.items())
@@ -83,9 +95,34 @@ class NonFiniteLossHook(Hook):
             f'Non-finite loss at iteration {iteration}: {terms}. Training stopped; '
             f'{self._safe_message()}. Loss history (iteration: loss): {history}.')
 
+    def _keep_last_good(self) -> None:
+        """Hard-link (or copy) the newest safe checkpoint, on disk by now, to
+        ``last_good.pth`` beside it, so ``max_keep_ckpts`` rotating ``iter_N.pth`` away
+        (after unsafe saves) does not lose the one checkpoint worth resuming from."""
+        path = self.safe_ckpt
+        if not path or path == self._kept_ckpt or not osp.isfile(path):
+            return
+        kept, tmp = self._last_good_path(path), self._last_good_path(path) + '.tmp'
+        if osp.lexists(tmp):
+            os.remove(tmp)
+        try:
+            os.link(path, tmp)
+        except OSError:  # a file system without hard links
+            shutil.copyfile(path, tmp)
+        os.replace(tmp, kept)
+        self._kept_ckpt = path
+
+    @staticmethod
+    def _last_good_path(path: str) -> str:
+        return osp.join(osp.dirname(path), 'last_good.pth')
+
     def _safe_message(self) -> str:
         unsafe = f' (not safe: {"; ".join(self.unsafe_ckpts)})' if self.unsafe_ckpts else ''
         if self.safe_ckpt:
+            named = self.safe_ckpt
+            if not osp.isfile(named) and self._kept_ckpt == named:
+                named = (f'{self._last_good_path(named)} (a copy of '
+                         f'{osp.basename(named)}, which max_keep_ckpts removed)')
             return ('the last checkpoint saved while the loss was finite and not exploding is '
-                    f'{self.safe_ckpt}{unsafe}')
+                    f'{named}{unsafe}')
         return f'no checkpoint of this run is safe to resume from{unsafe}'
