@@ -24,9 +24,9 @@ class NonFiniteLossHook(Hook):
     (priority ``ABOVE_NORMAL`` against its ``VERY_LOW``), so the weights the bad step produced
     are never saved. A finite loss does not make a checkpoint good, though: a diverging run
     (e.g. a learning rate of 1e10) saves weights of 1e10 one step before its loss turns NaN.
-    So a checkpoint counts as safe only if, when it was saved, its weights were finite and at
-    most ``max_abs_weight`` and the loss of its iteration was at most ``explode_factor`` times
-    the median of the ``history`` losses before it.
+    So a checkpoint counts as safe only if its weights are finite and at most
+    ``max_abs_weight`` and the next loss (the first its weights produce) is at most
+    ``explode_factor`` times the median of the ``history`` losses before it.
 
     Args:
         history: how many recent losses to keep (for the median and the message).
@@ -44,6 +44,7 @@ class NonFiniteLossHook(Hook):
         self._exploding = ''  # why the latest finite loss is suspect, '' when it is not
         self._seen_ckpt: str | None = None
         self.safe_ckpt: str | None = None
+        self._pending: str | None = None  # saved, finite weights, awaiting its weights' loss
         self._kept_ckpt: str | None = None  # the safe checkpoint last_good.pth holds
         self.unsafe_ckpts: list[str] = []
         self._diverging = 0  # consecutive exploding losses, to warn while still finite
@@ -58,20 +59,16 @@ class NonFiniteLossHook(Hook):
         largest = max((v.detach().abs().max().item() for v in checkpoint['state_dict'].values()
                        if v.is_floating_point() and v.numel()), default=0.0)
         if not math.isfinite(largest):
-            unsafe = 'non-finite weights'
+            self.unsafe_ckpts.append(f'{path} (non-finite weights)')
         elif largest > self.max_abs_weight:
-            unsafe = f'weights up to {largest:.3g} > max_abs_weight={self.max_abs_weight:g}'
-        else:
-            unsafe = self._exploding
-        if unsafe:
-            self.unsafe_ckpts.append(f'{path} ({unsafe})')
-        else:
-            self.safe_ckpt = path
+            self.unsafe_ckpts.append(
+                f'{path} (weights up to {largest:.3g} > max_abs_weight={self.max_abs_weight:g})')
+        else:  # judged by the next loss, the first one its weights produce
+            self._pending = path
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs: dict | None = None) -> None:
         # .item(): the summed loss still requires grad, and float() of it warns.
-        self._keep_last_good()
         losses = {k: torch.as_tensor(v).item() for k, v in (outputs or {}).items() if 'loss' in k}
         total = losses.get('loss', sum(losses.values()))
         iteration = runner.iter + 1
@@ -81,6 +78,7 @@ class NonFiniteLossHook(Hook):
             self._exploding = (f'loss {total:.4g} > {self.explode_factor:g} x median {median:.4g}'
                                if total > self.explode_factor * median else '')
             self.losses.append((iteration, total))
+            self._judge_pending()
             self._diverging = self._diverging + 1 if self._exploding else 0
             if self._diverging == 3:
                 runner.logger.warning(
@@ -89,11 +87,26 @@ class NonFiniteLossHook(Hook):
                     f'{self._safe_message()}.')
             return
         self.losses.append((iteration, total))
+        if self._pending:  # finite, bounded weights; a NaN straight after may be the data's
+            self.safe_ckpt, self._pending = self._pending, None
+            self._keep_last_good()
         terms = ', '.join(f'{k}={v}' for k, v in losses.items())
         history = ', '.join(f'{i}: {loss:.4g}' for i, loss in self.losses)
         raise FloatingPointError(
             f'Non-finite loss at iteration {iteration}: {terms}. Training stopped; '
             f'{self._safe_message()}. Loss history (iteration: loss): {history}.')
+
+    def _judge_pending(self) -> None:
+        """The loss just computed came from the pending checkpoint's weights: plausible (not
+        above ``explode_factor`` x the earlier median) makes it the safe one, kept at once."""
+        path, self._pending = self._pending, None
+        if not path:
+            return
+        if self._exploding:
+            self.unsafe_ckpts.append(f'{path} (its weights give {self._exploding})')
+        else:
+            self.safe_ckpt = path
+            self._keep_last_good()
 
     def _keep_last_good(self) -> None:
         """Hard-link (or copy) the newest safe checkpoint, on disk by now, to
