@@ -19,6 +19,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from CKPT, or from the latest checkpoint in the work dir '
                         'when no path is given')
+    parser.add_argument('--allow-existing-work-dir', action='store_true',
+                        help='start a new training even though the work dir holds another '
+                        "run's checkpoints (they may be overwritten)")
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: fp16 + loss scaling on CUDA, bf16 on CPU')
     parser.add_argument('--auto-scale-lr', action='store_true',
@@ -43,6 +46,8 @@ def main() -> None:
         cfg.auto_scale_lr.enable = True
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    if args.allow_existing_work_dir:
+        cfg.allow_existing_work_dir = True
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume:

@@ -19,6 +19,7 @@ command-line tools:
 """
 from __future__ import annotations
 
+import os
 import os.path as osp
 
 from mmengine.config import Config
@@ -78,6 +79,23 @@ def check_training_run(cfg: Config, config_path: str | None = None) -> None:
             check_resume_classes(resume_from, cfg.model.get('num_classes'), config_path)
         except ValueError as err:
             raise RunRefusedError(str(err)) from None
+    if not cfg.get('resume') and not cfg.get('allow_existing_work_dir'):
+        _refuse_other_runs_checkpoints(cfg.get('work_dir'))
+
+
+def _refuse_other_runs_checkpoints(work_dir: str | None) -> None:
+    """A new run writes ``iter_N.pth`` / ``best_*.pth`` under the names a finished run used:
+    its checkpoints would be overwritten and the folder would mix two runs."""
+    if not work_dir or not osp.isdir(work_dir):
+        return
+    found = sorted(f for f in os.listdir(work_dir) if f.endswith('.pth'))
+    if found:
+        shown = ', '.join(found[:3]) + (', ...' if len(found) > 3 else '')
+        raise RunRefusedError(
+            f'work dir {work_dir} holds another run\'s checkpoints ({shown}): a new training '
+            'would overwrite them. Continue that run with --resume, train into another '
+            '--work-dir, or pass --allow-existing-work-dir (cfg.allow_existing_work_dir=True) '
+            'to train there anyway')
 
 
 def train(cfg: Config, config_path: str | None = None, *, launcher: str = 'none') -> nn.Module:

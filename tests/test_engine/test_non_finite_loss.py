@@ -72,3 +72,40 @@ def test_nan_after_good_checkpoints_names_the_newest_good_one_with_history(synth
     assert message.split(' is ', 1)[1].split('.pth')[0].endswith('iter_2'), message
     assert 'not safe' not in message
     assert 'Loss history (iteration: loss): 1: ' in message and ', 3: nan' in message
+
+
+@HOOKS.register_module()
+class EngineTestBlowUpHook(Hook):
+    """Scales the weights to ~1e7 (finite, unsafe) before iteration ``big``, NaN before ``nan``."""
+
+    def __init__(self, big, nan):
+        self.big, self.nan = big, nan
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        with torch.no_grad():
+            if runner.iter + 1 == self.big:
+                for p in runner.model.parameters():
+                    p.fill_(1e7)
+            if runner.iter + 1 == self.nan:
+                next(runner.model.parameters()).fill_(float('nan'))
+
+
+@pytest.mark.integration
+def test_last_good_checkpoint_survives_rotation(synthetic_root, tmp_path):
+    """iter_2.pth is safe, iter_3/iter_4 hold weights of 1e7; max_keep_ckpts=2 deletes
+    iter_2.pth, so the message names last_good.pth, which holds iter_2's finite weights."""
+    work_dir = str(tmp_path)
+    cfg = tiny_config(synthetic_root, work_dir, 'train_cfg.val_interval=100',
+                      'train_cfg.max_iters=8', 'default_hooks.checkpoint.interval=1',
+                      'default_hooks.checkpoint.max_keep_ckpts=2')
+    cfg.custom_hooks = [dict(type='EngineTestBlowUpHook', big=3, nan=5)]
+    with pytest.raises(FloatingPointError) as info:
+        train(cfg)
+    message = str(info.value)
+    kept = osp.join(work_dir, 'last_good.pth')
+    assert not osp.exists(osp.join(work_dir, 'iter_2.pth'))
+    assert f'is {kept} (a copy of iter_2.pth, which max_keep_ckpts removed)' in message, message
+    ckpt = torch.load(kept)
+    assert ckpt['meta']['iter'] == 2
+    assert all(torch.isfinite(v).all() and v.abs().max() < 1e6
+               for v in ckpt['state_dict'].values() if v.is_floating_point() and v.numel())

@@ -40,6 +40,24 @@ def test_train_from_python_refuses_a_busy_work_dir_before_building(synthetic_roo
     assert sorted(os.listdir(work_dir)) == ['.train.lock'], 'the refused run wrote files'
 
 
+@pytest.mark.integration
+def test_a_new_training_refuses_a_work_dir_holding_another_runs_checkpoints(synthetic_root,
+                                                                             tmp_path):
+    work_dir = str(tmp_path / 'run')
+    train(tiny_config(synthetic_root, work_dir, 'train_cfg.max_iters=2', 'train_cfg.val_begin=9'))
+    before = {f: os.path.getmtime(osp.join(work_dir, f)) for f in os.listdir(work_dir)
+              if f.endswith('.pth')}
+    assert 'iter_2.pth' in before
+    again = tiny_config(synthetic_root, work_dir, 'train_cfg.max_iters=2', 'train_cfg.val_begin=9')
+    with pytest.raises(RunRefusedError, match=r'holds another run.s checkpoints \(iter_2\.pth\)'
+                                              r'.*--resume.*another --work-dir'):
+        train(again)
+    assert {f: os.path.getmtime(osp.join(work_dir, f)) for f in os.listdir(work_dir)
+            if f.endswith('.pth')} == before, 'the refused run touched the checkpoints'
+    again.allow_existing_work_dir = True  # the opt-in tools/train.py --allow-existing-work-dir sets
+    assert isinstance(train(again), SMPSegmentor)
+
+
 def test_train_from_python_names_a_missing_dataset_folder(tmp_path):
     cfg = tiny_config(str(tmp_path / 'nowhere'), str(tmp_path / 'run'))
     cfg.train_dataloader.dataset.type = 'CityscapesDataset'

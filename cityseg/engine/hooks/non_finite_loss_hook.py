@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import math
+import os
+import os.path as osp
+import shutil
 import statistics
 from collections import deque
 
@@ -21,9 +24,9 @@ class NonFiniteLossHook(Hook):
     (priority ``ABOVE_NORMAL`` against its ``VERY_LOW``), so the weights the bad step produced
     are never saved. A finite loss does not make a checkpoint good, though: a diverging run
     (e.g. a learning rate of 1e10) saves weights of 1e10 one step before its loss turns NaN.
-    So a checkpoint counts as safe only if, when it was saved, its weights were finite and at
-    most ``max_abs_weight`` and the loss of its iteration was at most ``explode_factor`` times
-    the median of the ``history`` losses before it.
+    So a checkpoint counts as safe only if its weights are finite and at most
+    ``max_abs_weight`` and the next loss (the first its weights produce) is at most
+    ``explode_factor`` times the median of the ``history`` losses before it.
 
     Args:
         history: how many recent losses to keep (for the median and the message).
@@ -41,7 +44,10 @@ class NonFiniteLossHook(Hook):
         self._exploding = ''  # why the latest finite loss is suspect, '' when it is not
         self._seen_ckpt: str | None = None
         self.safe_ckpt: str | None = None
+        self._pending: str | None = None  # saved, finite weights, awaiting its weights' loss
+        self._kept_ckpt: str | None = None  # the safe checkpoint last_good.pth holds
         self.unsafe_ckpts: list[str] = []
+        self._diverging = 0  # consecutive exploding losses, to warn while still finite
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         """File the checkpoint CheckpointHook is saving (it names it in ``last_ckpt`` first) as
@@ -53,15 +59,12 @@ class NonFiniteLossHook(Hook):
         largest = max((v.detach().abs().max().item() for v in checkpoint['state_dict'].values()
                        if v.is_floating_point() and v.numel()), default=0.0)
         if not math.isfinite(largest):
-            unsafe = 'non-finite weights'
+            self.unsafe_ckpts.append(f'{path} (non-finite weights)')
         elif largest > self.max_abs_weight:
-            unsafe = f'weights up to {largest:.3g} > max_abs_weight={self.max_abs_weight:g}'
-        else:
-            unsafe = self._exploding
-        if unsafe:
-            self.unsafe_ckpts.append(f'{path} ({unsafe})')
-        else:
-            self.safe_ckpt = path
+            self.unsafe_ckpts.append(
+                f'{path} (weights up to {largest:.3g} > max_abs_weight={self.max_abs_weight:g})')
+        else:  # judged by the next loss, the first one its weights produce
+            self._pending = path
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs: dict | None = None) -> None:
@@ -75,17 +78,64 @@ class NonFiniteLossHook(Hook):
             self._exploding = (f'loss {total:.4g} > {self.explode_factor:g} x median {median:.4g}'
                                if total > self.explode_factor * median else '')
             self.losses.append((iteration, total))
+            self._judge_pending()
+            self._diverging = self._diverging + 1 if self._exploding else 0
+            if self._diverging == 3:
+                runner.logger.warning(
+                    f'The loss is diverging: {self._exploding} for 3 iterations in a row '
+                    f'(iteration {iteration}); lower optim_wrapper.optimizer.lr. '
+                    f'{self._safe_message()}.')
             return
         self.losses.append((iteration, total))
+        if self._pending:  # finite, bounded weights; a NaN straight after may be the data's
+            self.safe_ckpt, self._pending = self._pending, None
+            self._keep_last_good()
         terms = ', '.join(f'{k}={v}' for k, v in losses.items())
         history = ', '.join(f'{i}: {loss:.4g}' for i, loss in self.losses)
         raise FloatingPointError(
             f'Non-finite loss at iteration {iteration}: {terms}. Training stopped; '
             f'{self._safe_message()}. Loss history (iteration: loss): {history}.')
 
+    def _judge_pending(self) -> None:
+        """The loss just computed came from the pending checkpoint's weights: plausible (not
+        above ``explode_factor`` x the earlier median) makes it the safe one, kept at once."""
+        path, self._pending = self._pending, None
+        if not path:
+            return
+        if self._exploding:
+            self.unsafe_ckpts.append(f'{path} (its weights give {self._exploding})')
+        else:
+            self.safe_ckpt = path
+            self._keep_last_good()
+
+    def _keep_last_good(self) -> None:
+        """Hard-link (or copy) the newest safe checkpoint, on disk by now, to
+        ``last_good.pth`` beside it, so ``max_keep_ckpts`` rotating ``iter_N.pth`` away
+        (after unsafe saves) does not lose the one checkpoint worth resuming from."""
+        path = self.safe_ckpt
+        if not path or path == self._kept_ckpt or not osp.isfile(path):
+            return
+        kept, tmp = self._last_good_path(path), self._last_good_path(path) + '.tmp'
+        if osp.lexists(tmp):
+            os.remove(tmp)
+        try:
+            os.link(path, tmp)
+        except OSError:  # a file system without hard links
+            shutil.copyfile(path, tmp)
+        os.replace(tmp, kept)
+        self._kept_ckpt = path
+
+    @staticmethod
+    def _last_good_path(path: str) -> str:
+        return osp.join(osp.dirname(path), 'last_good.pth')
+
     def _safe_message(self) -> str:
         unsafe = f' (not safe: {"; ".join(self.unsafe_ckpts)})' if self.unsafe_ckpts else ''
         if self.safe_ckpt:
+            named = self.safe_ckpt
+            if not osp.isfile(named) and self._kept_ckpt == named:
+                named = (f'{self._last_good_path(named)} (a copy of '
+                         f'{osp.basename(named)}, which max_keep_ckpts removed)')
             return ('the last checkpoint saved while the loss was finite and not exploding is '
-                    f'{self.safe_ckpt}{unsafe}')
+                    f'{named}{unsafe}')
         return f'no checkpoint of this run is safe to resume from{unsafe}'
