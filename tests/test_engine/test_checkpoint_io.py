@@ -119,3 +119,15 @@ def test_tampered_encoder_weights_are_refused_naming_file(tmp_path, monkeypatch)
                        match=f'Refusing to load encoder_weights {path}.*system'):
         load_encoder_weights(torch.nn.Linear(1, 1), path)
     assert not marker.exists()
+
+
+def test_safe_torch_load_mmap_reads_a_legacy_format_file(tmp_path):
+    """Legacy (non-zip) checkpoints cannot be memory-mapped: mmap=True reads them instead of
+    failing with torch's 'mmap can only be used with files saved with ...' (issue 23)."""
+    from cityseg.utils.checkpoint_loading import safe_torch_load
+    path = str(tmp_path / 'legacy.pth')
+    state = {'meta': {'iter': 3}, 'state_dict': {'w': torch.arange(4.)}}
+    torch.save(state, path, _use_new_zipfile_serialization=False)
+    loaded = safe_torch_load(path, map_location='cpu', mmap=True)
+    assert loaded['meta'] == {'iter': 3}
+    assert torch.equal(loaded['state_dict']['w'], torch.arange(4.))

@@ -204,14 +204,3 @@ def test_7_runner_keeps_an_existing_process_group_and_cpu_wrapper(synthetic_root
         del runner
         dist.destroy_process_group()
 
-
-def test_safe_torch_load_mmap_reads_a_legacy_format_file(tmp_path):
-    """Legacy (non-zip) checkpoints cannot be memory-mapped: mmap=True reads them instead of
-    failing with torch's 'mmap can only be used with files saved with ...' (issue 23)."""
-    from cityseg.utils.checkpoint_loading import safe_torch_load
-    path = str(tmp_path / 'legacy.pth')
-    state = {'meta': {'iter': 3}, 'state_dict': {'w': torch.arange(4.)}}
-    torch.save(state, path, _use_new_zipfile_serialization=False)
-    loaded = safe_torch_load(path, map_location='cpu', mmap=True)
-    assert loaded['meta'] == {'iter': 3}
-    assert torch.equal(loaded['state_dict']['w'], torch.arange(4.))
