@@ -21,9 +21,13 @@ def build_evaluation_runner(cfg: Config, args: argparse.Namespace) -> Runner:
     ``args.checkpoint`` is already resolved (:func:`~cityseg.utils.resolve_checkpoint`). The
     Runner's own loading is switched off: it only warns about parameters whose shapes differ,
     and would evaluate a half-initialised model; :func:`~cityseg.utils.load_model_weights`
-    refuses that.
+    refuses that. With a checkpoint or an ONNX file, ``model.encoder_weights`` is set to None
+    (as :func:`~cityseg.apis.init_model` does): the ImageNet weights they replace are not
+    downloaded, so an offline machine evaluates a checkpoint of the reference config.
     """
     cfg.load_from, cfg.resume = None, False
+    if (args.checkpoint or args.onnx) and 'encoder_weights' in cfg.model:  # no download offline
+        cfg.model.encoder_weights = None
     runner = build_runner(cfg, args.config, launcher=args.launcher)
     if args.checkpoint and not args.onnx:  # else model.pretrained's or the ONNX file's weights
         load_model_weights(runner.model, args.checkpoint, args.config)

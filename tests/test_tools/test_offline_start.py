@@ -121,3 +121,16 @@ def test_self_generating_synthetic_data_is_not_a_missing_dataset(tmp_path):
     cfg.train_dataloader.dataset.pop('generate')
     with pytest.raises(FileNotFoundError, match='train_dataloader.dataset.data_root'):
         check_dataset_roots(cfg)
+
+
+def test_offline_evaluation_of_a_checkpoint_downloads_no_encoder_weights(checkpoint,
+                                                                        synthetic_root,
+                                                                        tmp_path):
+    """The checkpoint replaces the ImageNet encoder: test.py offline must not fetch it."""
+    from helpers.cli import QUICKSTART, tiny_cfg_options
+    seconds, out = _run([sys.executable, osp.join(ROOT, 'tools', 'test.py'), QUICKSTART,
+                         checkpoint, '--cfg-options',
+                         *tiny_cfg_options(synthetic_root, str(tmp_path / 'w')),
+                         'model.encoder_weights=imagenet'], tmp_path, HF_HUB_OFFLINE='1')
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert 'could not download' not in out.stderr and 'mIoU' in out.stdout + out.stderr
