@@ -74,22 +74,27 @@ def test_encoder_download_offline_fails_fast_saying_how_to_train_without_it(tmp_
     assert 'OfflineModeIsEnabled' in out.stderr
 
 
-def test_encoder_download_from_a_silent_hub_fails_within_15_s(tmp_path):
+# One 5 s hub request plus ~7 s of imports on a 2-core machine; the hub libraries' own retries
+# take 52 s (timm) to a minute (smp).
+SILENT_HUB_BOUND_S = 25
+
+
+def test_encoder_download_from_a_silent_hub_fails_within_seconds(tmp_path):
     """One request with cityseg's 5 s hub timeout, not huggingface_hub's minute of retries."""
     with silent_hub() as endpoint:
         seconds, out = _run([sys.executable, '-c', _BUILD], tmp_path, HF_ENDPOINT=endpoint,
                             HF_HUB_OFFLINE='0')
-    assert out.returncode != 0 and seconds < 15, (seconds, out.stderr)
+    assert out.returncode != 0 and seconds < SILENT_HUB_BOUND_S, (seconds, out.stderr)
     _assert_says_how_to_train_offline(out.stderr)
     assert 'Timeout' in out.stderr
 
 
-def test_timm_encoder_download_from_a_silent_hub_fails_within_15_s(tmp_path):
+def test_timm_encoder_download_from_a_silent_hub_fails_within_seconds(tmp_path):
     """timm's own download retried for 52 s (model.safetensors, then pytorch_model.bin)."""
     with silent_hub() as endpoint:
         seconds, out = _run([sys.executable, '-c', _BUILD_TIMM], tmp_path, HF_ENDPOINT=endpoint,
                             HF_HUB_OFFLINE='0')
-    assert out.returncode != 0 and seconds < 15, (seconds, out.stderr)
+    assert out.returncode != 0 and seconds < SILENT_HUB_BOUND_S, (seconds, out.stderr)
     _assert_says_how_to_train_offline(out.stderr, 'tu-resnet18')
     assert 'Timeout' in out.stderr
 
