@@ -10,6 +10,7 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+from .mmengine_compat import ENV_CFG_KEYS
 from .setup_env import register_all_modules
 
 
@@ -37,6 +38,7 @@ def prepare_config(cfg: Config, path: str) -> None:
     check_num_classes(cfg)
     check_hook_arguments(cfg, path)
     check_loop_arguments(cfg, path)
+    check_env_cfg(cfg, path)
 
 
 def check_override_keys(cfg: Config, cfg_options: dict, path: str) -> None:
@@ -79,6 +81,17 @@ def check_hook_arguments(cfg: Config, path: str) -> None:
             params.update(inspect.signature(Runner.save_checkpoint).parameters)
         _refuse_unknown_arguments(hook, params, {'self'}, {'type', 'priority'}, where, path,
                                   hook_cls.__name__)
+
+
+def check_env_cfg(cfg: Config, path: str) -> None:
+    """Refuse an ``env_cfg`` key the Runner does not read (``env_cfg.cudnn_benchmar=True``
+    would be accepted and ignored), naming the closest one."""
+    env_cfg = cfg.get('env_cfg')
+    if isinstance(env_cfg, dict):
+        keys = {key: inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY)
+                for key in ENV_CFG_KEYS}
+        _refuse_unknown_arguments(env_cfg, keys, set(), set(), 'env_cfg', path,
+                                  "mmengine's Runner.setup_env")
 
 
 def check_loop_arguments(cfg: Config, path: str) -> None:

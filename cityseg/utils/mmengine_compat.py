@@ -34,6 +34,8 @@ passed on.
 7. distributed on CPU: ``Runner`` skips ``init_dist`` when a process group already exists,
    and its default DDP wrapper passes ``device_ids=[LOCAL_RANK]`` unless
    ``model_wrapper_cfg`` says otherwise (:func:`cityseg.utils.launch.apply_launcher`).
+8. ``ENV_CFG_KEYS``: ``Runner.setup_env`` reads exactly these keys of ``env_cfg``
+   (:func:`cityseg.utils.config.check_env_cfg` refuses any other, a typo).
 """
 from __future__ import annotations
 
@@ -45,6 +47,7 @@ import torch
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import IterBasedTrainLoop
 
+ENV_CFG_KEYS = ('cudnn_benchmark', 'mp_cfg', 'dist_cfg', 'resource_limit')
 AMP_WRAPPER_MODULE = 'mmengine.optim.optimizer.amp_optimizer_wrapper'
 
 

@@ -62,3 +62,11 @@ def test_extra_loop_arguments_are_accepted():
     """val_begin and fp16 are arguments of mmengine's loops, not typos."""
     cfg = load_config(QUICKSTART, {'train_cfg.val_begin': 1, 'test_cfg.fp16': False})
     assert cfg.train_cfg.val_begin == 1 and cfg.test_cfg.fp16 is False
+
+
+def test_a_misspelled_env_cfg_key_is_refused_naming_the_closest():
+    with pytest.raises(TypeError, match=r"env_cfg\.cudnn_benchmar in .*quickstart_synthetic\.py "
+                                        r"\(or --cfg-options\): mmengine's Runner\.setup_env "
+                                        r"takes no argument 'cudnn_benchmar'; did you mean "
+                                        r"env_cfg\.cudnn_benchmark\?"):
+        load_config(QUICKSTART, {'env_cfg.cudnn_benchmar': True})

@@ -4,9 +4,11 @@ Each test is named after the assumption it checks: after an mmengine upgrade, a 
 says which extension needs a change, before any training run finds out.
 """
 import importlib
+import inspect
 import io
 import os.path as osp
 import pickle
+import re
 
 import pytest
 import torch
@@ -22,6 +24,7 @@ from cityseg.registry import HOOKS
 from cityseg.utils.checkpoint_loading import safe_torch_load
 from cityseg.utils.mmengine_compat import (
     AMP_WRAPPER_MODULE,
+    ENV_CFG_KEYS,
     amp_optim_wrapper_init,
     history_buffer_statistics,
     set_train_loop_iterator,
@@ -204,3 +207,7 @@ def test_7_runner_keeps_an_existing_process_group_and_cpu_wrapper(synthetic_root
         del runner
         dist.destroy_process_group()
 
+
+def test_8_env_cfg_keys_are_what_setup_env_reads():
+    source = inspect.getsource(Runner.setup_env)
+    assert set(re.findall(r"env_cfg\.get\('(\w+)'", source)) == set(ENV_CFG_KEYS)
