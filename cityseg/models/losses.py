@@ -335,9 +335,9 @@ class JointLoss(nn.Module):
                                  f"dict(type='FocalLoss'), got {cfg!r}")
         self.losses = nn.ModuleList(
             build_loss(cfg, ignore_index, f'losses[{i}]') for i, cfg in enumerate(losses))
-        names = [loss_key(loss) for loss in self.losses]
-        if len(set(names)) != len(names):
-            raise ValueError(f'loss names must be distinct, got {names}')
+        self.names = [loss_key(loss) for loss in self.losses]
+        if len(set(self.names)) != len(self.names):
+            raise ValueError(f'loss names must be distinct, got {self.names}')
         if class_weight is not None:
             self.set_class_weight(class_weight)
 
@@ -356,4 +356,4 @@ class JointLoss(nn.Module):
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
         """Return ``{loss_name: weighted loss}`` for every component."""
-        return {loss_key(loss): loss(logits, target) for loss in self.losses}
+        return {name: loss(logits, target) for name, loss in zip(self.names, self.losses)}

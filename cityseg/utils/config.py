@@ -45,11 +45,11 @@ def check_override_keys(cfg: Config, cfg_options: dict, path: str) -> None:
     """Refuse ``--cfg-options`` whose top-level key is neither a key of ``cfg`` nor an argument
     of mmengine's ``Runner``: a typo (``train_cfgg.max_iters=2``) would otherwise be merged in
     as a new key nothing reads, and the run would use the value it was meant to change. The
-    error names the closest existing key. ``compile`` counts as known: Runner.from_cfg reads it
-    (cityseg.engine.runtime.build_runner applies it
-    to the network)."""
+    error names the closest existing key. ``compile`` and ``allow_existing_work_dir`` count as
+    known: cityseg.engine.runtime reads them (build_runner compiles the network, and
+    check_training_run lets a new run into a work dir holding checkpoints)."""
     known = set(cfg.keys()) | set(inspect.signature(Runner.__init__).parameters) - {'self'}
-    known.add('compile')
+    known |= {'compile', 'allow_existing_work_dir'}  # read by cityseg.engine.runtime
     for key in cfg_options:
         top = key.split('.', 1)[0]
         if top not in known:

@@ -70,3 +70,9 @@ def test_a_misspelled_env_cfg_key_is_refused_naming_the_closest():
                                         r"takes no argument 'cudnn_benchmar'; did you mean "
                                         r"env_cfg\.cudnn_benchmark\?"):
         load_config(QUICKSTART, {'env_cfg.cudnn_benchmar': True})
+
+
+def test_runtime_keys_pass_the_override_check():
+    """--cfg-options allow_existing_work_dir=True (the documented opt-in) is a known key."""
+    cfg = load_config(QUICKSTART, {'allow_existing_work_dir': True, 'compile': False})
+    assert cfg.allow_existing_work_dir is True

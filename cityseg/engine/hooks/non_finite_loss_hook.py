@@ -12,6 +12,7 @@ import torch
 from mmengine.hooks import Hook
 
 from cityseg.registry import HOOKS
+from cityseg.utils.fileio import atomic_output
 
 
 @HOOKS.register_module()
@@ -115,14 +116,11 @@ class NonFiniteLossHook(Hook):
         path = self.safe_ckpt
         if not path or path == self._kept_ckpt or not osp.isfile(path):
             return
-        kept, tmp = self._last_good_path(path), self._last_good_path(path) + '.tmp'
-        if osp.lexists(tmp):
-            os.remove(tmp)
-        try:
-            os.link(path, tmp)
-        except OSError:  # a file system without hard links
-            shutil.copyfile(path, tmp)
-        os.replace(tmp, kept)
+        with atomic_output(self._last_good_path(path)) as tmp:
+            try:
+                os.link(path, tmp)
+            except OSError:  # a file system without hard links
+                shutil.copyfile(path, tmp)
         self._kept_ckpt = path
 
     @staticmethod
