@@ -1,9 +1,12 @@
 """Session fixtures: one small synthetic dataset per test session and the tiny trained
 checkpoint (tests/helpers/tiny_checkpoint.py). Helpers shared by test modules live in
 tests/helpers/, imported as ``helpers.<module>``; test modules never import each other."""
+import os.path as osp
+
 import pytest
 import torch
 from helpers.cli import SMALL_SYNTHETIC
+from helpers.shared_dir import shared_dir
 
 from cityseg.utils import register_all_modules
 
@@ -16,8 +19,8 @@ register_all_modules()
 
 @pytest.fixture(scope='session')
 def synthetic_root(tmp_path_factory) -> str:
-    """A Cityscapes-layout synthetic dataset, 128x64 images, generated once per session."""
+    """A Cityscapes-layout synthetic dataset, 128x64 images, generated once per test run."""
     from cityseg.datasets.synthetic import ensure_synthetic_cityscapes
-    root = tmp_path_factory.mktemp('synthetic') / 'cityscapes'
-    ensure_synthetic_cityscapes(root, **SMALL_SYNTHETIC)
-    return str(root)
+    folder = shared_dir(tmp_path_factory, 'synthetic', lambda d: ensure_synthetic_cityscapes(
+        osp.join(d, 'cityscapes'), **SMALL_SYNTHETIC))
+    return osp.join(folder, 'cityscapes')

@@ -1,7 +1,8 @@
 """One tiny checkpoint trained through tools/train.py, shared by the API and user-tool tests.
 
 Training is the slow part (a subprocess, a Runner, four iterations), so the first caller trains
-into the session's base temp dir and later callers, in any test module, reuse that work dir.
+into a folder shared by the whole run (helpers/shared_dir.py) and later callers, in any test
+module or pytest-xdist worker, reuse that work dir.
 The fixtures below (``tiny_work_dir``, ``checkpoint``, ``model``) reach every test module
 through ``pytest_plugins`` in tests/conftest.py; each module gets its own model instance.
 """
@@ -14,6 +15,7 @@ from torch import nn
 
 from cityseg.apis import init_model
 from helpers.cli import QUICKSTART, parse_cfg_options, run_tool, tiny_cfg_options
+from helpers.shared_dir import shared_dir
 
 
 def model_options(data_root: str) -> dict:
@@ -25,10 +27,9 @@ def model_options(data_root: str) -> dict:
 
 def trained_work_dir(tmp_path_factory, data_root: str) -> str:
     """The work dir of the tiny run (``iter_4.pth``, scalars.json), trained on first use."""
-    work_dir = osp.join(str(tmp_path_factory.getbasetemp()), 'tiny_checkpoint')
-    if not osp.isfile(osp.join(work_dir, 'iter_4.pth')):
-        run_tool('train.py', QUICKSTART, '--cfg-options', *tiny_cfg_options(data_root, work_dir))
-    return work_dir
+    return shared_dir(tmp_path_factory, 'tiny_checkpoint', lambda work_dir: run_tool(
+        'train.py', QUICKSTART, '--cfg-options',
+        *tiny_cfg_options(data_root, work_dir)))
 
 
 @pytest.fixture(scope='module')
