@@ -20,7 +20,7 @@ from mmengine.config import Config
 
 from cityseg.apis.evaluation import build_evaluation_runner
 from cityseg.report import read_report_inputs, report_test_run
-from cityseg.report.test_run import WORST_DIR
+from cityseg.report.test_run import REPORT_KIND, WORST_DIR
 from cityseg.utils import (
     apply_tta,
     load_config,
@@ -29,6 +29,8 @@ from cityseg.utils import (
     resolve_work_dir,
 )
 from cityseg.utils.launch import end_distributed
+from cityseg.utils.output_dir import OutputDirError, claim_output_dir
+from cityseg.utils.work_dir import is_main_launch_process
 
 
 def parse_args() -> argparse.Namespace:
@@ -95,7 +97,14 @@ def main() -> None:
     cfg = load_config(args.config, args.cfg_options)
     args.checkpoint = resolve_checkpoint(args.checkpoint, cfg, args.config, args.onnx)
     configure(cfg, args)
-    report_inputs = read_report_inputs(args.checkpoint, args.compare) if args.report else None
+    report_inputs = None
+    if args.report:
+        report_inputs = read_report_inputs(args.checkpoint, args.compare)
+        if is_main_launch_process():  # before the evaluation: a refusal costs seconds
+            try:
+                claim_output_dir(args.report, REPORT_KIND)
+            except OutputDirError as err:
+                raise SystemExit(f'error: {err}') from None
     runner = build_evaluation_runner(cfg, args)
     runner.test()  # IoUMetric writes metrics.json and logs where
     if args.report:
