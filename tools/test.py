@@ -28,6 +28,7 @@ from cityseg.utils import (
     resolve_checkpoint,
     resolve_work_dir,
 )
+from cityseg.utils.fileio import file_sha256
 from cityseg.utils.launch import end_distributed
 from cityseg.utils.output_dir import OutputDirError, claim_output_dir
 from cityseg.utils.work_dir import is_main_launch_process
@@ -88,8 +89,15 @@ def configure(cfg: Config, args: argparse.Namespace) -> None:
         cfg.test_evaluator.update(
             output_file='metrics.json',
             output_meta=dict(config=args.config, checkpoint=args.checkpoint,
+                             checkpoint_sha256=_sha256_if_local(args.checkpoint),
                              pretrained=cfg.model.get('pretrained'), split=split,
                              tta=args.tta, backend=args.backend, onnx=args.onnx))
+
+
+def _sha256_if_local(checkpoint: str | None) -> str | None:
+    """The checkpoint file's sha256, by which tools/publish_model.py recognises the file these
+    metrics are of (a checkpoint replaced at the same path is not); None for no local file."""
+    return file_sha256(checkpoint) if checkpoint and osp.isfile(checkpoint) else None
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ from torch import nn
 
 from cityseg.evaluation.metrics_file import read_metrics_file
 from cityseg.models.networks import strip_head_dropout
-from cityseg.utils.fileio import atomic_output, atomic_write
+from cityseg.utils.fileio import atomic_output, atomic_write, file_sha256
 from cityseg.utils.output_dir import check_output_dir, record_output_dir
 
 from .inference import init_model
@@ -33,12 +33,28 @@ _SUMMARY_KEYS = ('aAcc', 'mIoU', 'mAcc', 'mDice', 'mFscore', 'mIoU_iIoU', 'iIoU'
 
 
 def read_metrics(metrics_file: str, checkpoint: str) -> dict:
-    """The ``metrics.json`` tools/test.py wrote for ``checkpoint`` (any other is refused)."""
+    """The ``metrics.json`` tools/test.py wrote for ``checkpoint`` (any other is refused).
+
+    The path must be the checkpoint's and so must the content: the file's sha256 is compared
+    with the ``checkpoint_sha256`` tools/test.py recorded, since a checkpoint replaced at the
+    same path (a longer training into the same work dir) would be published with the old
+    file's metrics.
+    """
     metrics = read_metrics_file(metrics_file, require=('per_class',))
     evaluated = metrics.get('checkpoint')
+    again = f'run tools/test.py CONFIG {checkpoint} and pass its metrics.json'
     if not evaluated or not osp.exists(evaluated) or not osp.samefile(evaluated, checkpoint):
         raise ValueError(f'{metrics_file} evaluates checkpoint {evaluated!r}, not {checkpoint}: '
-                         f'run tools/test.py CONFIG {checkpoint} and pass its metrics.json')
+                         f'{again}')
+    recorded = metrics.get('checkpoint_sha256')
+    if recorded is None:
+        raise ValueError(f'{metrics_file} records no checkpoint_sha256 (written by an older '
+                         f'tools/test.py), so it cannot show that {checkpoint} is the file it '
+                         f'evaluated: {again}')
+    now = file_sha256(checkpoint)
+    if now != recorded:
+        raise ValueError(f'{checkpoint} has changed since {metrics_file} evaluated it (sha256 '
+                         f'{recorded[:12]} then, {now[:12]} now): {again}')
     return metrics
 
 

@@ -12,7 +12,6 @@ the file system, or anywhere the folder is copied.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import os
 import os.path as osp
@@ -24,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from cityseg.engine.hooks.worst_images_hook import PICTURES, picture_path
 from cityseg.evaluation.metrics_file import read_metrics_file
 from cityseg.utils.checkpoint_loading import safe_torch_load
+from cityseg.utils.fileio import file_sha256
 from cityseg.visualization import normalize, palette_of, plot_confusion
 
 from .plots import class_bars
@@ -46,13 +46,9 @@ def checkpoint_info(checkpoint: str) -> dict:
 
     The file is memory-mapped, not read into memory: only its ``meta`` is looked at.
     """
-    digest = hashlib.sha256()
-    with open(checkpoint, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
     ckpt = safe_torch_load(checkpoint, map_location='cpu', mmap=True)
     meta = ckpt.get('meta', {}) if isinstance(ckpt, Mapping) else {}
-    return dict(sha256=digest.hexdigest()[:12], iteration=meta.get('iter'))
+    return dict(sha256=file_sha256(checkpoint)[:12], iteration=meta.get('iter'))
 
 
 def build_report(metrics: Mapping, out_dir: str, compare: Mapping | None = None,

@@ -1,4 +1,5 @@
-"""Atomic outputs and advisory file locks, the two ways cityseg makes files safe to share.
+"""Atomic outputs and advisory file locks, the two ways cityseg makes files safe to share (and
+the content hash by which a file is recognised after it was read).
 
 Checkpoints, the decoded-sample cache, class statistics, converted labels and the synthetic
 dataset are all read by other processes (dataloader workers, distributed ranks, a resumed run)
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import re
 import shutil
@@ -24,7 +26,7 @@ try:  # POSIX; where it is missing (Windows) FileLock does not exclude, renames 
 except ImportError:  # pragma: no cover
     fcntl = None
 
-__all__ = ['FileLock', 'LockHeldError', 'atomic_output', 'atomic_write',
+__all__ = ['FileLock', 'LockHeldError', 'atomic_output', 'atomic_write', 'file_sha256',
            'remove_stale_temporaries']
 
 # The name atomic_output gives its temporary: '.<stem>.tmp-<8 hex><suffix>'.
@@ -75,6 +77,16 @@ def atomic_write(data: bytes, filepath: str | os.PathLike) -> None:
     """Write ``data`` to ``filepath`` through :func:`atomic_output` (temp file, fsync, rename)."""
     with atomic_output(filepath) as tmp, open(tmp, 'xb') as f:
         f.write(data)
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The sha256 of the file's bytes (64 hex digits), read in 1 MiB blocks: a file replaced
+    under the same name (a retrained checkpoint) is told apart from the one read before."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def remove_stale_temporaries(directory: str | os.PathLike) -> list[str]:

@@ -5,6 +5,7 @@ import hashlib
 import json
 import os.path as osp
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from safetensors.torch import load_file
 from cityseg.apis import inference_model, read_image
 from cityseg.apis.publish import read_metrics
 from cityseg.datasets.labels import CLASSES
+from cityseg.utils.fileio import file_sha256
 from cityseg.utils.output_dir import MANIFEST_NAME
 
 # Runs a tool as a subprocess or trains: the integration tier (docs/contributing.md).
@@ -150,6 +152,27 @@ def test_a_users_folder_or_file_is_refused_not_replaced(checkpoint, tmp_path):
     log = run_tool('publish_model.py', QUICKSTART, checkpoint, str(file), '--metrics', 'x.json',
                    expect_failure=True)
     assert f'error: {file} is a file, not a folder' in log and file.read_text() == 'a file'
+
+
+def test_a_checkpoint_replaced_at_the_same_path_is_refused(published, checkpoint,
+                                                           tiny_work_dir, tmp_path):
+    """Issue 23: only the path was compared, so a checkpoint retrained into the same path after
+    tools/test.py was published with the old file's metrics."""
+    metrics = dict(published[1])  # the fixture's dict stays as it is
+    assert metrics['checkpoint_sha256'] == file_sha256(checkpoint)  # recorded by tools/test.py
+    ckpt = tmp_path / 'iter_4.pth'
+    shutil.copyfile(checkpoint, ckpt)
+    moved = tmp_path / 'metrics.json'
+    moved.write_text(json.dumps({**metrics, 'checkpoint': str(ckpt)}))
+    assert read_metrics(str(moved), str(ckpt))['mIoU'] == metrics['mIoU']  # the same bytes
+    shutil.copyfile(osp.join(tiny_work_dir, 'iter_2.pth'), ckpt)
+    with pytest.raises(ValueError, match=rf'{ckpt} has changed since {moved} evaluated it '
+                       rf'\(sha256 {metrics["checkpoint_sha256"][:12]} then, [0-9a-f]{{12}} now'):
+        read_metrics(str(moved), str(ckpt))
+    del metrics['checkpoint_sha256']
+    moved.write_text(json.dumps({**metrics, 'checkpoint': str(ckpt)}))
+    with pytest.raises(ValueError, match='records no checkpoint_sha256'):
+        read_metrics(str(moved), str(ckpt))
 
 
 def test_test_py_needs_a_checkpoint_or_pretrained(synthetic_root, tmp_path):
