@@ -27,7 +27,7 @@ except ImportError:  # pragma: no cover
     fcntl = None
 
 __all__ = ['FileLock', 'LockHeldError', 'atomic_output', 'atomic_write', 'file_sha256',
-           'remove_stale_temporaries']
+           'lock_path', 'remove_stale_temporaries']
 
 # The name atomic_output gives its temporary: '.<stem>.tmp-<8 hex><suffix>'.
 _TEMPORARY_NAME = re.compile(r'^\..+\.tmp-[0-9a-f]{8}(\.[^.]*)?$')
@@ -133,6 +133,23 @@ def _remove(path: Path) -> None:
     else:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+
+
+def lock_path(target: str | os.PathLike) -> Path:
+    """The lock file that guards building ``target``, kept out of the user's folders.
+
+    A lock beside a ``data_root`` (``/parent/.name.lock``) or inside a user's folder would be
+    a file cityseg left among theirs. Locks live in ``$CITYSEG_LOCK_DIR``, else
+    ``$XDG_CACHE_HOME/cityseg/locks`` (``~/.cache/cityseg/locks``), named after the target and
+    the sha256 of its real path, so that every process building one target (dataloader
+    workers, the ranks of a launch, another run) takes the same lock. Processes on machines
+    that do not share that folder do not exclude each other; their builds stay atomic.
+    """
+    folder = os.environ.get('CITYSEG_LOCK_DIR') or os.path.join(
+        os.environ.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache'), 'cityseg', 'locks')
+    real = os.path.realpath(target)
+    digest = hashlib.sha256(real.encode()).hexdigest()[:16]
+    return Path(folder) / f'{os.path.basename(real)}-{digest}.lock'
 
 
 class LockHeldError(BlockingIOError):
