@@ -183,13 +183,22 @@ def test_export_onnx_then_infer_with_onnxruntime(checkpoint, opts, val_paths, tm
 
 
 def test_export_onnx_fails_below_the_agreement_bar(checkpoint, opts, tmp_path):
-    proc = subprocess.run(
-        [sys.executable, osp.join(ROOT, 'tools', 'export_onnx.py'), QUICKSTART, checkpoint,
-         '--out', str(tmp_path / 'm.onnx'), '--shape', '64', '128', '--num-check', '1',
-         '--min-agreement', '1.01', *opts],
-        capture_output=True, text=True, cwd=ROOT, env={**os.environ, 'OMP_NUM_THREADS': '2'})
-    assert proc.returncode == 1 and 'FAILED: agreement below 101.00%' in proc.stderr
-    assert 'shape 1x3x64x128' in proc.stdout
+    """...and leaves nothing at --out: the failed model is not put where a deployment looks
+    for it, and an earlier file there stays (issue 23)."""
+    out = tmp_path / 'm.onnx'
+    for earlier in (None, b'the model deployed before'):
+        if earlier:
+            out.write_bytes(earlier)
+        proc = subprocess.run(
+            [sys.executable, osp.join(ROOT, 'tools', 'export_onnx.py'), QUICKSTART, checkpoint,
+             '--out', str(out), '--shape', '64', '128', '--num-check', '1',
+             '--min-agreement', '1.01', *opts],
+            capture_output=True, text=True, cwd=ROOT, env={**os.environ, 'OMP_NUM_THREADS': '2'})
+        assert proc.returncode == 1
+        assert f'FAILED: agreement below 101.00%: {out} was not written' in proc.stderr
+        assert 'shape 1x3x64x128' in proc.stdout
+        assert [p.name for p in tmp_path.iterdir()] == ([out.name] if earlier else [])
+    assert out.read_bytes() == b'the model deployed before'
 
 
 def write_scalars(work_dir, records: list[dict]) -> None:
