@@ -28,7 +28,7 @@ from cityseg.utils import (
     resolve_checkpoint,
     resolve_work_dir,
 )
-from cityseg.utils.fileio import file_sha256
+from cityseg.utils.checkpoint_loading import read_checkpoint_once
 from cityseg.utils.launch import end_distributed
 from cityseg.utils.output_dir import OutputDirError, claim_output_dir
 from cityseg.utils.work_dir import is_main_launch_process
@@ -60,8 +60,10 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def configure(cfg: Config, args: argparse.Namespace) -> None:
-    """Apply the command line to the config: split, TTA, writers and evaluator."""
+def configure(cfg: Config, args: argparse.Namespace, checkpoint_sha256: str | None) -> None:
+    """Apply the command line to the config: split, TTA, writers and evaluator
+    (``metrics.json`` records ``checkpoint_sha256``, by which tools/publish_model.py
+    recognises the file evaluated; a checkpoint replaced at the same path is not it)."""
     cfg.work_dir = resolve_work_dir(cfg, args.config, args.work_dir)
     if args.split:
         cfg.test_dataloader.dataset.split = args.split
@@ -89,31 +91,29 @@ def configure(cfg: Config, args: argparse.Namespace) -> None:
         cfg.test_evaluator.update(
             output_file='metrics.json',
             output_meta=dict(config=args.config, checkpoint=args.checkpoint,
-                             checkpoint_sha256=_sha256_if_local(args.checkpoint),
+                             checkpoint_sha256=checkpoint_sha256,
                              pretrained=cfg.model.get('pretrained'), split=split,
                              tta=args.tta, backend=args.backend, onnx=args.onnx))
-
-
-def _sha256_if_local(checkpoint: str | None) -> str | None:
-    """The checkpoint file's sha256, by which tools/publish_model.py recognises the file these
-    metrics are of (a checkpoint replaced at the same path is not); None for no local file."""
-    return file_sha256(checkpoint) if checkpoint and osp.isfile(checkpoint) else None
 
 
 def main() -> None:
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
     args.checkpoint = resolve_checkpoint(args.checkpoint, cfg, args.config, args.onnx)
-    configure(cfg, args)
+    # Read once, now: the weights evaluated are those hashed, and a training in the same work
+    # dir may rotate the file away (best_*.pth) while this test runs.
+    snapshot = (read_checkpoint_once(args.checkpoint)
+                if args.checkpoint and osp.isfile(args.checkpoint) else None)
+    configure(cfg, args, snapshot[1] if snapshot else None)
     report_inputs = None
     if args.report:
-        report_inputs = read_report_inputs(args.checkpoint, args.compare)
+        report_inputs = read_report_inputs(snapshot, args.compare)
         if is_main_launch_process():  # before the evaluation: a refusal costs seconds
             try:
                 claim_output_dir(args.report, REPORT_KIND)
             except OutputDirError as err:
                 raise SystemExit(f'error: {err}') from None
-    runner = build_evaluation_runner(cfg, args)
+    runner = build_evaluation_runner(cfg, args, snapshot[0] if snapshot else None)
     runner.test()  # IoUMetric writes metrics.json and logs where
     if args.report:
         page = report_test_run(runner, args.report, report_inputs, args.report_worst)

@@ -19,13 +19,14 @@ WORST_DIR = 'worst'  # inside the report folder, where tools/test.py has WorstIm
 REPORT_KIND = 'evaluation report (tools/test.py --report)'
 
 
-def read_report_inputs(checkpoint: str | None, compare: str | None) -> tuple[dict, dict | None]:
-    """The checkpoint's header entries and the compared metrics, read before the evaluation
-    so that a bad ``--compare`` file or an unreadable checkpoint fails in seconds, not after
-    the whole test set (issue 23)."""
-    # A checkpoint that is not a local file (a URL, or none with an exported model) has no
-    # hash or iteration to show.
-    meta = checkpoint_info(checkpoint) if checkpoint and osp.isfile(checkpoint) else {}
+def read_report_inputs(snapshot: tuple[dict, str] | None,
+                       compare: str | None) -> tuple[dict, dict | None]:
+    """The checkpoint's header entries, from ``snapshot`` (its contents and sha256, read once
+    by :func:`~cityseg.utils.checkpoint_loading.read_checkpoint_once`; None for no local
+    checkpoint: a URL, or none with an exported model), and the compared metrics, read before
+    the evaluation so that a bad ``--compare`` file fails in seconds, not after the whole
+    test set (issue 23)."""
+    meta = checkpoint_info(*snapshot) if snapshot is not None else {}
     return meta, None if compare is None else load_metrics(compare)
 
 
