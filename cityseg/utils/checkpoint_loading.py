@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import os.path as osp
 import pickle
 import re
@@ -104,6 +105,22 @@ def allow_mmengine_checkpoints() -> None:
     :func:`load_local_checkpoint` as mmengine's loader for local paths (idempotent)."""
     torch.serialization.add_safe_globals(trusted_checkpoint_globals())
     CheckpointLoader.register_scheme(prefixes='', loader=load_local_checkpoint, force=True)
+
+
+def load_safetensors(path: str | os.PathLike, what: str = 'weights file') -> dict:
+    """``safetensors.torch.load_file(path)``, with a file that cannot be read (truncated by an
+    interrupted copy or download, or not safetensors at all) named: safetensors' own error
+    (``SafetensorError: Error while deserializing header: ...``) does not say which file.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+    try:
+        return load_file(os.fspath(path))
+    except SafetensorError as err:
+        size = os.path.getsize(path)
+        raise ValueError(f'{what} {os.fspath(path)} ({size} bytes) is not a readable '
+                         f'safetensors file ({err}): it may be truncated, e.g. by an '
+                         'interrupted copy or download; copy or save it again') from None
 
 
 def read_checkpoint_once(checkpoint: str) -> tuple[dict, str]:
