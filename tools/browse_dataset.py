@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os.path as osp
 
-import mmcv
 import numpy as np
 from mmengine.config import DictAction
 from tqdm import tqdm
@@ -21,6 +20,7 @@ from tqdm import tqdm
 from cityseg.datasets.labels import IGNORE_INDEX
 from cityseg.registry import DATASETS
 from cityseg.utils import load_config
+from cityseg.utils.fileio import write_image
 from cityseg.visualization import Palette, colorize, overlay, palette_of
 
 
@@ -59,7 +59,7 @@ def main() -> None:
         packed = dataset[i]
         stem = osp.splitext(osp.basename(packed['data_samples'].img_path))[0]
         path = osp.join(args.out, f'{i:04d}_{stem}.png')
-        mmcv.imwrite(render(packed, args.opacity, palette)[..., ::-1], path)
+        write_image(render(packed, args.opacity, palette)[..., ::-1], path)
     print(f'{count} samples written to {args.out}')
 
 

@@ -23,7 +23,6 @@ import sys
 from collections.abc import Iterator
 
 import cv2
-import mmcv
 import numpy as np
 from mmengine.config import Config, DictAction
 from tqdm import tqdm
@@ -31,6 +30,7 @@ from tqdm import tqdm
 from cityseg.apis import inference_model, init_model, read_image
 from cityseg.apis.onnx import use_onnxruntime
 from cityseg.utils import apply_tta, load_config, resolve_checkpoint
+from cityseg.utils.fileio import write_image
 from cityseg.visualization import write_prediction_pictures
 
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
@@ -122,8 +122,8 @@ def write_predictions(model, paths: list[str], root: str, out_dir: str, batch_si
                 prefix = osp.join(out_dir, rel)
                 write_prediction_pictures(prefix, image[..., ::-1], result.train_ids, opacity,
                                           result.palette)
-                mmcv.imwrite(result.label_ids, f'{prefix}_labelIds.png')
-                mmcv.imwrite(result.train_ids, f'{prefix}_trainIds.png')
+                write_image(result.label_ids, f'{prefix}_labelIds.png')
+                write_image(result.train_ids, f'{prefix}_trainIds.png')
             bar.update(len(chunk))
 
 

@@ -21,13 +21,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import TextIO
 
+import cv2
+import numpy as np
+
 try:  # POSIX; where it is missing (Windows) FileLock does not exclude, renames stay atomic.
     import fcntl
 except ImportError:  # pragma: no cover
     fcntl = None
 
 __all__ = ['FileLock', 'LockHeldError', 'atomic_output', 'atomic_write', 'file_sha256',
-           'lock_path', 'remove_stale_temporaries']
+           'lock_path', 'remove_stale_temporaries', 'write_image']
 
 # The name atomic_output gives its temporary: '.<stem>.tmp-<8 hex><suffix>'.
 _TEMPORARY_NAME = re.compile(r'^\..+\.tmp-[0-9a-f]{8}(\.[^.]*)?$')
@@ -77,6 +80,21 @@ def atomic_write(data: bytes, filepath: str | os.PathLike) -> None:
     """Write ``data`` to ``filepath`` through :func:`atomic_output` (temp file, fsync, rename)."""
     with atomic_output(filepath) as tmp, open(tmp, 'xb') as f:
         f.write(data)
+
+
+def write_image(img: np.ndarray, path: str | os.PathLike) -> None:
+    """``mmcv.imwrite`` made atomic: ``img`` (BGR, or one channel, as cv2 takes it) encoded in
+    the format of ``path``'s extension, then written through :func:`atomic_output` (folders
+    created). A full disk raises naming ``path`` and the free space, and leaves no 0-byte
+    or half picture there (or the previous one as it was). Not fsynced: pictures are many
+    and can be drawn again; the rename alone keeps a failed write from showing.
+    """
+    ok, encoded = cv2.imencode(Path(path).suffix or '.png', img)
+    if not ok:
+        raise ValueError(f'cv2 could not encode a {img.dtype} image of shape {img.shape} as '
+                         f'{path}')
+    with atomic_output(path, fsync=False) as tmp, open(tmp, 'xb') as f:
+        f.write(encoded.tobytes())
 
 
 def file_sha256(path: str | os.PathLike) -> str:
