@@ -141,12 +141,28 @@ def test_a_finite_loss_far_above_its_median_for_3_iterations_is_warned_about():
     runner.iter = 6
     hook.after_train_iter(runner, 6, outputs=dict(loss=torch.tensor(1e3)))
     (warning,) = runner.logger.warnings
-    assert warning == ('The loss is diverging: loss 1000 > 10 x median 1.05 for 3 iterations '
+    # The median is of the plausible losses: 50 and 80 do not raise the bar (they did, and
+    # lr=1e3's jump from 4 to 3e7 then stayed under it: no warning ever came).
+    assert warning == ('The loss is diverging: loss 1000 > 10 x median 1 for 3 iterations '
                        'in a row (iteration 7); lower optim_wrapper.optimizer.lr; no checkpoint '
                        'of this run is safe to resume from.')
     runner.iter = 7
     hook.after_train_iter(runner, 7, outputs=dict(loss=torch.tensor(2e3)))
     assert len(runner.logger.warnings) == 1  # warned once per divergence, not every step
+    hook.after_train(runner)  # and once more if the run ends that way
+    assert runner.logger.warnings[1].startswith(
+        'Training ended with the loss diverging (loss 2000 > 10 x median 1, for the last 4 '
+        'iterations): the final weights are not to be trusted')
+
+
+def test_a_loss_that_drops_back_ends_the_divergence():
+    hook = NonFiniteLossHook()
+    runner = _runner()
+    for i, loss in enumerate([1.0, 1.0, 40.0, 40.0, 1.2, 40.0, 1.1]):
+        runner.iter = i
+        hook.after_train_iter(runner, i, outputs=dict(loss=torch.tensor(loss)))
+    hook.after_train(runner)
+    assert runner.logger.warnings == []
 
 
 @pytest.mark.parametrize('weight,reason', [

@@ -27,7 +27,9 @@ class NonFiniteLossHook(Hook):
     (e.g. a learning rate of 1e10) saves weights of 1e10 one step before its loss turns NaN.
     So a checkpoint counts as safe only if its weights are finite and at most
     ``max_abs_weight`` and the next loss (the first its weights produce) is at most
-    ``explode_factor`` times the median of the ``history`` losses before it.
+    ``explode_factor`` times the median of the plausible (not exploding) ones among the
+    ``history`` losses before it. A finite loss above that bar for 3 iterations in a row is
+    warned about, and so is a run that ends that way.
 
     Args:
         history: how many recent losses to keep (for the median and the message).
@@ -50,6 +52,9 @@ class NonFiniteLossHook(Hook):
         self._kept_ckpt: str | None = None  # the safe checkpoint last_good.pth holds
         self.unsafe_ckpts: list[str] = []
         self._diverging = 0  # consecutive exploding losses, to warn while still finite
+        # The median's losses: the plausible ones only. With every loss in it, lr=1e3's first
+        # jump (4 -> 3e7) became the median at once and no later loss counted as exploding.
+        self._plausible: deque[float] = deque(maxlen=history)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         """File the checkpoint being saved as safe or unsafe.
@@ -97,11 +102,12 @@ class NonFiniteLossHook(Hook):
         total = losses.get('loss', sum(losses.values()))
         iteration = runner.iter + 1
         if all(math.isfinite(v) for v in losses.values()):
-            earlier = [loss for _, loss in self.losses]
-            median = statistics.median(earlier) if earlier else math.inf
+            median = statistics.median(self._plausible) if self._plausible else math.inf
             self._exploding = (f'loss {total:.4g} > {self.explode_factor:g} x median {median:.4g}'
                                if total > self.explode_factor * median else '')
             self.losses.append((iteration, total))
+            if not self._exploding:  # an exploding loss must not raise the bar for the next
+                self._plausible.append(total)
             self._judge_pending()
             self._diverging = self._diverging + 1 if self._exploding else 0
             if self._diverging == 3:
@@ -119,6 +125,14 @@ class NonFiniteLossHook(Hook):
         raise FloatingPointError(
             f'Non-finite loss at iteration {iteration}: {terms}. Training stopped; '
             f'{self._safe_message()}. Loss history (iteration: loss): {history}.')
+
+    def after_train(self, runner) -> None:
+        """A run that ends while its loss is diverging says so last, where it is read."""
+        if self._diverging >= 3:
+            runner.logger.warning(
+                f'Training ended with the loss diverging ({self._exploding}, for the last '
+                f'{self._diverging} iterations): the final weights are not to be trusted; '
+                f'lower optim_wrapper.optimizer.lr; {self._safe_message()}.')
 
     def _judge_pending(self) -> None:
         """The loss just computed came from the pending checkpoint's weights: plausible (not
