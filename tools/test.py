@@ -30,8 +30,11 @@ from cityseg.utils import (
 )
 from cityseg.utils.checkpoint_loading import read_checkpoint_once
 from cityseg.utils.launch import end_distributed
-from cityseg.utils.output_dir import OutputDirError, claim_output_dir
+from cityseg.utils.output_dir import OutputDirError, claim_output_dir, record_output_dir
 from cityseg.utils.work_dir import is_main_launch_process
+
+OUT_KIND = 'test-server predictions (tools/test.py --out)'
+SHOW_KIND = 'prediction pictures (tools/test.py --show-dir)'
 
 
 def parse_args() -> argparse.Namespace:
@@ -96,6 +99,21 @@ def configure(cfg: Config, args: argparse.Namespace, checkpoint_sha256: str | No
                              tta=args.tta, backend=args.backend, onnx=args.onnx))
 
 
+def claim_output_folders(args: argparse.Namespace) -> dict[str, str]:
+    """Claim the ``--out``, ``--show-dir`` and ``--report`` folders given, before the
+    evaluation (a refusal costs seconds): ``{folder: kind}``. A folder holding files cityseg
+    did not write is refused (:mod:`cityseg.utils.output_dir`), an earlier output emptied."""
+    # the report first: --out or --show-dir may be a folder inside it
+    wanted = {args.report: REPORT_KIND, args.show_dir: SHOW_KIND, args.out: OUT_KIND}
+    folders = {path: kind for path, kind in wanted.items() if path}
+    try:
+        for path, kind in folders.items():
+            claim_output_dir(path, kind)
+    except OutputDirError as err:
+        raise SystemExit(f'error: {err}') from None
+    return folders
+
+
 def main() -> None:
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
@@ -105,16 +123,15 @@ def main() -> None:
     snapshot = (read_checkpoint_once(args.checkpoint)
                 if args.checkpoint and osp.isfile(args.checkpoint) else None)
     configure(cfg, args, snapshot[1] if snapshot else None)
-    report_inputs = None
-    if args.report:
-        report_inputs = read_report_inputs(snapshot, args.compare)
-        if is_main_launch_process():  # before the evaluation: a refusal costs seconds
-            try:
-                claim_output_dir(args.report, REPORT_KIND)
-            except OutputDirError as err:
-                raise SystemExit(f'error: {err}') from None
+    report_inputs = read_report_inputs(snapshot, args.compare) if args.report else None
+    folders = claim_output_folders(args) if is_main_launch_process() else {}
     runner = build_evaluation_runner(cfg, args, snapshot[0] if snapshot else None)
-    runner.test()  # IoUMetric writes metrics.json and logs where
+    try:
+        runner.test()  # IoUMetric writes metrics.json and logs where
+    finally:  # what the writers wrote is cityseg's: a rerun may replace it
+        for path, kind in folders.items():
+            if kind != REPORT_KIND:  # the report's folder is listed once its page is written
+                record_output_dir(path, kind)
     if args.report:
         page = report_test_run(runner, args.report, report_inputs, args.report_worst)
         if page:

@@ -1,6 +1,7 @@
 """Output folders that a tool writes whole, claimed so that no file of the user's is lost.
 
-``tools/publish_model.py OUT_DIR`` and ``tools/test.py --report DIR`` write a folder of many
+``tools/publish_model.py OUT_DIR``, ``tools/test.py --report/--out/--show-dir DIR``,
+``tools/infer.py --out DIR`` and ``tools/browse_dataset.py --out DIR`` write a folder of many
 files. Given a folder that already holds a user's files (notes, a README, another tool's
 output), replacing or overwriting into it would delete or clobber them without an error. So a
 folder cityseg writes gets a manifest, :data:`MANIFEST_NAME`, listing every file it wrote and
@@ -14,12 +15,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from .fileio import atomic_write
 
 __all__ = ['MANIFEST_NAME', 'OutputDirError', 'check_output_dir', 'claim_output_dir',
-           'record_output_dir']
+           'output_dir', 'record_output_dir']
 
 MANIFEST_NAME = '.cityseg_output.json'
 _WAY_OUT = 'pass a folder that does not exist yet (or an empty one), or move those files out'
@@ -88,6 +90,17 @@ def record_output_dir(path: str | os.PathLike, kind: str) -> None:
     cityseg wrote there (call it when the output is complete)."""
     path = Path(path)
     _write_manifest(path, kind, _files_in(path))
+
+
+@contextlib.contextmanager
+def output_dir(path: str | os.PathLike, kind: str) -> Iterator[Path]:
+    """:func:`claim_output_dir` on entry, :func:`record_output_dir` on exit, also when the
+    body fails: what it wrote is cityseg's, so a rerun may replace it."""
+    path = claim_output_dir(path, kind)
+    try:
+        yield path
+    finally:
+        record_output_dir(path, kind)
 
 
 def _files_in(path: Path) -> list[str]:
