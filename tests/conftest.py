@@ -1,12 +1,13 @@
 """Session fixtures: one small synthetic dataset per test session and the tiny trained
 checkpoint (tests/helpers/tiny_checkpoint.py). Helpers shared by test modules live in
 tests/helpers/, imported as ``helpers.<module>``; test modules never import each other."""
+import os
 import os.path as osp
 
 import pytest
 import torch
 from helpers.cli import SMALL_SYNTHETIC
-from helpers.shared_dir import shared_dir
+from helpers.shared_dir import run_temp_dir, shared_dir
 
 from cityseg.utils import register_all_modules
 
@@ -15,6 +16,16 @@ pytest_plugins = ['helpers.tiny_checkpoint']
 
 torch.set_num_threads(2)
 register_all_modules()
+
+
+@pytest.fixture(scope='session', autouse=True)
+def lock_dir(tmp_path_factory) -> str:
+    """cityseg's lock folder (cityseg.utils.fileio.lock_path) inside the run's temp dir (one
+    for all xdist workers), for this process and the tools it runs, so that tests leave nothing
+    in ~/.cache."""
+    folder = osp.join(run_temp_dir(tmp_path_factory), 'locks')
+    os.environ.setdefault('CITYSEG_LOCK_DIR', folder)
+    return os.environ['CITYSEG_LOCK_DIR']
 
 
 @pytest.fixture(scope='session')

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os.path as osp
 
-import mmcv
 import numpy as np
 from mmengine.config import DictAction
 from tqdm import tqdm
@@ -21,13 +20,16 @@ from tqdm import tqdm
 from cityseg.datasets.labels import IGNORE_INDEX
 from cityseg.registry import DATASETS
 from cityseg.utils import load_config
+from cityseg.utils.fileio import write_image
+from cityseg.utils.output_dir import OutputDirError, output_dir
 from cityseg.visualization import Palette, colorize, overlay, palette_of
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Save pipeline outputs with labels overlaid')
     parser.add_argument('config', help='config file path')
-    parser.add_argument('--out', required=True, help='output folder')
+    parser.add_argument('--out', required=True, help='output folder: new, empty, or an '
+                        'earlier --out of browse_dataset.py (replaced)')
     parser.add_argument('--split', choices=['train', 'val', 'test'], default='train',
                         help='whose dataloader (dataset and pipeline) to browse')
     parser.add_argument('--n', type=int, default=20, help='number of samples to save')
@@ -55,11 +57,15 @@ def main() -> None:
     dataset = DATASETS.build(cfg[f'{args.split}_dataloader'].dataset)
     palette = palette_of(dataset.metainfo)
     count = min(args.n, len(dataset))
-    for i in tqdm(range(count), unit='sample', desc=f'browse {args.split}'):
-        packed = dataset[i]
-        stem = osp.splitext(osp.basename(packed['data_samples'].img_path))[0]
-        path = osp.join(args.out, f'{i:04d}_{stem}.png')
-        mmcv.imwrite(render(packed, args.opacity, palette)[..., ::-1], path)
+    try:  # a folder holding the user's files is refused, an earlier output replaced
+        with output_dir(args.out, 'dataset pictures (tools/browse_dataset.py --out)'):
+            for i in tqdm(range(count), unit='sample', desc=f'browse {args.split}'):
+                packed = dataset[i]
+                stem = osp.splitext(osp.basename(packed['data_samples'].img_path))[0]
+                path = osp.join(args.out, f'{i:04d}_{stem}.png')
+                write_image(render(packed, args.opacity, palette)[..., ::-1], path)
+    except OutputDirError as err:
+        raise SystemExit(f'error: {err}') from None
     print(f'{count} samples written to {args.out}')
 
 

@@ -10,7 +10,8 @@ graph); the output ``logits`` is float32 N x 19 x H x W. H and W must be multipl
 model's size divisor (printed); without ``--dynamic`` they are fixed to ``--shape``. The check
 runs both backends on the config's test images (or ``--check-images``), resized to ``--shape``
 for a fixed-size graph, prints the largest logit difference and the fraction of pixels whose
-class agrees, and exits with status 1 below ``--min-agreement``.
+class agrees, and exits with status 1 below ``--min-agreement``, leaving ``--out`` as it was
+(the model is written under a temporary name and moved there only once the check passes).
 
 ``--quantize int8`` writes a static int8 model (onnxruntime's QDQ format, per-channel weights)
 whose activation ranges are calibrated on ``--calib-images`` images of the config's train split,
@@ -20,13 +21,13 @@ check then compares the int8 model with PyTorch's float one.
 from __future__ import annotations
 
 import argparse
-import sys
 
 from mmengine.config import DictAction
 
 from cityseg.apis import init_model, read_image
 from cityseg.apis.onnx import compare_with_pytorch, export_int8, export_onnx
 from cityseg.registry import DATASETS
+from cityseg.utils.fileio import atomic_output
 
 
 def parse_args() -> argparse.Namespace:
@@ -64,26 +65,29 @@ def dataset_images(model, num: int) -> list[str]:
 def main() -> None:
     args = parse_args()
     model = init_model(args.config, args.checkpoint, args.device, args.cfg_options)
-    if args.quantize:
-        num = export_int8(model, args.out, args.calib_images, args.shape, args.dynamic)
-        print(f'quantized to int8 with activation ranges from {num} train images')
-    else:
-        export_onnx(model, args.out, args.shape, args.dynamic)
-    h, w = args.shape
-    size = 'any batch, height and width' if args.dynamic else f'shape 1x3x{h}x{w}'
-    print(f'exported {args.out}: input "image" float32 RGB NCHW 0..255, {size} (multiples of '
-          f'{model.data_preprocessor.size_divisor}); output "logits"')
-    paths = args.check_images or dataset_images(model, args.num_check)
-    shape = None if args.dynamic else args.shape
-    stats = compare_with_pytorch(model, args.out, [read_image(p) for p in paths], shape)
-    print(f'onnxruntime vs PyTorch on {len(paths)} images: max |logit difference| '
-          f'{stats["max_abs_diff"]:.3g}, pixel agreement {100 * stats["agreement"]:.4f}%')
     min_agreement = args.min_agreement
     if min_agreement is None:
         min_agreement = 0.95 if args.quantize else 0.999
-    if stats['agreement'] < min_agreement:
-        print(f'FAILED: agreement below {100 * min_agreement:.2f}%', file=sys.stderr)
-        sys.exit(1)
+    # Written under a temporary name and moved to --out only once the check passes: a model
+    # that fails it is never left where a deployment would pick it up.
+    with atomic_output(args.out) as tmp:
+        if args.quantize:
+            num = export_int8(model, tmp, args.calib_images, args.shape, args.dynamic)
+            print(f'quantized to int8 with activation ranges from {num} train images')
+        else:
+            export_onnx(model, tmp, args.shape, args.dynamic)
+        h, w = args.shape
+        size = 'any batch, height and width' if args.dynamic else f'shape 1x3x{h}x{w}'
+        print(f'exported {args.out}: input "image" float32 RGB NCHW 0..255, {size} (multiples '
+              f'of {model.data_preprocessor.size_divisor}); output "logits"')
+        paths = args.check_images or dataset_images(model, args.num_check)
+        shape = None if args.dynamic else args.shape
+        stats = compare_with_pytorch(model, tmp, [read_image(p) for p in paths], shape)
+        print(f'onnxruntime vs PyTorch on {len(paths)} images: max |logit difference| '
+              f'{stats["max_abs_diff"]:.3g}, pixel agreement {100 * stats["agreement"]:.4f}%')
+        if stats['agreement'] < min_agreement:
+            raise SystemExit(f'FAILED: agreement below {100 * min_agreement:.2f}%: '
+                             f'{args.out} was not written (left as it was)')
 
 
 if __name__ == '__main__':

@@ -23,7 +23,6 @@ import sys
 from collections.abc import Iterator
 
 import cv2
-import mmcv
 import numpy as np
 from mmengine.config import Config, DictAction
 from tqdm import tqdm
@@ -31,9 +30,12 @@ from tqdm import tqdm
 from cityseg.apis import inference_model, init_model, read_image
 from cityseg.apis.onnx import use_onnxruntime
 from cityseg.utils import apply_tta, load_config, resolve_checkpoint
+from cityseg.utils.fileio import write_image
+from cityseg.utils.output_dir import OutputDirError, check_output_dir, output_dir
 from cityseg.visualization import write_prediction_pictures
 
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
+OUTPUT_KIND = 'predictions (tools/infer.py --out)'
 VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg')
 
 
@@ -43,7 +45,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('checkpoint', help="checkpoint file, or '-' for none (with --backend "
                         "onnxruntime, or a config that sets model.pretrained)")
     parser.add_argument('input', help='an image, a folder of images, or a video')
-    parser.add_argument('--out', required=True, help='output folder')
+    parser.add_argument('--out', required=True, help='output folder: new, empty, or an '
+                        'earlier --out of infer.py (replaced); one holding other files is '
+                        'refused')
     parser.add_argument('--recursive', action='store_true', help='search sub-folders too')
     parser.add_argument('--batch-size', type=int, default=1, help='images per forward pass')
     parser.add_argument('--device', default='cpu', help="'cpu', 'cuda', 'cuda:1'...")
@@ -122,8 +126,8 @@ def write_predictions(model, paths: list[str], root: str, out_dir: str, batch_si
                 prefix = osp.join(out_dir, rel)
                 write_prediction_pictures(prefix, image[..., ::-1], result.train_ids, opacity,
                                           result.palette)
-                mmcv.imwrite(result.label_ids, f'{prefix}_labelIds.png')
-                mmcv.imwrite(result.train_ids, f'{prefix}_trainIds.png')
+                write_image(result.label_ids, f'{prefix}_labelIds.png')
+                write_image(result.train_ids, f'{prefix}_trainIds.png')
             bar.update(len(chunk))
 
 
@@ -175,6 +179,10 @@ def write_video(model, path: str, out_dir: str, batch_size: int,
 
 def main() -> None:
     args = parse_args()
+    try:  # before the model is loaded: a refusal costs seconds
+        check_output_dir(args.out, OUTPUT_KIND)
+    except OutputDirError as err:
+        raise SystemExit(f'error: {err}') from None
     cfg = inference_config(args)
     if args.backend == 'onnxruntime':
         model = init_model(cfg, None, args.device, {'model.encoder_weights': None})
@@ -184,7 +192,15 @@ def main() -> None:
                            args.device)
     if not osp.exists(args.input):
         raise FileNotFoundError(f'input not found: {args.input}')
-    os.makedirs(args.out, exist_ok=True)
+    try:  # a folder holding the user's files is refused, an earlier output replaced
+        with output_dir(args.out, OUTPUT_KIND):
+            write_outputs(model, args)
+    except OutputDirError as err:
+        raise SystemExit(f'error: {err}') from None
+
+
+def write_outputs(model, args: argparse.Namespace) -> None:
+    """The predictions of ``args.input`` (a folder, a video or an image) into ``args.out``."""
     if osp.isdir(args.input):
         paths = find_images(args.input, args.recursive)
         write_predictions(model, paths, args.input, args.out, args.batch_size, args.opacity)

@@ -17,13 +17,16 @@ import argparse
 from mmengine.config import DictAction
 
 from cityseg.apis.publish import publish_model, push_to_hub
+from cityseg.utils.output_dir import OutputDirError
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Publish a cityseg checkpoint for smp')
     parser.add_argument('config', help='the config the checkpoint was trained with')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('out_dir', help='folder to write (replaced if it exists)')
+    parser.add_argument('out_dir', help='folder to write: new, empty, or an earlier '
+                        'published model (which is replaced); a folder holding other files '
+                        'is refused')
     parser.add_argument('--metrics', required=True,
                         help='the metrics.json tools/test.py wrote for this checkpoint')
     parser.add_argument('--dataset', help="dataset name for the model card (default: the "
@@ -37,8 +40,11 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    out = publish_model(args.config, args.checkpoint, args.out_dir, args.metrics,
-                        dataset=args.dataset, cfg_options=args.cfg_options)
+    try:
+        out = publish_model(args.config, args.checkpoint, args.out_dir, args.metrics,
+                            dataset=args.dataset, cfg_options=args.cfg_options)
+    except OutputDirError as err:
+        raise SystemExit(f'error: {err}') from None
     print(f'published to {out}')
     if args.push_to_hub:
         print(f'uploaded: {push_to_hub(str(out), args.push_to_hub, args.private)}')

@@ -20,7 +20,7 @@ from mmengine.config import Config
 
 from cityseg.apis.evaluation import build_evaluation_runner
 from cityseg.report import read_report_inputs, report_test_run
-from cityseg.report.test_run import WORST_DIR
+from cityseg.report.test_run import REPORT_KIND, WORST_DIR
 from cityseg.utils import (
     apply_tta,
     load_config,
@@ -28,7 +28,13 @@ from cityseg.utils import (
     resolve_checkpoint,
     resolve_work_dir,
 )
+from cityseg.utils.checkpoint_loading import read_checkpoint_once
 from cityseg.utils.launch import end_distributed
+from cityseg.utils.output_dir import OutputDirError, claim_output_dir, record_output_dir
+from cityseg.utils.work_dir import is_main_launch_process
+
+OUT_KIND = 'test-server predictions (tools/test.py --out)'
+SHOW_KIND = 'prediction pictures (tools/test.py --show-dir)'
 
 
 def parse_args() -> argparse.Namespace:
@@ -57,8 +63,10 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def configure(cfg: Config, args: argparse.Namespace) -> None:
-    """Apply the command line to the config: split, TTA, writers and evaluator."""
+def configure(cfg: Config, args: argparse.Namespace, checkpoint_sha256: str | None) -> None:
+    """Apply the command line to the config: split, TTA, writers and evaluator
+    (``metrics.json`` records ``checkpoint_sha256``, by which tools/publish_model.py
+    recognises the file evaluated; a checkpoint replaced at the same path is not it)."""
     cfg.work_dir = resolve_work_dir(cfg, args.config, args.work_dir)
     if args.split:
         cfg.test_dataloader.dataset.split = args.split
@@ -86,18 +94,44 @@ def configure(cfg: Config, args: argparse.Namespace) -> None:
         cfg.test_evaluator.update(
             output_file='metrics.json',
             output_meta=dict(config=args.config, checkpoint=args.checkpoint,
+                             checkpoint_sha256=checkpoint_sha256,
                              pretrained=cfg.model.get('pretrained'), split=split,
                              tta=args.tta, backend=args.backend, onnx=args.onnx))
+
+
+def claim_output_folders(args: argparse.Namespace) -> dict[str, str]:
+    """Claim the ``--out``, ``--show-dir`` and ``--report`` folders given, before the
+    evaluation (a refusal costs seconds): ``{folder: kind}``. A folder holding files cityseg
+    did not write is refused (:mod:`cityseg.utils.output_dir`), an earlier output emptied."""
+    # the report first: --out or --show-dir may be a folder inside it
+    wanted = {args.report: REPORT_KIND, args.show_dir: SHOW_KIND, args.out: OUT_KIND}
+    folders = {path: kind for path, kind in wanted.items() if path}
+    try:
+        for path, kind in folders.items():
+            claim_output_dir(path, kind)
+    except OutputDirError as err:
+        raise SystemExit(f'error: {err}') from None
+    return folders
 
 
 def main() -> None:
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
     args.checkpoint = resolve_checkpoint(args.checkpoint, cfg, args.config, args.onnx)
-    configure(cfg, args)
-    report_inputs = read_report_inputs(args.checkpoint, args.compare) if args.report else None
-    runner = build_evaluation_runner(cfg, args)
-    runner.test()  # IoUMetric writes metrics.json and logs where
+    # Read once, now: the weights evaluated are those hashed, and a training in the same work
+    # dir may rotate the file away (best_*.pth) while this test runs.
+    snapshot = (read_checkpoint_once(args.checkpoint)
+                if args.checkpoint and osp.isfile(args.checkpoint) else None)
+    configure(cfg, args, snapshot[1] if snapshot else None)
+    report_inputs = read_report_inputs(snapshot, args.compare) if args.report else None
+    folders = claim_output_folders(args) if is_main_launch_process() else {}
+    runner = build_evaluation_runner(cfg, args, snapshot[0] if snapshot else None)
+    try:
+        runner.test()  # IoUMetric writes metrics.json and logs where
+    finally:  # what the writers wrote is cityseg's: a rerun may replace it
+        for path, kind in folders.items():
+            if kind != REPORT_KIND:  # the report's folder is listed once its page is written
+                record_output_dir(path, kind)
     if args.report:
         page = report_test_run(runner, args.report, report_inputs, args.report_worst)
         if page:

@@ -8,13 +8,14 @@ import argparse
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from cityseg.engine.runtime import build_runner
+from cityseg.engine.runtime import EvaluationRunner, build_runner
 from cityseg.utils import load_model_weights
 
 from .onnx import use_onnxruntime_in_runner
 
 
-def build_evaluation_runner(cfg: Config, args: argparse.Namespace) -> Runner:
+def build_evaluation_runner(cfg: Config, args: argparse.Namespace,
+                            checkpoint_state: dict | None = None) -> Runner:
     """Build the Runner of ``cfg`` for the options of
     :func:`~cityseg.utils.parse_evaluation_args` and load what it evaluates.
 
@@ -24,13 +25,17 @@ def build_evaluation_runner(cfg: Config, args: argparse.Namespace) -> Runner:
     refuses that. With a checkpoint or an ONNX file, ``model.encoder_weights`` is set to None
     (as :func:`~cityseg.apis.init_model` does): the ImageNet weights they replace are not
     downloaded, so an offline machine evaluates a checkpoint of the reference config.
+    ``checkpoint_state``: ``args.checkpoint``'s contents, already read
+    (:func:`~cityseg.utils.checkpoint_loading.read_checkpoint_once`), so that the file is not
+    read again.
     """
     cfg.load_from, cfg.resume = None, False
     if (args.checkpoint or args.onnx) and 'encoder_weights' in cfg.model:  # no download offline
         cfg.model.encoder_weights = None
-    runner = build_runner(cfg, args.config, launcher=args.launcher)
+    runner = build_runner(cfg, args.config, launcher=args.launcher,
+                          runner_class=EvaluationRunner)  # the config copy in its log dir
     if args.checkpoint and not args.onnx:  # else model.pretrained's or the ONNX file's weights
-        load_model_weights(runner.model, args.checkpoint, args.config)
+        load_model_weights(runner.model, args.checkpoint, args.config, checkpoint_state)
         runner.logger.info(f'loaded {args.checkpoint}')
     if args.backend == 'onnxruntime':
         use_onnxruntime_in_runner(runner, args.onnx, args.checkpoint)

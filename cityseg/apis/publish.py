@@ -23,20 +23,38 @@ from torch import nn
 
 from cityseg.evaluation.metrics_file import read_metrics_file
 from cityseg.models.networks import strip_head_dropout
-from cityseg.utils.fileio import atomic_output, atomic_write
+from cityseg.utils.fileio import atomic_output, atomic_write, file_sha256
+from cityseg.utils.output_dir import check_output_dir, record_output_dir
 
 from .inference import init_model
 
+OUTPUT_KIND = 'published model (tools/publish_model.py)'
 _SUMMARY_KEYS = ('aAcc', 'mIoU', 'mAcc', 'mDice', 'mFscore', 'mIoU_iIoU', 'iIoU')
 
 
 def read_metrics(metrics_file: str, checkpoint: str) -> dict:
-    """The ``metrics.json`` tools/test.py wrote for ``checkpoint`` (any other is refused)."""
+    """The ``metrics.json`` tools/test.py wrote for ``checkpoint`` (any other is refused).
+
+    The path must be the checkpoint's and so must the content: the file's sha256 is compared
+    with the ``checkpoint_sha256`` tools/test.py recorded, since a checkpoint replaced at the
+    same path (a longer training into the same work dir) would be published with the old
+    file's metrics.
+    """
     metrics = read_metrics_file(metrics_file, require=('per_class',))
     evaluated = metrics.get('checkpoint')
+    again = f'run tools/test.py CONFIG {checkpoint} and pass its metrics.json'
     if not evaluated or not osp.exists(evaluated) or not osp.samefile(evaluated, checkpoint):
         raise ValueError(f'{metrics_file} evaluates checkpoint {evaluated!r}, not {checkpoint}: '
-                         f'run tools/test.py CONFIG {checkpoint} and pass its metrics.json')
+                         f'{again}')
+    recorded = metrics.get('checkpoint_sha256')
+    if recorded is None:
+        raise ValueError(f'{metrics_file} records no checkpoint_sha256 (written by an older '
+                         f'tools/test.py), so it cannot show that {checkpoint} is the file it '
+                         f'evaluated: {again}')
+    now = file_sha256(checkpoint)
+    if now != recorded:
+        raise ValueError(f'{checkpoint} has changed since {metrics_file} evaluated it (sha256 '
+                         f'{recorded[:12]} then, {now[:12]} now): {again}')
     return metrics
 
 
@@ -147,15 +165,20 @@ def publish_model(config: str, checkpoint: str, out_dir: str, metrics_file: str,
                   dataset: str | None = None, cfg_options: dict | None = None) -> Path:
     """Write the published folder to ``out_dir`` (atomically: all of it or nothing).
 
+    ``out_dir`` may be new, empty, or a folder this function published before that holds
+    nothing else; anything else (a file, a folder with a user's files) is refused first,
+    since the folder is replaced whole (:func:`~cityseg.utils.output_dir.check_output_dir`).
+
     Args:
         config: the config the checkpoint was trained with.
         checkpoint: the mmengine checkpoint to publish.
-        out_dir: the folder to write (replaced if it exists).
+        out_dir: the folder to write (an earlier published model there is replaced).
         metrics_file: the ``metrics.json`` tools/test.py wrote for this checkpoint.
         dataset: the dataset's name for the card (default: the test dataset's type).
         cfg_options: overrides, as ``--cfg-options`` gives them.
     """
     from cityseg.utils import load_config
+    check_output_dir(out_dir, OUTPUT_KIND)
     cfg = load_config(config, cfg_options)
     metrics = read_metrics(metrics_file, checkpoint)
     model = init_model(cfg, checkpoint)  # model.cfg: cfg with encoder_weights=None
@@ -170,6 +193,7 @@ def publish_model(config: str, checkpoint: str, out_dir: str, metrics_file: str,
         (tmp / 'README.md').write_text(model_card(net, cfg, metrics, prep, dataset, slim.name))
         (tmp / 'preprocessing.json').write_text(json.dumps(prep, indent=2, default=str))
         cfg.dump(str(tmp / 'cityseg_config.py'))
+        record_output_dir(tmp, OUTPUT_KIND)
     return Path(out_dir)
 
 

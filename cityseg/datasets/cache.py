@@ -33,7 +33,7 @@ import numpy as np
 from mmengine.logging import print_log
 from mmengine.utils import track_iter_progress
 
-from cityseg.utils.fileio import FileLock, atomic_output
+from cityseg.utils.fileio import FileLock, atomic_output, lock_path
 
 CACHE_VERSION = 1
 _ALIGN = mmap.ALLOCATIONGRANULARITY  # each array can be mapped on its own
@@ -87,7 +87,7 @@ class DecodedSampleCache:
         os.makedirs(cache_dir, exist_ok=True)
         path = osp.join(cache_dir, name)
         if not osp.exists(path + '.index'):
-            with FileLock(path + '.lock'):
+            with FileLock(lock_path(path)):  # cityseg's lock folder, not the cache dir
                 if not osp.exists(path + '.index'):  # another process may have built it
                     _build(path, data_infos, produce)
         cache = cls(path)

@@ -17,9 +17,45 @@ from mmengine.dataset import BaseDataset, Compose
 from .cache import DecodedSampleCache, cache_name
 from .labels import CLASSES, PALETTE
 
+# Extensions that name one image format: a dataset matching suffixes in any case matches the
+# other spellings too ('.jpg' also finds '.JPG', '.jpeg' and '.JPEG').
+EXTENSION_FAMILIES = (('.jpg', '.jpeg'), ('.tif', '.tiff'))
 
-def list_images(img_dir: str, img_suffix: str, depth: int | None, hint: str = '') -> list[str]:
-    """Sorted ``*<img_suffix>`` files ``depth`` folders below ``img_dir`` (any depth if None).
+# An image suffix: one exact file-name ending, or lower-case endings matched in any case.
+Suffix = str | tuple[str, ...]
+
+
+def suffix_family(img_suffix: str) -> tuple[str, ...]:
+    """The lower-case endings that stand for ``img_suffix`` when case is ignored: itself and,
+    for a JPEG or TIFF extension, the other spelling (``'_rgb.JPG'`` -> ``('_rgb.jpg',
+    '_rgb.jpeg')``)."""
+    low = img_suffix.lower()
+    for family in EXTENSION_FAMILIES:
+        ext = next((e for e in family if low.endswith(e)), None)
+        if ext is not None:
+            return tuple(low[:-len(ext)] + e for e in family)
+    return (low,)
+
+
+def strip_suffix(name: str, suffix: Suffix) -> str:
+    """``name`` without its image suffix: ``suffix`` itself, or whichever of a tuple's
+    lower-case endings the name ends with in any case."""
+    if isinstance(suffix, str):
+        return name[:-len(suffix)]
+    low = name.lower()
+    return name[:-len(next(s for s in suffix if low.endswith(s)))]
+
+
+def _shown(suffix: Suffix) -> str:
+    if isinstance(suffix, str):
+        return f'*{suffix}'
+    return '/'.join(f'*{s}' for s in suffix) + ' (any case)'
+
+
+def list_images(img_dir: str, img_suffix: Suffix, depth: int | None,
+                hint: str = '') -> list[str]:
+    """Sorted ``*<img_suffix>`` files ``depth`` folders below ``img_dir`` (any depth if None);
+    a tuple of lower-case endings matches each of them in any case.
 
     Raises:
         FileNotFoundError: ``img_dir`` does not exist (``hint`` says what it should hold), or
@@ -27,24 +63,40 @@ def list_images(img_dir: str, img_suffix: str, depth: int | None, hint: str = ''
     """
     if not osp.isdir(img_dir):
         raise FileNotFoundError(f'image directory not found: {img_dir}. {hint}'.rstrip())
+    pattern = '*' + img_suffix if isinstance(img_suffix, str) else '*'
     if depth is None:
         where = '**'
-        paths = glob(osp.join(img_dir, '**', '*' + img_suffix), recursive=True)
+        paths = glob(osp.join(img_dir, '**', pattern), recursive=True)
     else:
         where = '/'.join(['<folder>'] * depth)
-        paths = glob(osp.join(img_dir, *['*'] * depth, '*' + img_suffix))
+        paths = glob(osp.join(img_dir, *['*'] * depth, pattern))
+    if not isinstance(img_suffix, str):
+        paths = [p for p in paths if p.lower().endswith(img_suffix) and osp.isfile(p)]
     if not paths:
-        raise FileNotFoundError(f'No *{img_suffix} images under {img_dir}/{where}')
+        raise FileNotFoundError(f'No {_shown(img_suffix)} images under {img_dir}/{where}')
     return sorted(paths)
 
 
-def pair_labels(img_paths: list[str], img_dir: str, img_suffix: str, label_dir: str,
+def pair_labels(img_paths: list[str], img_dir: str, img_suffix: Suffix, label_dir: str,
                 label_suffix: str) -> tuple[list[str], list[str]]:
     """The label path of each image (same path relative to ``label_dir``, ``img_suffix``
     replaced by ``label_suffix``) and, in order, those of them that do not exist."""
-    paths = [osp.join(label_dir, osp.relpath(p, img_dir)[:-len(img_suffix)] + label_suffix)
-             for p in img_paths]
+    paths = [osp.join(label_dir, strip_suffix(osp.relpath(p, img_dir), img_suffix) +
+                      label_suffix) for p in img_paths]
     return paths, [p for p in paths if not osp.isfile(p)]
+
+
+def _refuse_same_stems(img_paths: list[str], img_dir: str, img_suffix: Suffix) -> None:
+    """Two images that differ only in their suffix's spelling (``a.jpg``, ``a.JPEG``) would
+    share one label and one prediction file name."""
+    seen: dict[str, str] = {}
+    for path in img_paths:
+        stem = strip_suffix(osp.relpath(path, img_dir), img_suffix)
+        if stem in seen:
+            raise ValueError(f'{seen[stem]} and {path} differ only in their suffix '
+                             f'({_shown(img_suffix)}): they would share one label and one '
+                             'prediction file; rename or remove one')
+        seen[stem] = path
 
 
 class PairedSegDataset(BaseDataset):
@@ -114,16 +166,25 @@ class PairedSegDataset(BaseDataset):
         """The start of the cache files' names (the rest hashes the samples and transforms)."""
         return type(self).__name__
 
+    @property
+    def image_suffix(self) -> Suffix:
+        """How image files are matched: ``img_suffix`` exactly here; a subclass may return
+        :func:`suffix_family` endings, matched in any case."""
+        return self.img_suffix
+
     def load_data_list(self) -> list[dict]:
         """List each folder's images in sorted order and pair each with its label."""
         data_list = []
         for img_dir, label_dir in self.folders():
-            img_paths = list_images(img_dir, self.img_suffix, self.depth, self.root_hint)
-            infos = [dict(img_path=p, stem=osp.basename(p)[:-len(self.img_suffix)])
+            img_suffix = self.image_suffix
+            img_paths = list_images(img_dir, img_suffix, self.depth, self.root_hint)
+            if not isinstance(img_suffix, str):
+                _refuse_same_stems(img_paths, img_dir, img_suffix)
+            infos = [dict(img_path=p, stem=strip_suffix(osp.basename(p), img_suffix))
                      for p in img_paths]
             if self.with_labels:
                 suffix, fields = self.label_spec(img_paths, img_dir, label_dir)
-                seg_paths, missing = pair_labels(img_paths, img_dir, self.img_suffix, label_dir,
+                seg_paths, missing = pair_labels(img_paths, img_dir, img_suffix, label_dir,
                                                  suffix)
                 if missing:
                     raise FileNotFoundError(

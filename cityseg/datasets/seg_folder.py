@@ -8,7 +8,7 @@ from cityseg.registry import DATASETS
 
 from .labels import IGNORE_INDEX
 from .loading import class_id_tables
-from .paired import PairedSegDataset
+from .paired import PairedSegDataset, Suffix, suffix_family
 
 
 @DATASETS.register_module()
@@ -16,6 +16,12 @@ class SegFolderDataset(PairedSegDataset):
     """Images ``<data_root>/<img_dir>/**/*<img_suffix>``, each with the label
     ``<data_root>/<ann_dir>/<same relative path><seg_map_suffix>``: single-channel 8-bit PNGs
     of class indices ``0..len(classes)-1``.
+
+    ``img_suffix`` matches in any case, and a JPEG or TIFF extension matches its other
+    spelling too: ``'.jpg'`` finds ``.jpg``, ``.JPG``, ``.jpeg`` and ``.JPEG`` images (photos
+    from different cameras and tools mix them; an exact match would drop some without a word).
+    Each image's label replaces the ending the image has; two images differing only in it
+    (``a.jpg``, ``a.JPG``) are refused, naming both.
 
     Pairing is as strict as :class:`.CityscapesDataset`: an image without a label is an error
     naming the files (never a skipped sample), and the label loader refuses labels of another
@@ -31,7 +37,8 @@ class SegFolderDataset(PairedSegDataset):
         img_dir: the image folder (searched recursively).
         ann_dir: the label folder, mirroring ``img_dir``; ``None`` for images without labels
             (prediction only).
-        img_suffix: the images' file-name ending, e.g. ``'.jpg'`` or ``'_rgb.png'``.
+        img_suffix: the images' file-name ending, e.g. ``'.jpg'`` or ``'_rgb.png'`` (any
+            case; ``.jpg``/``.jpeg`` and ``.tif``/``.tiff`` alike).
         seg_map_suffix: the labels' file-name ending, replacing ``img_suffix``.
         classes: the class names, in class-index order.
         palette: one ``(R, G, B)`` colour per class.
@@ -77,6 +84,10 @@ class SegFolderDataset(PairedSegDataset):
     @property
     def cache_prefix(self) -> str:
         return osp.basename(osp.normpath(self.img_dir))
+
+    @property
+    def image_suffix(self) -> Suffix:
+        return suffix_family(self.img_suffix)
 
     def folders(self) -> list[tuple[str, str | None]]:
         return [(self.img_dir, self.ann_dir)]

@@ -43,7 +43,7 @@ class RunRefusedError(RuntimeError):
 
 
 def build_runner(cfg: Config, config_path: str | None = None, *,
-                 launcher: str = 'none') -> Runner:
+                 launcher: str = 'none', runner_class: type[Runner] = Runner) -> Runner:
     """The Runner of ``cfg``, after cityseg's config checks, with the launcher and
     ``cfg.compile`` applied.
 
@@ -51,16 +51,32 @@ def build_runner(cfg: Config, config_path: str | None = None, *,
         cfg: the config (``load_config``'s, or ``Config.fromfile``'s: it is checked here too).
         config_path: the config file, for messages; default ``cfg.filename``.
         launcher: ``'none'``, ``'pytorch'`` (torchrun), ``'slurm'`` or ``'mpi'``.
+        runner_class: the class built when ``cfg`` sets no ``runner_type``
+            (e.g. :class:`EvaluationRunner`).
     """
     config_path = _config_path(cfg, config_path)
     prepare_config(cfg, config_path)
     apply_launcher(cfg, launcher)
     # cfg.compile (e.g. --cfg-options compile=True) compiles the network, not train_step.
     compile_options = pop_compile_options(cfg)
-    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else runner_class.from_cfg(cfg)
     if compile_options is not None:
         compile_network(runner.model, compile_options)
     return runner
+
+
+class EvaluationRunner(Runner):
+    """The Runner of an evaluation (tools/test.py, robustness.py): its config copy goes into
+    its log dir, ``<work_dir>/<timestamp>/``, beside its ``metrics.json``.
+
+    mmengine's Runner writes it to ``<work_dir>/<config name>.py`` (compat assumption 9), the
+    name under which a training run in the same work dir saved the config it trained with: an
+    evaluation there would replace that copy with its own, ``--cfg-options`` and all.
+    """
+
+    def dump_config(self) -> None:
+        name = osp.basename(self.cfg.filename) if self.cfg.filename else 'config.py'
+        self.cfg.dump(osp.join(self.log_dir, name))
 
 
 def check_training_run(cfg: Config, config_path: str | None = None) -> None:

@@ -4,8 +4,9 @@ One JSON object, written by :func:`write_metrics_file` and read back by
 :func:`read_metrics_file` (evaluation reports, ``tools/publish_model.py``,
 ``tools/analysis_tools/confusion_matrix.py``) or by people:
 
-- the caller's ``meta`` first (``tools/test.py`` passes ``config``, ``checkpoint``, ``split``
-  and ``tta``);
+- the caller's ``meta`` first (``tools/test.py`` passes ``config``, ``checkpoint``,
+  ``checkpoint_sha256`` (the evaluated file's content hash, which tools/publish_model.py
+  compares), ``split`` and ``tta``);
 - the summary metrics at the top level (``aAcc``, ``mIoU``, ``mAcc``, ...);
 - ``per_class``: ``{class name: {'IoU': ..., 'Acc': ..., ...}}``;
 - ``confusion_matrix``: ``classes``, ``rows`` (``'ground truth'``), ``columns``

@@ -8,7 +8,7 @@ from contextlib import contextmanager, suppress
 from mmengine.logging import print_log
 from torch import nn
 
-from cityseg.utils.checkpoint_loading import safe_torch_load
+from cityseg.utils.checkpoint_loading import load_safetensors, safe_torch_load
 
 LOCAL_SUFFIXES = ('.pth', '.pt', '.bin', '.safetensors')
 _MAX_KEYS_SHOWN = 10
@@ -98,8 +98,7 @@ def load_encoder_weights(encoder: nn.Module, path: str) -> None:
     missing, unexpected or differently shaped key is an error that names the keys.
     """
     if path.endswith('.safetensors'):
-        from safetensors.torch import load_file
-        state = load_file(path)
+        state = load_safetensors(path, 'encoder_weights')
     else:
         state = safe_torch_load(path, map_location='cpu', what='encoder_weights')
         state = state.get('state_dict', state)

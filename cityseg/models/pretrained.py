@@ -22,6 +22,8 @@ import segmentation_models_pytorch as smp
 from mmengine.logging import print_log
 from torch import nn
 
+from cityseg.utils.checkpoint_loading import load_safetensors
+
 from .networks import OWN_ARGS, check_arch
 
 CONFIG_FILE = 'config.json'
@@ -177,12 +179,12 @@ def _plain(value: object) -> object:
 
 def build_pretrained_network(spec: PretrainedSpec, weights_file: Path) -> nn.Module:
     """smp's network from ``spec`` (no encoder download), with every weight from the file."""
-    from safetensors.torch import load_file
     net = smp.create_model(spec.arch, encoder_name=spec.encoder_name, encoder_weights=None,
                            in_channels=spec.in_channels, classes=spec.num_classes,
                            **spec.model_kwargs)
     try:
-        net.load_state_dict(load_file(str(weights_file)), strict=True)
+        net.load_state_dict(load_safetensors(weights_file, 'model.pretrained weights'),
+                            strict=True)
     except RuntimeError as err:
         raise RuntimeError(f'{weights_file} (model.pretrained={spec.source!r}) does not fit '
                            f'the {spec.arch} its config.json describes:\n{err}') from err

@@ -12,7 +12,6 @@ the file system, or anywhere the folder is copied.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import os
 import os.path as osp
@@ -23,7 +22,6 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from cityseg.engine.hooks.worst_images_hook import PICTURES, picture_path
 from cityseg.evaluation.metrics_file import read_metrics_file
-from cityseg.utils.checkpoint_loading import safe_torch_load
 from cityseg.visualization import normalize, palette_of, plot_confusion
 
 from .plots import class_bars
@@ -41,18 +39,12 @@ def load_metrics(path: str) -> dict:
     return read_metrics_file(osp.join(path, 'metrics.json') if osp.isdir(path) else path)
 
 
-def checkpoint_info(checkpoint: str) -> dict:
-    """``sha256`` (first 12 hex digits) and training ``iteration`` of a checkpoint file.
-
-    The file is memory-mapped, not read into memory: only its ``meta`` is looked at.
-    """
-    digest = hashlib.sha256()
-    with open(checkpoint, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    ckpt = safe_torch_load(checkpoint, map_location='cpu', mmap=True)
+def checkpoint_info(ckpt: Mapping, sha256: str) -> dict:
+    """``sha256`` (first 12 hex digits) and training ``iteration`` of a checkpoint, from its
+    contents and hash as :func:`~cityseg.utils.checkpoint_loading.read_checkpoint_once`
+    read them."""
     meta = ckpt.get('meta', {}) if isinstance(ckpt, Mapping) else {}
-    return dict(sha256=digest.hexdigest()[:12], iteration=meta.get('iter'))
+    return dict(sha256=sha256[:12], iteration=meta.get('iter'))
 
 
 def build_report(metrics: Mapping, out_dir: str, compare: Mapping | None = None,

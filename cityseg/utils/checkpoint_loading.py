@@ -19,10 +19,14 @@ names the file and the global instead of torch's advice to allowlist it.
 """
 from __future__ import annotations
 
+import hashlib
+import io
+import os
 import os.path as osp
 import pickle
 import re
 import zipfile
+from typing import IO
 
 import numpy as np
 import torch
@@ -59,8 +63,8 @@ def trusted_checkpoint_globals() -> list:
     ]
 
 
-def safe_torch_load(filename: str, map_location=None, what: str = 'checkpoint',
-                    mmap: bool = False) -> object:
+def safe_torch_load(filename: str | IO[bytes], map_location=None, what: str = 'checkpoint',
+                    mmap: bool = False, name: str | None = None) -> object:
     """``torch.load(weights_only=True)``, the one way cityseg unpickles a file.
 
     ``weights_only`` is passed explicitly because torch honours
@@ -71,8 +75,9 @@ def safe_torch_load(filename: str, map_location=None, what: str = 'checkpoint',
     pickle's code if the file was tampered with. ``mmap=True`` maps the tensors instead of
     reading them: for callers that only look at the metadata. A legacy-format file (saved with
     ``_use_new_zipfile_serialization=False``) cannot be mapped, so it is read instead.
+    ``filename`` may be a binary file object (never mapped); ``name`` then names it.
     """
-    mmap = mmap and zipfile.is_zipfile(filename)  # torch maps only zip-format files
+    mmap = mmap and isinstance(filename, str) and zipfile.is_zipfile(filename)  # zip files only
     try:
         return torch.load(filename, map_location=map_location, weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as exc:
@@ -80,7 +85,7 @@ def safe_torch_load(filename: str, map_location=None, what: str = 'checkpoint',
         if found is None:  # not a refused global: a corrupt file, say
             raise
         raise pickle.UnpicklingError(
-            f'Refusing to load {what} {filename}: its pickle references '
+            f'Refusing to load {what} {name or filename}: its pickle references '
             f'{found.group(1) or found.group(2)}, which is '
             f'not among the globals mmengine checkpoints use (tensors, numpy arrays, '
             f'HistoryBuffer). The file may have been tampered with, or written by other code; '
@@ -102,7 +107,38 @@ def allow_mmengine_checkpoints() -> None:
     CheckpointLoader.register_scheme(prefixes='', loader=load_local_checkpoint, force=True)
 
 
-def load_model_weights(model: nn.Module, checkpoint: str, config: str | None = None) -> None:
+def load_safetensors(path: str | os.PathLike, what: str = 'weights file') -> dict:
+    """``safetensors.torch.load_file(path)``, with a file that cannot be read (truncated by an
+    interrupted copy or download, or not safetensors at all) named: safetensors' own error
+    (``SafetensorError: Error while deserializing header: ...``) does not say which file.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+    try:
+        return load_file(os.fspath(path))
+    except SafetensorError as err:
+        size = os.path.getsize(path)
+        raise ValueError(f'{what} {os.fspath(path)} ({size} bytes) is not a readable '
+                         f'safetensors file ({err}): it may be truncated, e.g. by an '
+                         'interrupted copy or download; copy or save it again') from None
+
+
+def read_checkpoint_once(checkpoint: str) -> tuple[dict, str]:
+    """A local checkpoint's contents (read safely, :func:`safe_torch_load`) and the sha256 of
+    its bytes, from one read of the file.
+
+    The weights evaluated and the hash recorded are then of the same bytes, and a training
+    still running in the same work dir may rotate the file away (``best_*.pth``,
+    ``max_keep_ckpts``) or replace it while the evaluation runs: nothing reads it again.
+    """
+    with open(checkpoint, 'rb') as f:
+        data = f.read()
+    digest = hashlib.sha256(data).hexdigest()
+    return safe_torch_load(io.BytesIO(data), map_location='cpu', name=checkpoint), digest
+
+
+def load_model_weights(model: nn.Module, checkpoint: str, config: str | None = None,
+                       state: dict | None = None) -> None:
     """Load ``checkpoint`` into ``model`` (unwrapped if DDP-wrapped); any mismatch is an error.
 
     A checkpoint trained on another number of classes is named as such, from the dataset
@@ -115,10 +151,13 @@ def load_model_weights(model: nn.Module, checkpoint: str, config: str | None = N
         checkpoint: a path or URI that mmengine's ``CheckpointLoader`` reads (safely, see
             :func:`allow_mmengine_checkpoints`).
         config: the config file the model was built from, for the error messages.
+        state: the checkpoint's contents, already read (:func:`read_checkpoint_once`);
+            ``checkpoint`` then only names it.
     """
     config = config or 'the config'
     allow_mmengine_checkpoints()  # for callers that did not set cityseg up first
-    ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    ckpt = state if state is not None else CheckpointLoader.load_checkpoint(
+        checkpoint, map_location='cpu')
     model = model.module if is_model_wrapper(model) else model
     check_checkpoint_classes(ckpt, getattr(model, 'num_classes', None), checkpoint, config)
     try:

@@ -31,14 +31,15 @@ def prepare_config(cfg: Config, path: str) -> None:
     """Make ``cfg`` ready to build, however it was made (idempotent): cityseg's modules and
     safe checkpoint loading registered (:func:`~cityseg.utils.register_all_modules`),
     :func:`drop_persistent_workers_without_workers`, :func:`check_num_classes` and
-    :func:`check_hook_arguments` / :func:`check_loop_arguments`. ``path`` names the config
-    in errors."""
+    :func:`check_hook_arguments` / :func:`check_loop_arguments` /
+    :func:`check_component_arguments`. ``path`` names the config in errors."""
     register_all_modules()
     drop_persistent_workers_without_workers(cfg)
     check_num_classes(cfg)
     check_hook_arguments(cfg, path)
     check_loop_arguments(cfg, path)
     check_env_cfg(cfg, path)
+    check_component_arguments(cfg, path)
 
 
 def check_override_keys(cfg: Config, cfg_options: dict, path: str) -> None:
@@ -108,6 +109,58 @@ def check_loop_arguments(cfg: Config, path: str) -> None:
         _refuse_unknown_arguments(loop, dict(inspect.signature(loop_cls.__init__).parameters),
                                   {'self', 'runner', 'dataloader'}, {'type'}, where, path,
                                   loop_cls.__name__)
+
+
+def check_component_arguments(cfg: Config, path: str) -> None:
+    """Check the model (and its ``data_preprocessor``), each dataloader's dataset, and
+    ``optim_wrapper`` with its ``optimizer`` against their classes' ``__init__``: a typo
+    (``model.encoder_nme``) otherwise surfaces as ``TypeError: __init__() got an unexpected
+    keyword argument`` from deep in the Runner's build, with no config key named, and for the
+    optimizer and the training data only after the model is built.
+
+    A class whose ``__init__`` takes ``**kwargs`` is checked against its own arguments and
+    those of its bases in turn (where the ``**kwargs`` go, as ``SegFolderDataset``'s go to
+    ``BaseDataset``); one that takes ``**kwargs`` all the way up is not checked.
+    """
+    from cityseg.registry import DATASETS, MODELS, OPTIM_WRAPPERS, OPTIMIZERS
+    components = [('model', cfg.get('model'), MODELS, {'type'}),
+                  ('model.data_preprocessor', (cfg.get('model') or {}).get('data_preprocessor'),
+                   MODELS, {'type'})]
+    components += [(f'{loader}.dataset', (cfg.get(loader) or {}).get('dataset'), DATASETS,
+                    {'type'}) for loader in ('train_dataloader', 'val_dataloader',
+                                             'test_dataloader')]
+    wrapper = cfg.get('optim_wrapper')
+    if isinstance(wrapper, dict) and 'type' not in wrapper:
+        wrapper = {**wrapper, 'type': 'OptimWrapper'}  # mmengine's default
+    # the optim-wrapper constructor takes 'constructor' and 'paramwise_cfg' off the dict
+    components += [('optim_wrapper', wrapper, OPTIM_WRAPPERS,
+                    {'type', 'constructor', 'paramwise_cfg'}),
+                   ('optim_wrapper.optimizer', (wrapper or {}).get('optimizer'), OPTIMIZERS,
+                    {'type'})]
+    for where, args, registry, extra in components:
+        if not isinstance(args, dict) or not isinstance(args.get('type'), str):
+            continue
+        cls = _registered(registry, args, where, path, registry.name)
+        _refuse_unknown_arguments(args, _init_parameters(cls), {'self', 'params'}, extra,
+                                  where, path, cls.__name__)
+
+
+def _init_parameters(cls: type) -> dict:
+    """The arguments ``cls(...)`` takes: its ``__init__``'s and, while an ``__init__`` takes
+    ``**kwargs``, those of the next class in the MRO that defines one. The ``**kwargs`` entry
+    is kept only when every ``__init__`` up the chain takes them (anything is accepted)."""
+    params: dict = {}
+    var_keyword = None
+    for klass in cls.__mro__:
+        if klass is object or '__init__' not in vars(klass):
+            continue
+        own = inspect.signature(klass.__init__).parameters.values()
+        var_keyword = next((p for p in own if p.kind is inspect.Parameter.VAR_KEYWORD), None)
+        params.update({p.name: p for p in own if p.kind not in (
+            inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)})
+        if var_keyword is None:
+            return params
+    return params if var_keyword is None else {**params, var_keyword.name: var_keyword}
 
 
 def _registered(registry, cfg: dict, where: str, path: str, kind: str) -> type:

@@ -1,4 +1,5 @@
-"""Atomic outputs and advisory file locks, the two ways cityseg makes files safe to share.
+"""Atomic outputs and advisory file locks, the two ways cityseg makes files safe to share (and
+the content hash by which a file is recognised after it was read).
 
 Checkpoints, the decoded-sample cache, class statistics, converted labels and the synthetic
 dataset are all read by other processes (dataloader workers, distributed ranks, a resumed run)
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import re
 import shutil
@@ -19,13 +21,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import TextIO
 
+import cv2
+import numpy as np
+
 try:  # POSIX; where it is missing (Windows) FileLock does not exclude, renames stay atomic.
     import fcntl
 except ImportError:  # pragma: no cover
     fcntl = None
 
-__all__ = ['FileLock', 'LockHeldError', 'atomic_output', 'atomic_write',
-           'remove_stale_temporaries']
+__all__ = ['FileLock', 'LockHeldError', 'atomic_output', 'atomic_write', 'file_sha256',
+           'lock_path', 'remove_stale_temporaries', 'write_image']
 
 # The name atomic_output gives its temporary: '.<stem>.tmp-<8 hex><suffix>'.
 _TEMPORARY_NAME = re.compile(r'^\..+\.tmp-[0-9a-f]{8}(\.[^.]*)?$')
@@ -77,6 +82,31 @@ def atomic_write(data: bytes, filepath: str | os.PathLike) -> None:
         f.write(data)
 
 
+def write_image(img: np.ndarray, path: str | os.PathLike) -> None:
+    """``mmcv.imwrite`` made atomic: ``img`` (BGR, or one channel, as cv2 takes it) encoded in
+    the format of ``path``'s extension, then written through :func:`atomic_output` (folders
+    created). A full disk raises naming ``path`` and the free space, and leaves no 0-byte
+    or half picture there (or the previous one as it was). Not fsynced: pictures are many
+    and can be drawn again; the rename alone keeps a failed write from showing.
+    """
+    ok, encoded = cv2.imencode(Path(path).suffix or '.png', img)
+    if not ok:
+        raise ValueError(f'cv2 could not encode a {img.dtype} image of shape {img.shape} as '
+                         f'{path}')
+    with atomic_output(path, fsync=False) as tmp, open(tmp, 'xb') as f:
+        f.write(encoded.tobytes())
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The sha256 of the file's bytes (64 hex digits), read in 1 MiB blocks: a file replaced
+    under the same name (a retrained checkpoint) is told apart from the one read before."""
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def remove_stale_temporaries(directory: str | os.PathLike) -> list[str]:
     """Remove the temporary files that an interrupted :func:`atomic_output` left in
     ``directory`` (not below it), and return their paths.
@@ -121,6 +151,23 @@ def _remove(path: Path) -> None:
     else:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+
+
+def lock_path(target: str | os.PathLike) -> Path:
+    """The lock file that guards building ``target``, kept out of the user's folders.
+
+    A lock beside a ``data_root`` (``/parent/.name.lock``) or inside a user's folder would be
+    a file cityseg left among theirs. Locks live in ``$CITYSEG_LOCK_DIR``, else
+    ``$XDG_CACHE_HOME/cityseg/locks`` (``~/.cache/cityseg/locks``), named after the target and
+    the sha256 of its real path, so that every process building one target (dataloader
+    workers, the ranks of a launch, another run) takes the same lock. Processes on machines
+    that do not share that folder do not exclude each other; their builds stay atomic.
+    """
+    folder = os.environ.get('CITYSEG_LOCK_DIR') or os.path.join(
+        os.environ.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache'), 'cityseg', 'locks')
+    real = os.path.realpath(target)
+    digest = hashlib.sha256(real.encode()).hexdigest()[:16]
+    return Path(folder) / f'{os.path.basename(real)}-{digest}.lock'
 
 
 class LockHeldError(BlockingIOError):

@@ -36,6 +36,10 @@ passed on.
    ``model_wrapper_cfg`` says otherwise (:func:`cityseg.utils.launch.apply_launcher`).
 8. ``ENV_CFG_KEYS``: ``Runner.setup_env`` reads exactly these keys of ``env_cfg``
    (:func:`cityseg.utils.config.check_env_cfg` refuses any other, a typo).
+9. ``dump_config``: ``Runner.__init__`` writes its config copy only through
+   ``self.dump_config()``, once ``log_dir`` exists, and that writes
+   ``<work_dir>/<config file name>`` (:class:`~cityseg.engine.runtime.EvaluationRunner`
+   overrides it to write into its log dir instead).
 """
 from __future__ import annotations
 

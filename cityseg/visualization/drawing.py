@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import mmcv
 import numpy as np
 
+from cityseg.utils.fileio import write_image
+
 from .palette import Palette, colorize
 
 GRID_COLUMNS = ('image', 'ground truth', 'prediction', 'overlay')
@@ -56,7 +58,7 @@ def write_prediction_pictures(prefix: str, image: np.ndarray, train_ids: np.ndar
     """:func:`prediction_pictures` as ``<prefix>_color.png`` and ``<prefix>_overlay.png``
     (folders created as needed)."""
     for kind, picture in prediction_pictures(image, train_ids, opacity, palette).items():
-        mmcv.imwrite(picture[..., ::-1], f'{prefix}_{kind}.png')  # RGB -> BGR for cv2
+        write_image(picture[..., ::-1], f'{prefix}_{kind}.png')  # RGB -> BGR for cv2
 
 
 def comparison_grid(samples: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import mmcv
 import numpy as np
 from mmengine.dist import master_only
 from mmengine.visualization import Visualizer
 
 from cityseg.registry import VISUALIZERS
 from cityseg.structures import SegDataSample
+from cityseg.utils.fileio import write_image
 
 from .drawing import comparison_grid
 from .palette import palette_of
@@ -58,7 +58,7 @@ class SegLocalVisualizer(Visualizer):
                                tile_width, opacity, palette_of(self.dataset_meta))
         self.add_image(name, grid, step)
         if out_file is not None:
-            mmcv.imwrite(grid[..., ::-1], out_file)  # RGB -> BGR for cv2
+            write_image(grid[..., ::-1], out_file)  # RGB -> BGR for cv2
         return grid
 
 

@@ -7,6 +7,7 @@ import os
 import os.path as osp
 import subprocess
 import sys
+from pathlib import Path
 
 from mmengine.config import DictAction
 
@@ -31,6 +32,12 @@ def tiny_cfg_options(data_root: str, work_dir: str) -> list[str]:
         'train_cfg.max_iters=4', 'train_cfg.val_interval=2',
         'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1',
     ]
+
+
+def written_files(folder) -> list[Path]:
+    """The files a tool wrote into ``folder``, sorted, cityseg's output manifest
+    (``.cityseg_output.json``, cityseg.utils.output_dir) aside."""
+    return sorted(p for p in Path(folder).iterdir() if p.name != '.cityseg_output.json')
 
 
 def parse_cfg_options(options: list[str]) -> dict:

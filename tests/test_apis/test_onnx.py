@@ -119,6 +119,37 @@ def test_session_errors_name_the_file(tmp_path):
         create_session(other)
 
 
+class _FiveClassesReshaped(torch.nn.Module):
+    """Five output channels that onnxruntime's shape inference cannot see (a reshape to -1)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 5, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x).reshape(x.shape[0], -1, x.shape[2], x.shape[3])
+
+
+@pytest.mark.parametrize('declared', [True, False], ids=['declared', 'probed'])
+def test_a_graph_of_another_class_count_is_refused(synthetic_root, tmp_path, declared):
+    """Issue 23: a 5-class ONNX model under a 19-class config ran and was scored. The count
+    comes from the output shape, or from one run when the export left it symbolic."""
+    path = tmp_path / 'five_classes.onnx'
+    axes = {0: 'n', 2: 'h', 3: 'w'}
+    torch.onnx.export(torch.nn.Conv2d(3, 5, 1) if declared else _FiveClassesReshaped(),
+                      (torch.zeros(1, 3, 32, 32),), str(path), dynamo=False,
+                      input_names=['image'], output_names=['logits'],
+                      dynamic_axes={'image': axes, 'logits': axes})
+    assert isinstance(ort.InferenceSession(path).get_outputs()[0].shape[1], int) == declared
+    model = init_model(QUICKSTART, None, cfg_options=model_options(synthetic_root))
+    with pytest.raises(ValueError, match=rf'{path} outputs 5 classes, but the config has '
+                       r'model.num_classes=19'):
+        use_onnxruntime(model, path)
+    five = init_model(QUICKSTART, None, cfg_options={**model_options(synthetic_root),
+                                                     'model.num_classes': 5})
+    assert isinstance(use_onnxruntime(five, path).net, OnnxRuntimeNet)
+
+
 @pytest.mark.parametrize('missing', ['onnx', 'onnxruntime'])
 def test_missing_extra_is_named_and_nothing_is_written(model, dynamic_onnx, val_images, tmp_path,
                                                        monkeypatch, missing):

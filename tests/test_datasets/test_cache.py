@@ -108,13 +108,16 @@ def test_cache_needs_a_cacheable_head(synthetic_root, tmp_path):
         build(synthetic_root, steps, tmp_path)
 
 
-def test_a_bad_sample_fails_the_build_and_leaves_no_cache(synthetic_root, tmp_path):
+def test_a_bad_sample_fails_the_build_and_leaves_no_cache(synthetic_root, tmp_path,
+                                                          monkeypatch):
+    monkeypatch.setenv('CITYSEG_LOCK_DIR', str(tmp_path / 'locks'))
     root = copy_root(synthetic_root, tmp_path)
     bad = sorted(root.glob('gtFine/train/*/*_labelTrainIds.png'))[2]
     bad.write_bytes(bad.read_bytes()[:40])
     with pytest.raises(ValueError, match=f'Cannot decode label image {bad}'):
         build(root, pipeline(BASE, 'train_pipeline'), tmp_path / 'c')
-    assert [p.suffix for p in (tmp_path / 'c').iterdir()] == ['.lock']
+    assert list((tmp_path / 'c').iterdir()) == []  # the lock is in cityseg's lock folder
+    assert [p.suffix for p in (tmp_path / 'locks').iterdir()] == ['.lock']
 
 
 def _ensure_in_process(cache_dir: str, calls_dir: str) -> None:

@@ -1,7 +1,9 @@
 """SegFolderDataset: your own image and label folders, classes and palette."""
 from __future__ import annotations
 
+import os.path as osp
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -51,6 +53,28 @@ def test_pairs_recursively_and_reads_class_indices(tmp_path):
     for i, name in enumerate(names):
         assert torch.equal(ds[i]['data_samples'].gt_sem_seg.data[0],
                            torch.from_numpy(labels[name]))
+
+
+def test_jpg_matches_any_case_and_jpeg_with_their_labels(tmp_path):
+    """Issue 23: with img_suffix='.jpg', .JPG and .jpeg images were dropped without a word."""
+    write_tree(tmp_path, {'a': label([0]), 'b': label([1]), 'c': label([2]), 'd': label([0])})
+    for old, new in (('b.jpg', 'b.JPG'), ('c.jpg', 'c.jpeg'), ('d.jpg', 'd.JPEG')):
+        (tmp_path / 'images' / old).rename(tmp_path / 'images' / new)
+    (tmp_path / 'images' / 'notes.txt').write_text('not an image')
+    ds = folder(tmp_path)
+    infos = [ds.get_data_info(i) for i in range(len(ds))]
+    assert [osp.basename(i['img_path']) for i in infos] == ['a.jpg', 'b.JPG', 'c.jpeg', 'd.JPEG']
+    assert [i['stem'] for i in infos] == ['a', 'b', 'c', 'd']
+    assert [osp.basename(i['seg_map_path']) for i in infos] == [
+        f'{n}_mask.png' for n in 'abcd']
+    assert [int(ds[i]['data_samples'].gt_sem_seg.data[0, 0, 0]) for i in range(4)] == [0, 1, 2, 0]
+
+
+def test_images_differing_only_in_suffix_spelling_are_refused(tmp_path):
+    write_tree(tmp_path, {'a': label([0])})
+    shutil.copyfile(tmp_path / 'images' / 'a.jpg', tmp_path / 'images' / 'a.JPG')
+    with pytest.raises(ValueError, match=r'a.JPG and .*a.jpg differ only in their suffix'):
+        folder(tmp_path)
 
 
 def test_metainfo_carries_the_classes_and_palette(tmp_path):

@@ -23,6 +23,7 @@ from cityseg.datasets.synthetic import (
     ensure_synthetic_cityscapes,
     generate_synthetic_cityscapes,
 )
+from cityseg.utils.fileio import lock_path
 
 REPO = Path(__file__).resolve().parents[2]
 SIZE = (256, 128)
@@ -253,7 +254,8 @@ def test_all_classes_appear_and_small_objects_are_visible(tmp_path):
     assert persons[:, 0].min() >= 8 and persons[:, 1].min() >= 25
 
 
-def test_ensure_reuses_and_regenerates(tmp_path):
+def test_ensure_reuses_and_regenerates(tmp_path, monkeypatch):
+    monkeypatch.setenv('CITYSEG_LOCK_DIR', str(tmp_path / 'locks'))
     out = tmp_path / 'data' / 'synthetic'
     kwargs = dict(num_train=2, num_val=1, num_test=1, size=(128, 64), seed=3)
     assert ensure_synthetic_cityscapes(out, **kwargs) == out
@@ -267,8 +269,9 @@ def test_ensure_reuses_and_regenerates(tmp_path):
     ensure_synthetic_cityscapes(out, **{**kwargs, 'num_train': 3})
     assert json.loads(marker.read_text())['num_train'] == 3
     assert len(list(out.glob('leftImg8bit/train/*/*.png'))) == 3
-    leftovers = [p.name for p in out.parent.iterdir() if p.name != out.name]
-    assert all(name.endswith('.lock') for name in leftovers)  # no tmp/old copies remain
+    # no tmp/old copies remain, and no lock beside the data root (issue 23): it is cityseg's
+    assert [p.name for p in out.parent.iterdir()] == [out.name]
+    assert [p.name for p in (tmp_path / 'locks').iterdir()] == [lock_path(out).name]
 
     real = tmp_path / 'real_cityscapes'
     (real / 'leftImg8bit').mkdir(parents=True)
@@ -298,7 +301,7 @@ def test_failed_regeneration_keeps_the_previous_dataset(tmp_path, monkeypatch):
         ensure_synthetic_cityscapes(out, **{**kwargs, 'num_train': 3})
     assert written and files(out) == before  # the old dataset, whole and untouched
     assert json.loads((out / MARKER_NAME).read_text())['num_train'] == 2
-    assert sorted(p.name for p in out.parent.iterdir()) == ['.synthetic.lock', 'synthetic']
+    assert sorted(p.name for p in out.parent.iterdir()) == ['synthetic']
 
 
 @pytest.mark.integration

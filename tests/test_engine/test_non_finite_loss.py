@@ -1,12 +1,14 @@
 """A NaN loss stops training with an error naming the iteration; the last good checkpoint
 survives and stays the one to resume from."""
 import os.path as osp
+from types import SimpleNamespace
 
 import pytest
 import torch
 from helpers.engine import tiny_config, train
 from mmengine.hooks import Hook
 
+from cityseg.engine.hooks import NonFiniteLossHook
 from cityseg.registry import HOOKS
 
 
@@ -109,3 +111,78 @@ def test_last_good_checkpoint_survives_rotation(synthetic_root, tmp_path):
     assert ckpt['meta']['iter'] == 2
     assert all(torch.isfinite(v).all() and v.abs().max() < 1e6
                for v in ckpt['state_dict'].values() if v.is_floating_point() and v.numel())
+
+
+# --- the hook on its own, with a stand-in runner: no training ------------------------------
+
+class _Logger:
+    def __init__(self):
+        self.warnings = []
+
+    def warning(self, message):
+        self.warnings.append(message)
+
+
+def _runner(**info):
+    from mmengine.logging import MessageHub
+    hub = MessageHub(f'non_finite_test_{id(info)}')
+    for key, value in info.items():
+        hub.update_info(key, value)
+    return SimpleNamespace(iter=0, logger=_Logger(), message_hub=hub)
+
+
+def test_a_finite_loss_far_above_its_median_for_3_iterations_is_warned_about():
+    hook = NonFiniteLossHook()
+    runner = _runner()
+    for i, loss in enumerate([1.0, 1.1, 0.9, 1.0, 50.0, 80.0]):
+        runner.iter = i
+        hook.after_train_iter(runner, i, outputs=dict(loss=torch.tensor(loss)))
+    assert runner.logger.warnings == []  # two exploding losses are not yet a divergence
+    runner.iter = 6
+    hook.after_train_iter(runner, 6, outputs=dict(loss=torch.tensor(1e3)))
+    (warning,) = runner.logger.warnings
+    # The median is of the plausible losses: 50 and 80 do not raise the bar (they did, and
+    # lr=1e3's jump from 4 to 3e7 then stayed under it: no warning ever came).
+    assert warning == ('The loss is diverging: loss 1000 > 10 x median 1 for 3 iterations '
+                       'in a row (iteration 7); lower optim_wrapper.optimizer.lr; no checkpoint '
+                       'of this run is safe to resume from.')
+    runner.iter = 7
+    hook.after_train_iter(runner, 7, outputs=dict(loss=torch.tensor(2e3)))
+    assert len(runner.logger.warnings) == 1  # warned once per divergence, not every step
+    hook.after_train(runner)  # and once more if the run ends that way
+    assert runner.logger.warnings[1].startswith(
+        'Training ended with the loss diverging (loss 2000 > 10 x median 1, for the last 4 '
+        'iterations): the final weights are not to be trusted')
+
+
+def test_a_loss_that_drops_back_ends_the_divergence():
+    hook = NonFiniteLossHook()
+    runner = _runner()
+    for i, loss in enumerate([1.0, 1.0, 40.0, 40.0, 1.2, 40.0, 1.1]):
+        runner.iter = i
+        hook.after_train_iter(runner, i, outputs=dict(loss=torch.tensor(loss)))
+    hook.after_train(runner)
+    assert runner.logger.warnings == []
+
+
+@pytest.mark.parametrize('weight,reason', [
+    (float('nan'), 'non-finite weights'),
+    (1e9, 'weights up to 1e+09 > max_abs_weight=1e+06'),
+])
+def test_an_implausible_best_checkpoint_is_flagged_not_silently_kept(weight, reason):
+    """Issue 23: CheckpointHook keeps a best checkpoint by its score alone; the hook used to
+    look only at periodic saves."""
+    hook = NonFiniteLossHook()
+    runner = _runner(last_ckpt='/w/iter_2.pth')
+    good = dict(meta={}, state_dict=dict(w=torch.ones(3)))
+    hook.before_save_checkpoint(runner, good)  # the periodic save: awaits its next loss
+    assert hook._pending == '/w/iter_2.pth' and 'unsafe_weights' not in good['meta']
+    runner.message_hub.update_info('best_ckpt', '/w/best_mIoU_iter_2.pth')
+    best = dict(meta={}, state_dict=dict(w=torch.tensor([1.0, weight])))
+    hook.before_save_checkpoint(runner, best)
+    assert best['meta']['unsafe_weights'] == reason
+    (warning,) = runner.logger.warnings
+    assert warning.startswith(f'The best checkpoint /w/best_mIoU_iter_2.pth has {reason}: ')
+    assert f'/w/best_mIoU_iter_2.pth ({reason})' in hook._safe_message()
+    hook.before_save_checkpoint(runner, good)  # the re-save of iter_2 after a new best
+    assert len(runner.logger.warnings) == 1

@@ -31,12 +31,14 @@ def run(config: str, data_root: str, work_dir: str, options: dict) -> tuple[Runn
             'train_dataloader.dataset.pipeline.2.transforms.0.height': 64,
             'train_dataloader.dataset.pipeline.2.transforms.0.width': 64, **options}
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        opts.update({f'{loader}.dataset.type': 'CityscapesDataset',
-                     f'{loader}.dataset.data_root': data_root,
+        opts.update({f'{loader}.dataset.data_root': data_root,
                      f'{loader}.num_workers': 0, f'{loader}.batch_size': 2})
     cfg = load_config(osp.join(ROOT, 'configs', config), opts)
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.pop('generate', None)  # the quickstart's synthetic-data arguments
+        # the plain Cityscapes dataset on the tiny data, without the synthetic one's arguments
+        # (after load_config: it refuses a dataset argument its class does not take)
+        cfg[loader].dataset.type = 'CityscapesDataset'
+        cfg[loader].dataset.pop('generate', None)
     cfg.custom_hooks = [dict(type='ScheduleTestLrProbe')]
     cfg.visualizer.name = f'visualizer:{work_dir}'
     runner = Runner.from_cfg(cfg)

@@ -1,5 +1,6 @@
 """Drawing, the visualizer, its vis backends and curve reading, against values computed by
 hand."""
+import errno
 import glob
 import io
 import json
@@ -19,6 +20,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from cityseg.datasets.labels import PALETTE
 from cityseg.engine.hooks import SegVisualizationHook, TrainingCurvesHook
 from cityseg.structures import SegDataSample
+from cityseg.utils import fileio
 from cityseg.visualization import (
     SegLocalVisualizer,
     colorize,
@@ -142,6 +144,28 @@ def test_add_datasample_draws_the_grid_and_hands_it_to_the_backends(tmp_path):
     # One image and one sample need no lists.
     single = visualizer.add_datasample('one', image, seg_sample(gt, pred), tile_width=8)
     np.testing.assert_array_equal(single, grid[:4])
+
+
+def test_a_full_disk_names_the_picture_and_leaves_no_empty_file(tmp_path, monkeypatch):
+    """Issue 23: ENOSPC while drawing during validation was a bare OSError, and left a 0-byte
+    visuals/3.png. Pictures are written atomically (utils.fileio.write_image)."""
+    visualizer = SegLocalVisualizer(name=f'visualizer:{tmp_path}')
+    real_open = open
+
+    def full_disk_open(path, mode='r', *args, **kwargs):
+        file = real_open(path, mode, *args, **kwargs)  # created, then the disk is full
+        if 'x' in mode or 'w' in mode:
+            file.close()
+            raise OSError(errno.ENOSPC, 'No space left on device')
+        return file
+
+    monkeypatch.setattr(fileio, 'open', full_disk_open, raising=False)
+    out_file = tmp_path / 'visuals' / '3.png'
+    label = np.zeros((4, 8), np.uint8)
+    with pytest.raises(OSError, match=rf'No space left on device writing {out_file} \('):
+        visualizer.add_datasample('val_visuals', np.zeros((4, 8, 3), np.uint8),
+                                  seg_sample(label, label), out_file=str(out_file))
+    assert list((tmp_path / 'visuals').iterdir()) == []
 
 
 def test_add_datasample_names_what_is_missing(tmp_path):

@@ -94,6 +94,20 @@ def test_weights_that_do_not_fit_the_config_json_are_refused(saved, tmp_path):
         SMPSegmentor(pretrained=str(folder))
 
 
+def test_a_truncated_safetensors_file_is_named(saved, tmp_path):
+    """Issue 23: safetensors' 'incomplete metadata' error did not say which file."""
+    register_all_modules()
+    folder = tmp_path / 'cut'
+    folder.mkdir()
+    (folder / 'config.json').write_bytes(Path(saved[0], 'config.json').read_bytes())
+    data = Path(saved[0], 'model.safetensors').read_bytes()
+    (folder / 'model.safetensors').write_bytes(data[:len(data) // 2])
+    with pytest.raises(ValueError, match=rf'model.pretrained weights {folder}/model.safetensors '
+                       rf'\({len(data) // 2} bytes\) is not a readable safetensors file .*'
+                       'truncated'):
+        SMPSegmentor(pretrained=str(folder))
+
+
 _LOAD_HUB_ID = textwrap.dedent(f"""
     import time
     from cityseg.models.pretrained import PretrainedUnavailableError, load_pretrained

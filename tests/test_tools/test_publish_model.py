@@ -5,6 +5,7 @@ import hashlib
 import json
 import os.path as osp
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,8 @@ from safetensors.torch import load_file
 from cityseg.apis import inference_model, read_image
 from cityseg.apis.publish import read_metrics
 from cityseg.datasets.labels import CLASSES
+from cityseg.utils.fileio import file_sha256
+from cityseg.utils.output_dir import MANIFEST_NAME
 
 # Runs a tool as a subprocess or trains: the integration tier (docs/contributing.md).
 pytestmark = pytest.mark.integration
@@ -117,6 +120,59 @@ def test_metrics_of_another_checkpoint_are_refused(published, tiny_work_dir):
     _, metrics, _ = published
     with pytest.raises(ValueError, match='evaluates checkpoint .*iter_4.pth.*, not .*iter_2.pth'):
         read_metrics(metrics['path'], osp.join(tiny_work_dir, 'iter_2.pth'))
+
+
+def test_publishing_again_replaces_the_earlier_published_model(published, checkpoint,
+                                                               synthetic_root):
+    out, metrics, _ = published
+    (Path(out) / 'stale.txt').write_text('x')  # as if an earlier version had written it
+    manifest = Path(out) / MANIFEST_NAME
+    manifest.write_text(manifest.read_text().replace('"files": [', '"files": ["stale.txt", '))
+    before = sorted(p.name for p in Path(out).iterdir())
+    run_tool('publish_model.py', QUICKSTART, checkpoint, out, '--metrics', metrics['path'],
+             '--dataset', 'synthetic Cityscapes', '--cfg-options',
+             *tiny_cfg_options(synthetic_root, 'unused'))
+    assert sorted(p.name for p in Path(out).iterdir()) == [n for n in before if n != 'stale.txt']
+
+
+def test_a_users_folder_or_file_is_refused_not_replaced(checkpoint, tmp_path):
+    """Issue 23: OUT_DIR holding a user's files was emptied, a file there became a folder."""
+    mine = tmp_path / 'mine'
+    (mine / 'sub').mkdir(parents=True)
+    for name in ('notes.txt', 'README.md', 'sub/a.txt'):
+        (mine / name).write_text(name)
+    log = run_tool('publish_model.py', QUICKSTART, checkpoint, str(mine), '--metrics', 'x.json',
+                   expect_failure=True)
+    assert (f'error: {mine} holds files cityseg did not write (README.md, notes.txt, '
+            'sub/a.txt;') in log and 'move those files out' in log
+    assert sorted(p.relative_to(mine).as_posix() for p in mine.rglob('*')) == [
+        'README.md', 'notes.txt', 'sub', 'sub/a.txt']
+    file = tmp_path / 'model'
+    file.write_text('a file')
+    log = run_tool('publish_model.py', QUICKSTART, checkpoint, str(file), '--metrics', 'x.json',
+                   expect_failure=True)
+    assert f'error: {file} is a file, not a folder' in log and file.read_text() == 'a file'
+
+
+def test_a_checkpoint_replaced_at_the_same_path_is_refused(published, checkpoint,
+                                                           tiny_work_dir, tmp_path):
+    """Issue 23: only the path was compared, so a checkpoint retrained into the same path after
+    tools/test.py was published with the old file's metrics."""
+    metrics = dict(published[1])  # the fixture's dict stays as it is
+    assert metrics['checkpoint_sha256'] == file_sha256(checkpoint)  # recorded by tools/test.py
+    ckpt = tmp_path / 'iter_4.pth'
+    shutil.copyfile(checkpoint, ckpt)
+    moved = tmp_path / 'metrics.json'
+    moved.write_text(json.dumps({**metrics, 'checkpoint': str(ckpt)}))
+    assert read_metrics(str(moved), str(ckpt))['mIoU'] == metrics['mIoU']  # the same bytes
+    shutil.copyfile(osp.join(tiny_work_dir, 'iter_2.pth'), ckpt)
+    with pytest.raises(ValueError, match=rf'{ckpt} has changed since {moved} evaluated it '
+                       rf'\(sha256 {metrics["checkpoint_sha256"][:12]} then, [0-9a-f]{{12}} now'):
+        read_metrics(str(moved), str(ckpt))
+    del metrics['checkpoint_sha256']
+    moved.write_text(json.dumps({**metrics, 'checkpoint': str(ckpt)}))
+    with pytest.raises(ValueError, match='records no checkpoint_sha256'):
+        read_metrics(str(moved), str(ckpt))
 
 
 def test_test_py_needs_a_checkpoint_or_pretrained(synthetic_root, tmp_path):

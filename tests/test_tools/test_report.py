@@ -4,6 +4,7 @@ in a real browser (headless Chromium via Playwright)."""
 import hashlib
 import json
 import os.path as osp
+import shutil
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,7 +23,9 @@ from cityseg.engine.hooks import WorstImagesHook
 from cityseg.engine.hooks.worst_images_hook import picture_path
 from cityseg.evaluation import IoUMetric
 from cityseg.report import build_report, load_metrics
+from cityseg.report.test_run import REPORT_KIND
 from cityseg.structures import SegDataSample
+from cityseg.utils.output_dir import check_output_dir
 from cityseg.visualization import error_map
 
 # Runs a tool as a subprocess or trains: the integration tier (docs/contributing.md).
@@ -224,6 +227,37 @@ def test_report_reads_the_runs_metrics_and_draws_the_worst_image(reports, synthe
     assert ((error == [255, 0, 0]).all(-1) == ((pred != gt) & (gt != 255))).all()
     assert (error[gt == 255] == 0).all()
     assert f'worst/{stem}_pred.png' in html and f'worst/thumbs/{stem}_pred.png' in html
+    check_output_dir(reports / 'r4', REPORT_KIND)  # its manifest lists every file in it
+
+
+def test_report_into_a_users_folder_is_refused_before_the_evaluation(tiny_work_dir,
+                                                                     synthetic_root, tmp_path):
+    """Issue 23: the user's index.html, metrics.json and figures/confusion.png were
+    overwritten."""
+    mine = tmp_path / 'mine'
+    (mine / 'figures').mkdir(parents=True)
+    for name in ('index.html', 'metrics.json', 'figures/confusion.png'):
+        (mine / name).write_text(f'my {name}')
+    log = run_tool('test.py', QUICKSTART, osp.join(tiny_work_dir, 'iter_4.pth'),
+                   '--report', str(mine), '--cfg-options',
+                   *tiny_cfg_options(synthetic_root, str(tmp_path / 'w')), expect_failure=True)
+    assert (f'error: {mine} holds files cityseg did not write (figures/confusion.png, '
+            'index.html, metrics.json;') in log
+    assert 'Iter(test)' not in log
+    for name in ('index.html', 'metrics.json', 'figures/confusion.png'):
+        assert (mine / name).read_text() == f'my {name}'
+
+
+def test_an_earlier_report_is_rewritten_without_its_old_pictures(reports, tiny_work_dir,
+                                                                 synthetic_root, tmp_path):
+    report = tmp_path / 'r'
+    shutil.copytree(reports / 'r2', report)
+    assert len(list((report / 'worst').glob('*.png'))) == 8  # two worst images drawn
+    _test_tool(osp.join(tiny_work_dir, 'iter_4.pth'), synthetic_root, tmp_path / 'w',
+               '--report', str(report), '--report-worst', '1')
+    assert len(list((report / 'worst').glob('*.png'))) == 4  # one image's pictures, not two
+    assert load_metrics(str(report))['checkpoint'].endswith('iter_4.pth')
+    check_output_dir(report, REPORT_KIND)
 
 
 def test_report_flags_are_checked(tiny_work_dir, synthetic_root, tmp_path):

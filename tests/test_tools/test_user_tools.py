@@ -15,7 +15,15 @@ import mmcv
 import numpy as np
 import pytest
 from cityscapesscripts.helpers.labels import id2label, trainId2label
-from helpers.cli import QUICKSTART, ROOT, read_scalars, run_tool, tiny_cfg_options, val_files
+from helpers.cli import (
+    QUICKSTART,
+    ROOT,
+    read_scalars,
+    run_tool,
+    tiny_cfg_options,
+    val_files,
+    written_files,
+)
 from helpers.tiny_checkpoint import model_options
 from mmengine.config import Config
 
@@ -92,7 +100,7 @@ def test_infer_single_image_with_tta_and_slide(checkpoint, opts, val_paths, synt
     run_tool('infer.py', QUICKSTART, checkpoint, val_paths[0], '--out', str(out), '--tta',
              '--mode', 'slide', '--crop-size', '32', '64', *opts, 'tta_cfg.scales=[0.5,1.0]')
     stem = osp.splitext(osp.basename(val_paths[0]))[0]
-    assert sorted(p.name for p in out.iterdir()) == sorted(stem + s for s in SUFFIXES)
+    assert [p.name for p in written_files(out)] == sorted(stem + s for s in SUFFIXES)
     expected = init_model(QUICKSTART, checkpoint, cfg_options={
         **model_options(synthetic_root), 'model.test_cfg': dict(
             mode='slide', crop_size=(32, 64), flip=True, scales=(0.5, 1.0))})
@@ -120,7 +128,7 @@ def test_infer_video_gives_one_annotated_frame_per_frame(checkpoint, opts, val_p
     out = tmp_path / 'out'
     run_tool('infer.py', QUICKSTART, checkpoint, video, '--out', str(out), '--batch-size', '2',
              *opts)
-    assert [p.name for p in out.iterdir()] == ['drive_overlay.mp4']
+    assert [p.name for p in written_files(out)] == ['drive_overlay.mp4']
     frames = read_frames(video)
     annotated = read_frames(str(out / 'drive_overlay.mp4'))
     assert len(frames) == 5 and len(annotated) == 5
@@ -153,10 +161,26 @@ def test_infer_truncated_video_fails_unless_allowed(checkpoint, opts, val_paths,
                    str(tmp_path / 'out'), *opts, expect_failure=True)
     assert f'video {video} ended after {readable} of the 10 frames its header announces' in log
     assert '--allow-short-video' in log
+    # the failed run's folder holds only what it wrote (its manifest says so): reused
     log = run_tool('infer.py', QUICKSTART, checkpoint, str(video), '--out',
-                   str(tmp_path / 'out2'), '--allow-short-video', *opts)
+                   str(tmp_path / 'out'), '--allow-short-video', *opts)
     assert f'ended after {readable} of the 10 frames' in log
-    assert len(read_frames(str(tmp_path / 'out2' / 'cut_overlay.mp4'))) == readable
+    assert len(read_frames(str(tmp_path / 'out' / 'cut_overlay.mp4'))) == readable
+
+
+def test_infer_and_test_refuse_an_output_folder_holding_the_users_files(
+        checkpoint, opts, val_paths, tmp_path):
+    """Issue 23's rule for every folder a tool writes: never emptied nor written over."""
+    mine = tmp_path / 'mine'
+    mine.mkdir()
+    (mine / 'notes.txt').write_text('mine')
+    log = run_tool('infer.py', QUICKSTART, checkpoint, val_paths[0], '--out', str(mine),
+                   *opts, expect_failure=True)
+    assert f'error: {mine} holds files cityseg did not write (notes.txt;' in log
+    log = run_tool('test.py', QUICKSTART, checkpoint, '--show-dir', str(mine), *opts,
+                   expect_failure=True)
+    assert f'error: {mine} holds files cityseg did not write (notes.txt;' in log
+    assert 'Iter(test)' not in log and [p.name for p in mine.iterdir()] == ['notes.txt']
 
 
 def test_export_onnx_then_infer_with_onnxruntime(checkpoint, opts, val_paths, tmp_path):
@@ -183,13 +207,22 @@ def test_export_onnx_then_infer_with_onnxruntime(checkpoint, opts, val_paths, tm
 
 
 def test_export_onnx_fails_below_the_agreement_bar(checkpoint, opts, tmp_path):
-    proc = subprocess.run(
-        [sys.executable, osp.join(ROOT, 'tools', 'export_onnx.py'), QUICKSTART, checkpoint,
-         '--out', str(tmp_path / 'm.onnx'), '--shape', '64', '128', '--num-check', '1',
-         '--min-agreement', '1.01', *opts],
-        capture_output=True, text=True, cwd=ROOT, env={**os.environ, 'OMP_NUM_THREADS': '2'})
-    assert proc.returncode == 1 and 'FAILED: agreement below 101.00%' in proc.stderr
-    assert 'shape 1x3x64x128' in proc.stdout
+    """...and leaves nothing at --out: the failed model is not put where a deployment looks
+    for it, and an earlier file there stays (issue 23)."""
+    out = tmp_path / 'm.onnx'
+    for earlier in (None, b'the model deployed before'):
+        if earlier:
+            out.write_bytes(earlier)
+        proc = subprocess.run(
+            [sys.executable, osp.join(ROOT, 'tools', 'export_onnx.py'), QUICKSTART, checkpoint,
+             '--out', str(out), '--shape', '64', '128', '--num-check', '1',
+             '--min-agreement', '1.01', *opts],
+            capture_output=True, text=True, cwd=ROOT, env={**os.environ, 'OMP_NUM_THREADS': '2'})
+        assert proc.returncode == 1
+        assert f'FAILED: agreement below 101.00%: {out} was not written' in proc.stderr
+        assert 'shape 1x3x64x128' in proc.stdout
+        assert [p.name for p in tmp_path.iterdir()] == ([out.name] if earlier else [])
+    assert out.read_bytes() == b'the model deployed before'
 
 
 def write_scalars(work_dir, records: list[dict]) -> None:
@@ -231,7 +264,7 @@ def test_browse_val_shows_the_files_as_loaded(opts, synthetic_root, val_paths, t
     out = tmp_path / 'browse'
     run_tool('browse_dataset.py', QUICKSTART, '--out', str(out), '--split', 'val', '--n', '1',
              '--opacity', '0.5', *opts)
-    (saved,) = out.iterdir()
+    (saved,) = written_files(out)
     stem = osp.splitext(osp.basename(val_paths[0]))[0]
     assert saved.name == f'0000_{stem}.png'
     panels = read_rgb(str(saved))
@@ -251,7 +284,7 @@ def test_browse_val_shows_the_files_as_loaded(opts, synthetic_root, val_paths, t
 def test_browse_train_shows_augmented_crops(opts, tmp_path):
     out = tmp_path / 'browse'
     run_tool('browse_dataset.py', QUICKSTART, '--out', str(out), '--n', '3', *opts)
-    saved = sorted(out.iterdir())
+    saved = written_files(out)
     assert [p.name[:5] for p in saved] == ['0000_', '0001_', '0002_']
     allowed = {tuple(lb.color) for lb in trainId2label.values() if 0 <= lb.trainId < 255}
     for path in saved:

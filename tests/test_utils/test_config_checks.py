@@ -46,6 +46,36 @@ def test_unknown_loop_argument_is_an_error_at_load(key, message):
         load_config(QUICKSTART, {key: 1})
 
 
+@pytest.mark.parametrize('config,key,message', [
+    (QUICKSTART, 'model.encoder_nme',
+     "SMPSegmentor takes no argument 'encoder_nme'; did you mean model.encoder_name"),
+    (QUICKSTART, 'model.data_preprocessor.meen',
+     "SegDataPreProcessor takes no argument 'meen'; did you mean model.data_preprocessor.mean"),
+    (QUICKSTART, 'optim_wrapper.clip_gradd',
+     "AmpOptimWrapper takes no argument 'clip_gradd'; did you mean optim_wrapper.clip_grad"),
+    (QUICKSTART, 'optim_wrapper.optimizer.lrr',
+     "AdamW takes no argument 'lrr'; did you mean optim_wrapper.optimizer.lr"),
+    (QUICKSTART, 'val_dataloader.dataset.data_rot', "SyntheticCityscapesDataset takes no "
+     "argument 'data_rot'; did you mean val_dataloader.dataset.data_root"),
+    (osp.join(ROOT, 'configs', 'custom_dataset_example.py'), 'train_dataloader.dataset.img_suffx',
+     "SegFolderDataset takes no argument 'img_suffx'; did you mean "
+     "train_dataloader.dataset.img_suffix"),
+])
+def test_a_typo_in_model_optimizer_or_dataset_names_its_key_at_load(config, key, message):
+    """Issue 23: these were TypeError ... unexpected keyword argument from inside the build,
+    naming no config key (the optimizer's and the training data's only after the model)."""
+    with pytest.raises(TypeError, match=rf'{key} in .*: {message}'):
+        load_config(config, {key: 1})
+
+
+def test_arguments_taken_through_kwargs_of_a_base_class_are_accepted():
+    """SegFolderDataset passes **kwargs to BaseDataset (indices, serialize_data...); the AMP
+    wrapper's go to OptimWrapper (accumulative_counts)."""
+    cfg = load_config(QUICKSTART, {'train_dataloader.dataset.indices': 2,
+                                   'optim_wrapper.accumulative_counts': 2})
+    assert cfg.optim_wrapper.accumulative_counts == 2
+
+
 LEAF_CONFIGS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
                       if '_base_' not in p)
 

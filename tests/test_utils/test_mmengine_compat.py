@@ -211,3 +211,10 @@ def test_7_runner_keeps_an_existing_process_group_and_cpu_wrapper(synthetic_root
 def test_8_env_cfg_keys_are_what_setup_env_reads():
     source = inspect.getsource(Runner.setup_env)
     assert set(re.findall(r"env_cfg\.get\('(\w+)'", source)) == set(ENV_CFG_KEYS)
+
+
+def test_9_dump_config_is_called_once_by_init_and_writes_into_the_work_dir():
+    assert inspect.getsource(Runner.__init__).count('self.dump_config()') == 1
+    init = inspect.getsource(Runner.__init__)
+    assert init.index('self._log_dir') < init.index('self.dump_config()')
+    assert 'osp.join(self.work_dir, filename)' in inspect.getsource(Runner.dump_config)

@@ -39,6 +39,7 @@ from cityseg.utils import (
     resolve_checkpoint,
     resolve_work_dir,
 )
+from cityseg.utils.fileio import write_image
 from cityseg.utils.launch import end_distributed
 
 
@@ -197,7 +198,7 @@ def write_outputs(runner: Runner, args: argparse.Namespace, report: dict) -> dic
     runner.logger.info('\n' + table)
     plot(report).savefig(paths['plot'], dpi=120)
     first = runner.test_loop.dataloader.dataset.get_data_info(0)['img_path']
-    mmcv.imwrite(preview_grid(first, args.corruptions, args.severities), paths['preview'])
+    write_image(preview_grid(first, args.corruptions, args.severities), paths['preview'])
     return paths
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -70,10 +71,34 @@ class OnnxRuntimeNet(nn.Module):
         return torch.from_numpy(logits).to(inputs.device)
 
 
+def output_classes(session: ort.InferenceSession, divisor: int) -> int:
+    """The number of classes (output channels) of a graph: from its declared output shape,
+    else, when that dimension is symbolic, from one run on a blank image of ``divisor``-
+    multiple size (any fixed input dimensions kept)."""
+    channels = session.get_outputs()[0].shape[1]
+    if isinstance(channels, int):
+        return channels
+    probe = [d if isinstance(d, int) else s for d, s in zip(
+        session.get_inputs()[0].shape, (1, 3, 2 * divisor, 2 * divisor))]
+    return int(session.run([OUTPUT_NAME], {INPUT_NAME: np.zeros(probe, np.float32)})[0].shape[1])
+
+
 def use_onnxruntime(model: nn.Module, onnx_path: str | os.PathLike,
                     num_threads: int | None = None) -> nn.Module:
-    """Replace ``model.net`` by the ONNX file's network run with onnxruntime (in place)."""
+    """Replace ``model.net`` by the ONNX file's network run with onnxruntime (in place).
+
+    Raises:
+        ValueError: the graph outputs another number of classes than the config's
+            ``model.num_classes``; its scores would be mapped to the wrong class names (or
+            to none) without an error.
+    """
     pre = model.data_preprocessor
     session = create_session(onnx_path, str(pre.mean.device), num_threads)
+    found = output_classes(session, int(pre.size_divisor or 32))
+    if found != model.num_classes:
+        raise ValueError(
+            f'{os.fspath(onnx_path)} outputs {found} classes, but the config has '
+            f'model.num_classes={model.num_classes}: pass the config the ONNX model was '
+            'exported from, or export this config\'s checkpoint (tools/export_onnx.py)')
     model.net = OnnxRuntimeNet(session, pre.mean, pre.std)
     return model

@@ -13,7 +13,7 @@ from cityscapesscripts.preparation.json2instanceImg import createInstanceImage
 from cityscapesscripts.preparation.json2labelImg import createLabelImage
 from PIL import Image
 
-from cityseg.utils.fileio import FileLock, atomic_output
+from cityseg.utils.fileio import FileLock, atomic_output, lock_path
 
 from .render import render_scene
 
@@ -174,8 +174,9 @@ def ensure_synthetic_cityscapes(out_dir: str | Path, **kwargs) -> Path:
     args = _generation_args(**{k: v for k, v in kwargs.items() if k != 'nproc'})
     if _is_complete(out_dir, args):
         return out_dir
-    # serialises generators of one directory (e.g. the ranks of a distributed launch)
-    with FileLock(out_dir.parent / f'.{out_dir.name}.lock'):
+    # serialises generators of one directory (e.g. the ranks of a distributed launch); the
+    # lock lives in cityseg's lock folder, not beside the user's data root
+    with FileLock(lock_path(out_dir)):
         if _is_complete(out_dir, args):  # another process finished while we waited
             return out_dir
         _check_replaceable(out_dir, args)

@@ -12,6 +12,7 @@ from mmengine.hooks import Hook
 from cityseg.datasets.labels import CLASSES, train_ids_to_label_ids
 from cityseg.registry import HOOKS
 from cityseg.structures import SegDataSample
+from cityseg.utils.fileio import write_image
 from cityseg.visualization import palette_of, write_prediction_pictures
 
 
@@ -67,8 +68,8 @@ class PredictionWriterHook(Hook):
             stem = osp.splitext(osp.basename(img_path))[0]
             if self.out_dir:
                 # Always PNG: a JPEG image's name would write the ids lossily.
-                mmcv.imwrite(train_ids_to_label_ids(pred) if self.label_ids else pred,
-                             osp.join(self.out_dir, stem + '.png'))
+                write_image(train_ids_to_label_ids(pred) if self.label_ids else pred,
+                            osp.join(self.out_dir, stem + '.png'))
             if self.show_dir:
                 self._show(img_path, pred, stem)
 

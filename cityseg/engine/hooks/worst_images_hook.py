@@ -15,6 +15,7 @@ from cityseg.evaluation import IoUMetric
 from cityseg.evaluation.iou_metric import per_image_scores
 from cityseg.registry import HOOKS
 from cityseg.structures import SegDataSample
+from cityseg.utils.fileio import write_image
 from cityseg.visualization import colorize, error_map
 
 PICTURES = ('image', 'gt', 'pred', 'error')
@@ -114,8 +115,8 @@ class WorstImagesHook(Hook):
         thumb_size = (self.thumb_width, max(1, round(self.thumb_width * gt.shape[0]
                                                      / gt.shape[1])))
         for kind, picture in pictures.items():
-            mmcv.imwrite(picture[..., ::-1], picture_path(self.out_dir, img_path, kind))
+            write_image(picture[..., ::-1], picture_path(self.out_dir, img_path, kind))
             # Label maps shrink by nearest neighbour: a thumbnail shows only palette colours.
             how = 'nearest' if kind in ('gt', 'pred') else 'area'
-            mmcv.imwrite(mmcv.imresize(picture, thumb_size, interpolation=how)[..., ::-1],
-                         picture_path(self.out_dir, img_path, kind, thumbnail=True))
+            write_image(mmcv.imresize(picture, thumb_size, interpolation=how)[..., ::-1],
+                        picture_path(self.out_dir, img_path, kind, thumbnail=True))
