@@ -6,7 +6,9 @@ from cityseg import registry
 
 EXPECTED = {
     'MODELS': ['SMPSegmentor', 'SegDataPreProcessor', 'FocalLoss', 'DiceLoss', 'JointLoss'],
-    'DATASETS': ['CityscapesDataset', 'SyntheticCityscapesDataset'],
+    'DATASETS': ['CityscapesDataset', 'SyntheticCityscapesDataset', 'ImageFolderDataset',
+                 'MultiSourceDataset', 'SubsetDataset'],
+    'DATA_SAMPLERS': ['MultiSourceSampler'],
     'TRANSFORMS': ['LoadCityscapesImage', 'LoadCityscapesLabel', 'Albu', 'PackSegInputs',
                    'ResizeByRatio'],
     'METRICS': ['IoUMetric'],
@@ -24,7 +26,7 @@ FALL_THROUGH = {
     'LOOPS': 'IterBasedTrainLoop', 'RUNNERS': 'Runner', 'RUNNER_CONSTRUCTORS': None,
     'OPTIMIZERS': 'AdamW',
     'PARAM_SCHEDULERS': 'PolyLR', 'LOG_PROCESSORS': 'LogProcessor',
-    'DATA_SAMPLERS': 'InfiniteSampler', 'MODEL_WRAPPERS': 'MMDistributedDataParallel',
+    'MODEL_WRAPPERS': 'MMDistributedDataParallel',
     'WEIGHT_INITIALIZERS': 'Kaiming', 'TASK_UTILS': None, 'EVALUATOR': 'Evaluator',
     'VISBACKENDS': 'TensorboardVisBackend', 'INFERENCERS': None, 'FUNCTIONS': 'default_collate',
 }

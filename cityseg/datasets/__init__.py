@@ -4,13 +4,18 @@ from .cache import DecodedSampleCache
 from .cityscapes import CityscapesDataset
 from .corruptions import ImageCorruption
 from .dark_zurich import DarkZurichDataset
+from .image_folder import ImageFolderDataset
 from .loading import LoadCityscapesImage, LoadCityscapesLabel
+from .multi_source import MultiSourceDataset
 from .paired import CityscapesClassesDataset, PairedSegDataset
+from .samplers import MultiSourceSampler
 from .seg_folder import SegFolderDataset
+from .subset import subset_dataset
 from .synthetic import SyntheticCityscapesDataset
 from .transforms import Albu, PackSegInputs, ResizeByRatio
 
 __all__ = ['ACDCDataset', 'Albu', 'BDD100KDataset', 'CityscapesClassesDataset',
            'CityscapesDataset', 'DarkZurichDataset', 'DecodedSampleCache', 'ImageCorruption',
-           'LoadCityscapesImage', 'LoadCityscapesLabel', 'PackSegInputs', 'PairedSegDataset',
-           'ResizeByRatio', 'SegFolderDataset', 'SyntheticCityscapesDataset']
+           'ImageFolderDataset', 'LoadCityscapesImage', 'LoadCityscapesLabel',
+           'MultiSourceDataset', 'MultiSourceSampler', 'PackSegInputs', 'PairedSegDataset',
+           'ResizeByRatio', 'SegFolderDataset', 'SyntheticCityscapesDataset', 'subset_dataset']
