@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from cityseg.registry import DATASETS, DATA_SAMPLERS
+from cityseg.registry import DATA_SAMPLERS, DATASETS
 
 
 def _train(root: str, **kwargs) -> dict:
