@@ -6,6 +6,7 @@ from .corruptions import ImageCorruption
 from .dark_zurich import DarkZurichDataset
 from .image_folder import ImageFolderDataset
 from .loading import LoadCityscapesImage, LoadCityscapesLabel
+from .multi_branch import MultiBranch
 from .multi_source import MultiSourceDataset
 from .paired import CityscapesClassesDataset, PairedSegDataset
 from .samplers import MultiSourceSampler
@@ -17,5 +18,6 @@ from .transforms import Albu, PackSegInputs, ResizeByRatio
 __all__ = ['ACDCDataset', 'Albu', 'BDD100KDataset', 'CityscapesClassesDataset',
            'CityscapesDataset', 'DarkZurichDataset', 'DecodedSampleCache', 'ImageCorruption',
            'ImageFolderDataset', 'LoadCityscapesImage', 'LoadCityscapesLabel',
-           'MultiSourceDataset', 'MultiSourceSampler', 'PackSegInputs', 'PairedSegDataset',
-           'ResizeByRatio', 'SegFolderDataset', 'SyntheticCityscapesDataset', 'subset_dataset']
+           'MultiBranch', 'MultiSourceDataset', 'MultiSourceSampler', 'PackSegInputs',
+           'PairedSegDataset', 'ResizeByRatio', 'SegFolderDataset', 'SyntheticCityscapesDataset',
+           'subset_dataset']
