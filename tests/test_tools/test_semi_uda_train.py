@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os.path as osp
 import shutil
+import socket
 
 import pytest
 import torch
-from helpers.cli import ROOT, read_test_metrics, run_tool
+from helpers.cli import ROOT, read_test_metrics, run_command, run_tool
 
 from cityseg.utils.checkpoint_loading import safe_torch_load
 
@@ -114,3 +115,19 @@ def test_checkpoint_evaluates_with_test_py(run, tmp_path):
              *_options(name, root, test_dir))
     metrics = read_test_metrics(test_dir)
     assert metrics['checkpoint'].endswith('iter_4.pth') and 0 <= metrics['mIoU'] <= 1
+
+
+
+def test_two_process_gloo_semi_training(tmp_path):
+    """torchrun, 2 CPU ranks (gloo): the semi config trains and checkpoints its teacher."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    work_dir = str(tmp_path / 'work')
+    log = run_command(['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), SEMI, '2',
+                       '--cfg-options', *_options('semi', str(tmp_path / 'data'), work_dir)],
+                      env={'PORT': str(port), 'OMP_NUM_THREADS': '1'})
+    assert 'Distributed training: True' in log and 'loss_unsup' in log
+    weights = _weights(osp.join(work_dir, 'iter_4.pth'))
+    assert {k[len('teacher.'):] for k in weights if k.startswith('teacher.')} == {
+        k[len('student.'):] for k in weights if k.startswith('student.')}
