@@ -198,3 +198,43 @@ def test_optimizer_constructor_leaves_the_teacher_out():
     wrapper = constructor(model)
     in_optimizer = {id(p) for g in wrapper.optimizer.param_groups for p in g['params']}
     assert in_optimizer == {id(p) for p in model.student.parameters()}
+
+
+def test_block_keep_masks_are_whole_blocks_at_the_ratio():
+    from cityseg.models.semi.perturbations import block_keep_masks
+    torch.manual_seed(0)
+    keep = block_keep_masks(torch.Size((64, 3, 30, 40)), 8, 0.7, torch.device('cpu'))
+    assert keep.shape == (64, 1, 30, 40)
+    blocks = keep[..., :24, :40].reshape(64, 1, 3, 8, 5, 8)
+    assert (blocks == blocks[..., :1, :, :1]).all()  # constant within each block
+    assert abs(1 - keep[..., :24, :].mean().item() - 0.7) < 0.05
+
+
+def test_unimatch_and_mic_extras_add_their_losses():
+    from helpers.seg_batch import make_data
+    model = MODELS.build(dict(
+        type='SemiSegmentor',
+        student=dict(type='SMPSegmentor', arch='Unet', encoder_name='resnet18', num_classes=5,
+                     model_kwargs=dict(decoder_channels=[8, 8, 8, 8, 8])),
+        semi_cfg=dict(threshold=0.0, second_strong_branch='unsup_strong2',
+                      feature_perturbation=dict(p=0.5, weight=0.5),
+                      masked_consistency=dict(block_size=8))))
+    assert model.semi_cfg['masked_consistency'] == dict(block_size=8, ratio=0.7, weight=1.0)
+    sup, unsup = make_data([(32, 32)] * 2), make_data([(32, 32)] * 2, seed=1)
+    branches = ['sup', 'unsup_weak', 'unsup_strong', 'unsup_strong2']
+    rows = [dict(inputs={b: img if b == 'sup' else None for b in branches},
+                 data_samples={b: s if b == 'sup' else None for b in branches})
+            for img, s in zip(sup['inputs'], sup['data_samples'])]
+    for img, s in zip(unsup['inputs'], unsup['data_samples']):
+        del s.gt_sem_seg
+        rows.append(dict(inputs=dict(sup=None, unsup_weak=img, unsup_strong=255 - img,
+                                     unsup_strong2=img // 2),
+                         data_samples=dict(sup=None, unsup_weak=s, unsup_strong=s.clone(),
+                                           unsup_strong2=s.clone())))
+    data = model.data_preprocessor(pseudo_collate(rows), True)
+    losses = model(**data, mode='loss')
+    for key in ('loss_unsup', 'loss_fp', 'loss_masked'):
+        assert losses[key] > 0 and losses[key].requires_grad, key
+    with pytest.raises(ValueError, match=r'semi_cfg.masked_consistency must be None or a dict '
+                                         r"with keys \['block_size', 'ratio', 'weight'\]"):
+        _semi(masked_consistency=dict(size=8))

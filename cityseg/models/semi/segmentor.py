@@ -15,6 +15,7 @@ from cityseg.structures import SegDataSample
 
 from .data_preprocessor import MultiBranchDataPreprocessor
 from .mixing import mix
+from .perturbations import block_keep_masks, feature_perturbed_logits
 from .pseudo_labels import PIXEL_WEIGHTS, pixel_weights, pseudo_labels, weighted_cross_entropy
 
 # Every knob of the method, each a config key of model.semi_cfg.
@@ -25,8 +26,19 @@ SEMI_CFG_DEFAULTS = dict(
     mix=dict(type='CutMix'),     # CutMix | ClassMix config, or None
     mix_with='unlabelled',       # partner: another unlabelled image | 'labelled' (DACS: source)
     sup_branch='sup', weak_branch='unsup_weak', strong_branch='unsup_strong',
+    # UniMatch: a second strong view (its branch name), mixed with its own mask; the two
+    # views' losses are averaged into loss_unsup
+    second_strong_branch=None,
+    # UniMatch: dict(p=0.5, weight=0.5): the weak view through the student with dropout on
+    # the encoder features, trained on the pseudo-labels (loss_fp)
+    feature_perturbation=None,
+    # MIC: dict(block_size=64, ratio=0.7, weight=1.0): the strong view with masked blocks,
+    # trained on the pseudo-labels of the whole image (loss_masked)
+    masked_consistency=None,
     predict_on='student',        # which network validation and test use: student | teacher
 )
+_EXTRA_KEYS = dict(feature_perturbation=dict(p=0.5, weight=0.5),
+                   masked_consistency=dict(block_size=64, ratio=0.7, weight=1.0))
 
 
 @MODELS.register_module()
@@ -47,7 +59,10 @@ class SemiSegmentor(BaseModel):
        image and its label (DACS: source pixels pasted into the target). Image, label and
        weight take the same mask;
     4. ``loss_unsup = unsup_weight * weighted cross-entropy`` of the student on the mixed
-       strong view.
+       strong view (the mean over two views with ``second_strong_branch``, UniMatch);
+    5. optionally ``loss_fp`` (UniMatch's feature perturbation: the weak view with dropout on
+       the encoder features) and ``loss_masked`` (MIC: the strong view with masked blocks),
+       both on the same pseudo-labels and weights.
 
     Logged besides the losses: ``pseudo_confident``, the share of unlabelled pixels above the
     threshold.
@@ -116,23 +131,41 @@ class SemiSegmentor(BaseModel):
         losses = dict(self.student.loss(inputs[cfg['sup_branch']],
                                         data_samples[cfg['sup_branch']]))
         weak = inputs[cfg['weak_branch']]
-        strong = inputs.get(cfg['strong_branch'], weak)
-        if strong.shape != weak.shape:
-            raise ValueError(f'weak view {tuple(weak.shape)} and strong view '
-                             f'{tuple(strong.shape)} differ: the strong branch must only '
-                             'change colours (put crops and flips before MultiBranch)')
+        views = [cfg['strong_branch']] + ([cfg['second_strong_branch']]
+                                          if cfg['second_strong_branch'] else [])
+        strongs = [inputs.get(view, weak) for view in views]
+        for view, strong in zip(views, strongs):
+            if strong.shape != weak.shape:
+                raise ValueError(f'weak view {tuple(weak.shape)} and strong view {view} '
+                                 f'{tuple(strong.shape)} differ: strong branches must only '
+                                 'change colours (put crops and flips before MultiBranch)')
         with torch.no_grad():
             valid = _valid_pixels(data_samples[cfg['weak_branch']], weak)
             confidence, pseudo = pseudo_labels(self._teacher_probs(weak))
             weights = pixel_weights(confidence, valid, cfg['threshold'], cfg['pixel_weight'])
             pseudo = pseudo.masked_fill(~valid, self.ignore_index)
             confident = (confidence >= cfg['threshold'])[valid].float().mean()
+        unsup = []
+        for strong in strongs:
+            mixed = (strong, pseudo, weights)
             if self.mixer is not None:
-                strong, pseudo, weights = self._mix(strong, pseudo, weights, inputs,
-                                                    data_samples)
-        logits = self.student(strong, mode='tensor')
-        losses['loss_unsup'] = cfg['unsup_weight'] * weighted_cross_entropy(
-            logits, pseudo, weights, self.ignore_index)
+                with torch.no_grad():
+                    mixed = self._mix(strong, pseudo, weights, inputs, data_samples)
+            unsup.append(weighted_cross_entropy(self.student(mixed[0], mode='tensor'),
+                                                mixed[1], mixed[2], self.ignore_index))
+        losses['loss_unsup'] = cfg['unsup_weight'] * sum(unsup) / len(unsup)
+        if cfg['feature_perturbation']:
+            fp = cfg['feature_perturbation']
+            logits = feature_perturbed_logits(self.student.net, weak, fp['p'])
+            losses['loss_fp'] = fp['weight'] * weighted_cross_entropy(
+                logits, pseudo, weights, self.ignore_index)
+        if cfg['masked_consistency']:
+            mc = cfg['masked_consistency']
+            keep = block_keep_masks(strongs[0].shape, mc['block_size'], mc['ratio'],
+                                    strongs[0].device)
+            logits = self.student(strongs[0] * keep, mode='tensor')
+            losses['loss_masked'] = mc['weight'] * weighted_cross_entropy(
+                logits, pseudo, weights, self.ignore_index)
         losses['pseudo_confident'] = confident
         return losses
 
@@ -194,6 +227,13 @@ def parse_semi_cfg(semi_cfg: Mapping | None) -> dict:
     for key, allowed in choices.items():
         if cfg[key] not in allowed:
             raise ValueError(f'model.semi_cfg.{key} must be one of {allowed}, got {cfg[key]!r}')
+    for key, defaults in _EXTRA_KEYS.items():
+        if cfg[key] is None:
+            continue
+        if not isinstance(cfg[key], Mapping) or set(cfg[key]) - set(defaults):
+            raise ValueError(f'model.semi_cfg.{key} must be None or a dict with keys '
+                             f'{list(defaults)}, got {cfg[key]!r}')
+        cfg[key] = {**defaults, **cfg[key]}
     if cfg['mix'] is not None and not isinstance(cfg['mix'], Mapping):
         raise ValueError(f"model.semi_cfg.mix must be a dict (type='CutMix' | 'ClassMix') or "
                          f"None, got {cfg['mix']!r}")
