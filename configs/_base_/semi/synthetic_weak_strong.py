@@ -12,7 +12,8 @@ subset_seed = 0
 batch_size = 8
 source_ratio = [1, 1]  # labelled : unlabelled per batch
 
-branch_field = ['sup', 'unsup_weak', 'unsup_strong']
+# unsup_strong2: UniMatch's second strong view (empty unless a pipeline packs it)
+branch_field = ['sup', 'unsup_weak', 'unsup_strong', 'unsup_strong2']
 geometric = dict(type='Albu', transforms=[
     dict(type='RandomCrop', height=crop_size[0], width=crop_size[1], pad_if_needed=True),
     dict(type='HorizontalFlip', p=0.5),

@@ -13,7 +13,8 @@ crop_size = (128, 256)  # (height, width)
 batch_size = 8
 source_ratio = [1, 1]  # source : target per batch
 
-branch_field = ['sup', 'unsup_weak', 'unsup_strong']
+# unsup_strong2: UniMatch's second strong view (empty unless a pipeline packs it)
+branch_field = ['sup', 'unsup_weak', 'unsup_strong', 'unsup_strong2']
 geometric = dict(type='Albu', transforms=[
     dict(type='RandomCrop', height=crop_size[0], width=crop_size[1], pad_if_needed=True),
     dict(type='HorizontalFlip', p=0.5),
