@@ -11,6 +11,9 @@ from torch.utils.data import Sampler
 
 from cityseg.registry import DATA_SAMPLERS
 
+from .class_stats import dataset_num_classes, label_files, per_image_class_counts
+from .rare_class import RareClassStream
+
 
 def samples_per_source(batch_size: int, source_ratio: Sequence[float]) -> list[int]:
     """How many of ``batch_size`` samples each source gives: proportional to ``source_ratio``,
@@ -46,10 +49,17 @@ class MultiSourceSampler(Sampler):
         source_ratio: relative share of each source in a batch, e.g. ``[1, 1]``.
         shuffle: shuffle each source's epochs.
         seed: the shuffling seed; ``None`` draws one, shared by all ranks.
+        rare_class_sampling: ``dict(temperature=0.01, min_pixels=3000)`` draws the first
+            (labelled, source) dataset's samples by DAFormer's rare-class sampling
+            (:mod:`cityseg.datasets.rare_class`) instead of in shuffled epochs, from its
+            per-image class counts (counted once, cached in ``class_stats_file``).
+        class_stats_file: where the counts are cached (e.g. in the work dir); None: not cached.
     """
 
     def __init__(self, dataset: ConcatDataset, batch_size: int, source_ratio: Sequence[float],
-                 shuffle: bool = True, seed: int | None = None) -> None:
+                 shuffle: bool = True, seed: int | None = None,
+                 rare_class_sampling: dict | None = None,
+                 class_stats_file: str | None = None) -> None:
         if not hasattr(dataset, 'cumulative_sizes'):
             raise TypeError(f'MultiSourceSampler needs a ConcatDataset (MultiSourceDataset), '
                             f'got {type(dataset).__name__}')
@@ -64,11 +74,18 @@ class MultiSourceSampler(Sampler):
         self.rank, self.world_size = get_dist_info()
         self.offsets = [0, *dataset.cumulative_sizes[:-1]]
         self.sizes = [len(d) for d in dataset.datasets]
+        self.rare_class = None
+        if rare_class_sampling is not None:
+            self.rare_class = _rare_class_stream(dataset.datasets[0], dict(rare_class_sampling),
+                                                 class_stats_file)
 
     def _source_stream(self, source: int) -> Iterator[int]:
         generator = torch.Generator()
         generator.manual_seed(self.seed + 7919 * source)  # one stream per source
         size = self.sizes[source]
+        if source == 0 and self.rare_class is not None:
+            return itertools.islice(self.rare_class(generator), self.rank, None,
+                                    self.world_size)
 
         def epochs() -> Iterator[int]:
             while True:
@@ -90,3 +107,13 @@ class MultiSourceSampler(Sampler):
 
     def set_epoch(self, epoch: int) -> None:
         """Nothing to do: the streams are endless (mmengine calls it at every epoch)."""
+
+
+def _rare_class_stream(dataset, cfg: dict, cache_file: str | None) -> RareClassStream:
+    """The rare-class stream of ``dataset`` from its labels' per-image class counts."""
+    unknown = sorted(set(cfg) - {'temperature', 'min_pixels'})
+    if unknown:
+        raise ValueError(f'rare_class_sampling takes temperature and min_pixels, got {unknown}')
+    counts = per_image_class_counts(label_files(dataset), dataset_num_classes(dataset),
+                                    cache_file=cache_file)
+    return RareClassStream(counts, **cfg)

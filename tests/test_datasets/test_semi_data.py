@@ -102,3 +102,36 @@ def test_sampler_ratio_per_batch(synthetic_root):
     with pytest.raises(ValueError, match='no labelled sample|cannot hold'):
         DATA_SAMPLERS.build(dict(type='MultiSourceSampler', batch_size=1, source_ratio=[1, 1]),
                             default_args=dict(dataset=dataset))
+
+
+def test_rare_class_probabilities_match_daformer_formula():
+    import numpy as np
+
+    from cityseg.datasets.rare_class import RareClassStream, rare_class_probabilities
+    counts = np.array([[900, 0, 0], [60, 40, 0]])  # class 2 absent
+    freq = np.array([960, 40]) / 1000
+    expected = np.exp((1 - freq) / 0.1) / np.exp((1 - freq) / 0.1).sum()
+    np.testing.assert_allclose(rare_class_probabilities(counts, 0.1)[:2], expected)
+    assert rare_class_probabilities(counts, 0.1)[2] == 0
+    import torch
+    stream = RareClassStream(counts, temperature=0.01, min_pixels=50)
+    draws = [next(stream(torch.Generator().manual_seed(s))) for s in range(50)]
+    assert set(draws) == {1}  # rare class 1 dominates at T=0.01 and lives in image 1 only
+
+
+def test_sampler_rare_class_sampling_uses_label_counts(synthetic_root, tmp_path):
+    dataset = DATASETS.build(dict(type='MultiSourceDataset', datasets=[
+        _train(synthetic_root),
+        dict(type='ImageFolderDataset', data_root=osp.join(synthetic_root, 'leftImg8bit'))]))
+    cache = str(tmp_path / 'class_stats.json')
+    sampler = DATA_SAMPLERS.build(dict(type='MultiSourceSampler', batch_size=2,
+                                       source_ratio=[1, 1], seed=0, class_stats_file=cache,
+                                       rare_class_sampling=dict(temperature=0.01)),
+                                  default_args=dict(dataset=dataset))
+    it = iter(sampler)
+    batches = [[next(it), next(it)] for _ in range(8)]
+    assert all(a < 4 <= b for a, b in batches) and osp.isfile(cache)
+    with pytest.raises(ValueError, match=r"takes temperature and min_pixels, got \['temp'\]"):
+        DATA_SAMPLERS.build(dict(type='MultiSourceSampler', batch_size=2, source_ratio=[1, 1],
+                                 rare_class_sampling=dict(temp=1)),
+                            default_args=dict(dataset=dataset))
