@@ -10,8 +10,10 @@ from cityseg.registry import MODELS
 from cityseg.utils import load_config
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'semi', '*.py'))
-                 + glob.glob(osp.join(ROOT, 'configs', 'uda', '*.py')))
+ALL = sorted(glob.glob(osp.join(ROOT, 'configs', 'semi', '*.py'))
+             + glob.glob(osp.join(ROOT, 'configs', 'uda', '*.py')))
+CONFIGS = [p for p in ALL if 'synthetic' in osp.basename(p)]
+PUBLISHED = [p for p in ALL if 'synthetic' not in osp.basename(p)]
 
 
 def _load(name: str):
@@ -21,7 +23,6 @@ def _load(name: str):
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
 def test_config_loads_and_builds_its_model(path):
     cfg = load_config(path)
-    assert 'synthetic' in osp.basename(path)
     assert cfg.val_evaluator.type == 'IoUMetric' and cfg.test_dataloader.dataset.split == 'val'
     with DefaultScope.overwrite_default_scope('cityseg'):
         model = MODELS.build(cfg.model)
@@ -48,3 +49,32 @@ def test_baselines_share_the_labelled_subset_and_schedule():
     assert source_only.train_dataloader.dataset.data_root == \
         uda.train_dataloader.dataset.datasets[0].data_root
     assert source_only.val_dataloader.dataset.data_root == uda.val_dataloader.dataset.data_root
+
+
+@pytest.mark.parametrize('path', PUBLISHED, ids=osp.basename)
+def test_published_recipe_configs_state_their_source_and_differences(path):
+    from cityseg.models.semi.segmentor import parse_semi_cfg
+    with open(path) as f:
+        header = f.read().split('_base_')[0]
+    assert 'CVPR' in header or 'ECCV' in header
+    assert 'Differences' in header or 'differences' in header
+    cfg = load_config(path)
+    assert cfg.model.type == 'SemiSegmentor'
+    assert cfg.model.student.encoder_weights == 'imagenet'
+    parse_semi_cfg(cfg.model.semi_cfg)
+    assert [h.type for h in cfg.custom_hooks] == ['MeanTeacherHook']
+    datasets = cfg.train_dataloader.dataset.datasets
+    assert all('Synthetic' not in str(d) for d in datasets)
+    assert cfg.train_dataloader.sampler.batch_size == cfg.train_dataloader.batch_size
+
+
+def test_unimatch_splits_and_published_numbers():
+    for split, fraction, published in (('1-16', 1 / 16, '75.0'), ('1-8', 1 / 8, '76.8'),
+                                       ('1-4', 1 / 4, '77.5'), ('1-2', 1 / 2, '78.6')):
+        name = f'semi/unimatch_deeplabv3plus-r50_8xb2-80k_cityscapes-{split}.py'
+        cfg = _load(name)
+        labelled, unlabelled = cfg.train_dataloader.dataset.datasets
+        assert labelled.fraction == unlabelled.fraction == fraction
+        assert unlabelled.complement and not unlabelled.dataset.with_labels
+        with open(osp.join(ROOT, 'configs', name)) as f:
+            assert published in f.read()
