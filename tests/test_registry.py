@@ -5,14 +5,15 @@ from mmengine.registry import DefaultScope
 from cityseg import registry
 
 EXPECTED = {
-    'MODELS': ['SMPSegmentor', 'SegDataPreProcessor', 'FocalLoss', 'DiceLoss', 'JointLoss'],
+    'MODELS': ['SMPSegmentor', 'SegDataPreProcessor', 'FocalLoss', 'DiceLoss', 'JointLoss',
+               'SemiSegmentor', 'CutMix', 'ClassMix'],
     'DATASETS': ['CityscapesDataset', 'SyntheticCityscapesDataset', 'ImageFolderDataset',
-                 'MultiSourceDataset', 'SubsetDataset'],
+                 'MultiSourceDataset', 'SubsetDataset', 'GTA5Dataset', 'SynthiaDataset'],
     'DATA_SAMPLERS': ['MultiSourceSampler'],
     'TRANSFORMS': ['LoadCityscapesImage', 'LoadCityscapesLabel', 'Albu', 'PackSegInputs',
-                   'ResizeByRatio'],
+                   'ResizeByRatio', 'MultiBranch'],
     'METRICS': ['IoUMetric'],
-    'HOOKS': ['PredictionWriterHook', 'ClassWeightHook', 'EncoderUnfreezeHook',
+    'HOOKS': ['PredictionWriterHook', 'ClassWeightHook', 'EncoderUnfreezeHook', 'MeanTeacherHook',
               'MetricOutputDirHook', 'NonFiniteLossHook', 'RNGStateHook', 'SegVisualizationHook',
               'SyncBuffersEveryIterHook', 'TrainingCurvesHook'],
     'OPTIM_WRAPPERS': ['AmpOptimWrapper'],
