@@ -36,3 +36,9 @@ class MultiSourceDataset(ConcatDataset):
                     'SegFolderDataset label_map, or set the unlabelled one\'s metainfo)')
         keys = set().union(*(d.metainfo.keys() for d in built)) - {'classes'}
         super().__init__(built, lazy_init=lazy_init, ignore_keys=sorted(keys))
+
+
+def labelled_part(dataset):
+    """The dataset whose labels class statistics describe: a :class:`MultiSourceDataset`'s
+    first (labelled, source) dataset, any other dataset itself."""
+    return dataset.datasets[0] if isinstance(dataset, MultiSourceDataset) else dataset

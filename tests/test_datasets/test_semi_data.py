@@ -135,3 +135,13 @@ def test_sampler_rare_class_sampling_uses_label_counts(synthetic_root, tmp_path)
         DATA_SAMPLERS.build(dict(type='MultiSourceSampler', batch_size=2, source_ratio=[1, 1],
                                  rare_class_sampling=dict(temp=1)),
                             default_args=dict(dataset=dataset))
+
+
+def test_class_statistics_describe_the_labelled_part(synthetic_root):
+    from cityseg.datasets.class_stats import label_files
+    from cityseg.datasets.multi_source import labelled_part
+    labelled = DATASETS.build(_train(synthetic_root))
+    dataset = DATASETS.build(dict(type='MultiSourceDataset', datasets=[
+        labelled, _train(synthetic_root, with_labels=False)]))
+    assert labelled_part(dataset) is labelled and labelled_part(labelled) is labelled
+    assert len(label_files(labelled_part(dataset))) == len(labelled)
