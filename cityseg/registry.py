@@ -44,6 +44,8 @@ OPTIM_WRAPPER_CONSTRUCTORS = Registry('optimizer wrapper constructor',
                                       parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
                                       locations=['cityseg.engine.optimizers'])
 DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, locations=['cityseg.datasets'])
+DATA_SAMPLERS = Registry('data sampler', parent=MMENGINE_DATA_SAMPLERS,
+                         locations=['cityseg.datasets'])
 TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, locations=['cityseg.datasets'])
 MODELS = Registry('model', parent=MMENGINE_MODELS, locations=['cityseg.models'])
 METRICS = Registry('metric', parent=MMENGINE_METRICS, locations=['cityseg.evaluation'])
@@ -57,7 +59,6 @@ RUNNER_CONSTRUCTORS = Registry('runner constructor', parent=MMENGINE_RUNNER_CONS
 OPTIMIZERS = Registry('optimizer', parent=MMENGINE_OPTIMIZERS)
 PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS)
 LOG_PROCESSORS = Registry('log_processor', parent=MMENGINE_LOG_PROCESSORS)
-DATA_SAMPLERS = Registry('data sampler', parent=MMENGINE_DATA_SAMPLERS)
 MODEL_WRAPPERS = Registry('model_wrapper', parent=MMENGINE_MODEL_WRAPPERS)
 WEIGHT_INITIALIZERS = Registry('weight initializer', parent=MMENGINE_WEIGHT_INITIALIZERS)
 TASK_UTILS = Registry('task util', parent=MMENGINE_TASK_UTILS)

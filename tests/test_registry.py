@@ -5,12 +5,15 @@ from mmengine.registry import DefaultScope
 from cityseg import registry
 
 EXPECTED = {
-    'MODELS': ['SMPSegmentor', 'SegDataPreProcessor', 'FocalLoss', 'DiceLoss', 'JointLoss'],
-    'DATASETS': ['CityscapesDataset', 'SyntheticCityscapesDataset'],
+    'MODELS': ['SMPSegmentor', 'SegDataPreProcessor', 'FocalLoss', 'DiceLoss', 'JointLoss',
+               'SemiSegmentor', 'CutMix', 'ClassMix'],
+    'DATASETS': ['CityscapesDataset', 'SyntheticCityscapesDataset', 'ImageFolderDataset',
+                 'MultiSourceDataset', 'SubsetDataset', 'GTA5Dataset', 'SynthiaDataset'],
+    'DATA_SAMPLERS': ['MultiSourceSampler'],
     'TRANSFORMS': ['LoadCityscapesImage', 'LoadCityscapesLabel', 'Albu', 'PackSegInputs',
-                   'ResizeByRatio'],
+                   'ResizeByRatio', 'MultiBranch'],
     'METRICS': ['IoUMetric'],
-    'HOOKS': ['PredictionWriterHook', 'ClassWeightHook', 'EncoderUnfreezeHook',
+    'HOOKS': ['PredictionWriterHook', 'ClassWeightHook', 'EncoderUnfreezeHook', 'MeanTeacherHook',
               'MetricOutputDirHook', 'NonFiniteLossHook', 'RNGStateHook', 'SegVisualizationHook',
               'SyncBuffersEveryIterHook', 'TrainingCurvesHook'],
     'OPTIM_WRAPPERS': ['AmpOptimWrapper'],
@@ -24,7 +27,7 @@ FALL_THROUGH = {
     'LOOPS': 'IterBasedTrainLoop', 'RUNNERS': 'Runner', 'RUNNER_CONSTRUCTORS': None,
     'OPTIMIZERS': 'AdamW',
     'PARAM_SCHEDULERS': 'PolyLR', 'LOG_PROCESSORS': 'LogProcessor',
-    'DATA_SAMPLERS': 'InfiniteSampler', 'MODEL_WRAPPERS': 'MMDistributedDataParallel',
+    'MODEL_WRAPPERS': 'MMDistributedDataParallel',
     'WEIGHT_INITIALIZERS': 'Kaiming', 'TASK_UTILS': None, 'EVALUATOR': 'Evaluator',
     'VISBACKENDS': 'TensorboardVisBackend', 'INFERENCERS': None, 'FUNCTIONS': 'default_collate',
 }

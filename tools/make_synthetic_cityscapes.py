@@ -3,6 +3,7 @@
 Example::
 
     python tools/make_synthetic_cityscapes.py --out data/synthetic_cityscapes --size 512x256
+    python tools/make_synthetic_cityscapes.py --out data/synthetic_cityscapes_night --style night
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import argparse
 import time
 
 from cityseg.datasets.synthetic import generate_synthetic_cityscapes
+from cityseg.datasets.synthetic.styles import STYLES
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -31,6 +33,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--size', type=parse_size, default=(512, 256), help='WIDTHxHEIGHT')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--nproc', type=int, default=1, help='worker processes (same output)')
+    parser.add_argument('--style', choices=list(STYLES), default='day',
+                        help='the images\' look (labels unchanged): a target domain to adapt to')
     return parser.parse_args(argv)
 
 
@@ -39,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     out = generate_synthetic_cityscapes(args.out, num_train=args.num_train, num_val=args.num_val,
                                         num_test=args.num_test, size=args.size, seed=args.seed,
-                                        nproc=args.nproc)
+                                        nproc=args.nproc, style=args.style)
     print(f'wrote {args.num_train}/{args.num_val}/{args.num_test} train/val/test images to {out} '
           f'in {time.perf_counter() - start:.1f} s')
 

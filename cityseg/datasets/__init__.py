@@ -4,13 +4,22 @@ from .cache import DecodedSampleCache
 from .cityscapes import CityscapesDataset
 from .corruptions import ImageCorruption
 from .dark_zurich import DarkZurichDataset
+from .gta5 import GTA5Dataset
+from .image_folder import ImageFolderDataset
 from .loading import LoadCityscapesImage, LoadCityscapesLabel
+from .multi_branch import MultiBranch
+from .multi_source import MultiSourceDataset
 from .paired import CityscapesClassesDataset, PairedSegDataset
+from .samplers import MultiSourceSampler
 from .seg_folder import SegFolderDataset
+from .subset import subset_dataset
 from .synthetic import SyntheticCityscapesDataset
+from .synthia import SynthiaDataset
 from .transforms import Albu, PackSegInputs, ResizeByRatio
 
 __all__ = ['ACDCDataset', 'Albu', 'BDD100KDataset', 'CityscapesClassesDataset',
-           'CityscapesDataset', 'DarkZurichDataset', 'DecodedSampleCache', 'ImageCorruption',
-           'LoadCityscapesImage', 'LoadCityscapesLabel', 'PackSegInputs', 'PairedSegDataset',
-           'ResizeByRatio', 'SegFolderDataset', 'SyntheticCityscapesDataset']
+           'CityscapesDataset', 'DarkZurichDataset', 'DecodedSampleCache', 'GTA5Dataset',
+           'ImageCorruption', 'ImageFolderDataset', 'LoadCityscapesImage', 'LoadCityscapesLabel',
+           'MultiBranch', 'MultiSourceDataset', 'MultiSourceSampler', 'PackSegInputs',
+           'PairedSegDataset', 'ResizeByRatio', 'SegFolderDataset', 'SynthiaDataset',
+           'SyntheticCityscapesDataset', 'subset_dataset']

@@ -7,6 +7,7 @@ dataset's decoded-sample cache may store their output instead of running them.
 """
 from __future__ import annotations
 
+import io
 from functools import lru_cache
 
 import cv2
@@ -15,10 +16,12 @@ import numpy as np
 from cityscapesscripts.helpers.labels import name2label
 from mmcv.transforms import BaseTransform, LoadImageFromFile
 from mmengine.fileio import get as get_bytes
+from PIL import Image
 
 from cityseg.registry import TRANSFORMS
 
 from .labels import ID_TO_TRAIN_ID, IGNORE_INDEX, NUM_CLASSES, VALID_LABEL_IDS
+from .synthia_labels import SYNTHIA_ID_TO_TRAIN_ID, VALID_SYNTHIA_IDS
 
 # The license plate has id -1, which an 8-bit labelIds PNG can only hold as 255; the lookup
 # table maps it to ignore like every other void id.
@@ -29,6 +32,8 @@ VALID_VALUES = {
 }
 VALID_VALUES['labelIds'][[*VALID_LABEL_IDS, LICENSE_PLATE_VALUE]] = True
 VALID_VALUES['labelTrainIds'][[*range(NUM_CLASSES), IGNORE_INDEX]] = True
+VALID_VALUES['synthiaIds'] = VALID_SYNTHIA_IDS
+LUTS = {'labelIds': ID_TO_TRAIN_ID, 'synthiaIds': SYNTHIA_ID_TO_TRAIN_ID}
 
 
 @lru_cache(maxsize=16)
@@ -73,7 +78,7 @@ class LoadCityscapesImage(LoadImageFromFile):
 
 
 # How a sample's label file stores its classes (the sample's ``label_type``).
-LABEL_TYPES = ('labelIds', 'labelTrainIds', 'classIds')
+LABEL_TYPES = ('labelIds', 'labelTrainIds', 'classIds', 'synthiaIds')
 
 
 @TRANSFORMS.register_module()
@@ -86,7 +91,9 @@ class LoadCityscapesLabel(BaseTransform):
     the one lookup table built from cityscapesscripts' label table; labelTrainIds (Cityscapes
     after ``tools/convert_cityscapes.py``, ACDC, Dark Zurich, BDD100K) are read as they are;
     ``'classIds'`` (:class:`.SegFolderDataset`) go through :func:`class_id_tables` with the
-    sample's ``num_classes``, ``label_map`` and ``ignore_index``. The label must be a
+    sample's ``num_classes``, ``label_map`` and ``ignore_index``; ``'synthiaIds'``
+    (:class:`.SynthiaDataset`: 16-bit PNGs, the class id in the R channel) through SYNTHIA's
+    table. A palette PNG (GTA5's labels) is read as its palette indices. The label must be a
     single-channel 8-bit image of the image's size holding only valid values, else
     ``ValueError`` names the file: silently learning from a corrupt label is worse than stopping.
     Samples without ``seg_map_path`` (the ``test`` split, whose labels are not public; the
@@ -110,6 +117,11 @@ class LoadCityscapesLabel(BaseTransform):
             raise ValueError(f'Cannot decode label image {path}: {exc}') from exc
         if label is None:
             raise ValueError(f'Cannot decode label image {path} (corrupt or truncated file?)')
+        label_type = results.get('label_type')
+        if label_type == 'synthiaIds':
+            label = _synthia_ids(label, path)
+        elif label.ndim == 3:
+            label = _palette_indices(data, label)
         if label.ndim != 2:
             raise ValueError(f'Label image {path} has shape {label.shape}; expected a '
                              f'single-channel id image (an RGB *_gtFine_color.png is not a label)')
@@ -119,7 +131,6 @@ class LoadCityscapesLabel(BaseTransform):
         if img is not None and img.shape[:2] != label.shape:
             raise ValueError(f'Image {results["img_path"]} is {img.shape[1]}x{img.shape[0]} but '
                              f'its label {path} is {label.shape[1]}x{label.shape[0]}')
-        label_type = results.get('label_type')
         if label_type not in LABEL_TYPES:
             raise ValueError(
                 f'sample {results.get("img_path", path)} has label_type={label_type!r}: a '
@@ -133,8 +144,9 @@ class LoadCityscapesLabel(BaseTransform):
             what = (f'class indices 0..{results["num_classes"] - 1} or the ignore index '
                     f'{results.get("ignore_index", IGNORE_INDEX)} (after label_map)')
         else:
-            valid, lut = VALID_VALUES[label_type], ID_TO_TRAIN_ID
-            what = f'Cityscapes {label_type}'
+            valid, lut = VALID_VALUES[label_type], LUTS.get(label_type)
+            what = ('SYNTHIA class ids 0..22' if label_type == 'synthiaIds'
+                    else f'Cityscapes {label_type}')
         present = np.flatnonzero(cv2.calcHist([label], [0], None, [256], [0, 256]).ravel())
         bad = present[~valid[present]]
         if bad.size:
@@ -148,3 +160,25 @@ class LoadCityscapesLabel(BaseTransform):
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}()'
+
+
+def _synthia_ids(label: np.ndarray, path: str) -> np.ndarray:
+    """SYNTHIA's class-id plane as uint8: the R channel (OpenCV's last) of its 16-bit PNGs,
+    as DAFormer's converter reads it; ids above 255 are not SYNTHIA's."""
+    if label.ndim == 3:
+        label = label[..., -1]
+    if label.dtype != np.uint8:
+        if label.max() > 255:
+            raise ValueError(f'Label image {path} holds class id {int(label.max())}: not a '
+                             'SYNTHIA GT/LABELS file (ids 0..22)')
+        label = label.astype(np.uint8)
+    return np.ascontiguousarray(label)
+
+
+def _palette_indices(data: bytes, decoded: np.ndarray) -> np.ndarray:
+    """A palette PNG's indices (GTA5 stores label ids so); OpenCV decodes it to colours.
+    Any other 3-channel image is returned as decoded, for the caller to refuse."""
+    with Image.open(io.BytesIO(data)) as img:
+        if img.mode == 'P':
+            return np.asarray(img)
+    return decoded

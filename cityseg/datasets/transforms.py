@@ -48,6 +48,8 @@ class Albu(BaseTransform):
         self.transforms_cfg = [dict(t) for t in transforms]
         self.aug = A.Compose([self._build(t) for t in self.transforms_cfg], strict=True)
         self._seed: int | None = None
+        # 0 for a pipeline's own Albu; MultiBranch gives each branch's Albu a stream of its own
+        self.stream = 0
 
     def _build(self, cfg: dict) -> A.BasicTransform:
         cfg = dict(cfg)
@@ -73,7 +75,13 @@ class Albu(BaseTransform):
         seed = worker.seed if worker is not None else torch.initial_seed()
         if seed != self._seed:
             self._seed = seed
-            self.aug.set_random_state(np.random.default_rng(seed), random.Random(seed))
+            # another stream per MultiBranch branch: equal seeds would correlate the branches
+            if self.stream:
+                rngs = np.random.default_rng([seed, self.stream]), random.Random(
+                    f'{seed}/{self.stream}')
+            else:
+                rngs = np.random.default_rng(seed), random.Random(seed)
+            self.aug.set_random_state(*rngs)
 
     def transform(self, results: dict) -> dict:
         self._reseed()

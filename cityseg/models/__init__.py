@@ -2,6 +2,7 @@ from .data_preprocessor import SegDataPreProcessor
 from .losses import DiceLoss, FocalLoss, JointLoss
 from .networks import build_network
 from .segmentor import SMPSegmentor
+from .semi import ClassMix, CutMix, SemiSegmentor
 
-__all__ = ['DiceLoss', 'FocalLoss', 'JointLoss', 'SMPSegmentor', 'SegDataPreProcessor',
-           'build_network']
+__all__ = ['ClassMix', 'CutMix', 'DiceLoss', 'FocalLoss', 'JointLoss', 'SMPSegmentor',
+           'SegDataPreProcessor', 'SemiSegmentor', 'build_network']

@@ -16,6 +16,7 @@ from PIL import Image
 from cityseg.utils.fileio import FileLock, atomic_output, lock_path
 
 from .render import render_scene
+from .styles import apply_style, check_style
 
 SPLIT_CITIES: dict[str, tuple[str, ...]] = {
     'train': ('aachen', 'bochum', 'bremen'),
@@ -39,10 +40,18 @@ def _sample_stem(split: str, index: int) -> tuple[str, str]:
     return city, f'{city}_{index // len(cities):06d}_{FRAME:06d}'
 
 
-def _write_sample(task: tuple[str, int], out_dir: Path, size: tuple[int, int], seed: int) -> None:
+def _write_sample(task: tuple[str, int], out_dir: Path, size: tuple[int, int], seed: int,
+                  style: str = 'day') -> None:
     split, index = task
     city, stem = _sample_stem(split, index)
     img, doc = render_scene(_image_rng(seed, split, index), size, index)
+    text = json.dumps(doc, indent=4)
+    annotation = Annotation()
+    annotation.fromJsonText(text)  # exactly what json2labelImg would read back from the file
+    train_ids = createLabelImage(annotation, 'trainIds')
+    # the style's own stream (a 4th key), so the scene and its labels do not depend on it
+    style_rng = np.random.default_rng([seed, tuple(SPLIT_CITIES).index(split), index, 1])
+    img = apply_style(img, np.asarray(train_ids), style, style_rng)
     img_dir = out_dir / 'leftImg8bit' / split / city
     img_dir.mkdir(parents=True, exist_ok=True)
     Image.fromarray(img).save(img_dir / f'{stem}_leftImg8bit.png')
@@ -50,13 +59,10 @@ def _write_sample(task: tuple[str, int], out_dir: Path, size: tuple[int, int], s
         return
     gt_dir = out_dir / 'gtFine' / split / city
     gt_dir.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(doc, indent=4)
     (gt_dir / f'{stem}_gtFine_polygons.json').write_text(text)
-    annotation = Annotation()
-    annotation.fromJsonText(text)  # exactly what json2labelImg would read back from the file
     prefix = gt_dir / f'{stem}_gtFine_'
     createLabelImage(annotation, 'ids').save(f'{prefix}labelIds.png')
-    createLabelImage(annotation, 'trainIds').save(f'{prefix}labelTrainIds.png')
+    train_ids.save(f'{prefix}labelTrainIds.png')
     createLabelImage(annotation, 'color').save(f'{prefix}color.png')
     # Pillow cannot write 32-bit PNGs; ids stay below 34000, so 16 bits as in the official files.
     instances = np.asarray(createInstanceImage(annotation, 'ids')).astype(np.uint16)
@@ -64,16 +70,22 @@ def _write_sample(task: tuple[str, int], out_dir: Path, size: tuple[int, int], s
 
 
 def _generation_args(num_train: int = 24, num_val: int = 8, num_test: int = 4,
-                     size: tuple[int, int] = (512, 256), seed: int = 0) -> dict:
-    """The arguments that determine the output (not nproc), as stored in the marker file."""
+                     size: tuple[int, int] = (512, 256), seed: int = 0,
+                     style: str = 'day') -> dict:
+    """The arguments that determine the output (not nproc), as stored in the marker file
+    (``style`` only when not the plain 'day', so day datasets made before styles existed are
+    still recognised)."""
     width, height = (int(v) for v in size)
     if width < 32 or height < 16:
         raise ValueError(f'size must be at least 32x16 (width, height), got {size}')
     counts = (num_train, num_val, num_test)
     if any(int(n) < 0 for n in counts):
         raise ValueError(f'image counts must be >= 0, got {counts}')
-    return {'version': GENERATOR_VERSION, 'num_train': int(num_train), 'num_val': int(num_val),
+    args = {'version': GENERATOR_VERSION, 'num_train': int(num_train), 'num_val': int(num_val),
             'num_test': int(num_test), 'size': [width, height], 'seed': int(seed)}
+    if check_style(style) != 'day':
+        args['style'] = style
+    return args
 
 
 def _made_files(args: dict) -> set[str]:
@@ -122,19 +134,20 @@ def _check_replaceable(out_dir: Path, args: dict) -> None:
 
 def generate_synthetic_cityscapes(out_dir: str | Path, num_train: int = 24, num_val: int = 8,
                                   num_test: int = 4, size: tuple[int, int] = (512, 256),
-                                  seed: int = 0, nproc: int = 1) -> Path:
+                                  seed: int = 0, nproc: int = 1, style: str = 'day') -> Path:
     """Write a synthetic dataset in the Cityscapes layout under ``out_dir`` and return it.
 
     ``size`` is (width, height). ``train``/``val`` get ``leftImg8bit`` images and all ``gtFine``
     files (polygons json, labelIds, labelTrainIds, color, instanceIds); ``test`` gets images only,
-    since the official test labels are dummies. An earlier synthetic dataset in ``out_dir`` is
-    replaced; a non-empty directory without our marker, or holding any file the generator did not
-    make, is refused (:func:`_check_replaceable`), so neither a real Cityscapes copy nor a file
-    a user put there is ever deleted. The marker (the generation arguments as json) is written
-    last.
+    since the official test labels are dummies. ``style`` (see :mod:`.styles`: 'day', 'night',
+    'fog') changes the images' look only; the labels are those of 'day'. An earlier synthetic
+    dataset in ``out_dir`` is replaced; a non-empty directory without our marker, or holding
+    any file the generator did not make, is refused (:func:`_check_replaceable`), so neither
+    a real Cityscapes copy nor a file a user put there is ever deleted. The marker (the
+    generation arguments as json) is written last.
     """
     out_dir = Path(out_dir)
-    args = _generation_args(num_train, num_val, num_test, size, seed)
+    args = _generation_args(num_train, num_val, num_test, size, seed, style)
     _check_replaceable(out_dir, args)
     if (out_dir / MARKER_NAME).exists():
         (out_dir / MARKER_NAME).unlink()
@@ -143,7 +156,8 @@ def generate_synthetic_cityscapes(out_dir: str | Path, num_train: int = 24, num_
     out_dir.mkdir(parents=True, exist_ok=True)
     tasks = [(split, i) for split, n in zip(SPLIT_CITIES, (num_train, num_val, num_test))
              for i in range(n)]
-    worker = partial(_write_sample, out_dir=out_dir, size=tuple(args['size']), seed=int(seed))
+    worker = partial(_write_sample, out_dir=out_dir, size=tuple(args['size']), seed=int(seed),
+                     style=style)
     if nproc > 1 and len(tasks) > 1:
         with Pool(min(nproc, len(tasks))) as pool:
             pool.map(worker, tasks, chunksize=max(1, len(tasks) // (4 * nproc)))

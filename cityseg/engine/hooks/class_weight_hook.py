@@ -15,6 +15,7 @@ from cityseg.datasets.class_stats import (
     label_files,
     per_image_class_counts,
 )
+from cityseg.datasets.multi_source import labelled_part
 from cityseg.registry import HOOKS
 
 METHODS = ('enet', 'median_freq')
@@ -94,7 +95,8 @@ class ClassWeightHook(Hook):
     def before_train(self, runner) -> None:
         result = [None]
         if is_main_process():
-            dataset = runner.train_dataloader.dataset
+            # with unlabelled images (MultiSourceDataset), the labelled source's classes
+            dataset = labelled_part(runner.train_dataloader.dataset)
             counts = per_image_class_counts(label_files(dataset), dataset_num_classes(dataset),
                                             self.nproc, osp.join(runner.work_dir, self.cache_file))
             result = [(counts.sum(0), class_weights(counts, **self.weight_args))]

@@ -45,7 +45,10 @@ class EncoderDecoderOptimWrapperConstructor(DefaultOptimWrapperConstructor):
             raise KeyError('optim_wrapper.optimizer needs an explicit lr for encoder_lr_mult')
         encoder_params = list(encoder.parameters())
         encoder_ids = {id(p) for p in encoder_params}
-        decoder_params = [p for p in model.parameters() if id(p) not in encoder_ids]
+        # a teacher (SemiSegmentor) never trains: its weights follow the student's (EMA)
+        teacher = getattr(model, 'teacher', None)
+        excluded = encoder_ids | {id(p) for p in (teacher.parameters() if teacher else ())}
+        decoder_params = [p for p in model.parameters() if id(p) not in excluded]
         groups = [dict(params=decoder_params, name='decoder'),
                   dict(params=encoder_params, name='encoder',
                        lr=self.base_lr * self.encoder_lr_mult)]

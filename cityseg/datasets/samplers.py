@@ -1,0 +1,119 @@
+"""Batches drawn from several datasets in a fixed ratio (labelled : unlabelled, source : target)."""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+
+import torch
+from mmengine.dataset import ConcatDataset
+from mmengine.dist import get_dist_info, sync_random_seed
+from torch.utils.data import Sampler
+
+from cityseg.registry import DATA_SAMPLERS
+
+from .class_stats import dataset_num_classes, label_files, per_image_class_counts
+from .rare_class import RareClassStream
+
+
+def samples_per_source(batch_size: int, source_ratio: Sequence[float]) -> list[int]:
+    """How many of ``batch_size`` samples each source gives: proportional to ``source_ratio``,
+    every source at least one, the rounding remainder to the first (labelled) source."""
+    if batch_size < len(source_ratio):
+        raise ValueError(f'batch_size {batch_size} cannot hold one sample of each of '
+                         f'{len(source_ratio)} sources (source_ratio={list(source_ratio)})')
+    if not source_ratio or any(r <= 0 for r in source_ratio):
+        raise ValueError(f'source_ratio must be positive numbers, got {list(source_ratio)}')
+    total = sum(source_ratio)
+    counts = [max(1, int(batch_size * r / total)) for r in source_ratio]
+    counts[0] = batch_size - sum(counts[1:])
+    if counts[0] < 1:
+        raise ValueError(f'source_ratio {list(source_ratio)} leaves no labelled sample in a '
+                         f'batch of {batch_size}')
+    return counts
+
+
+@DATA_SAMPLERS.register_module()
+class MultiSourceSampler(Sampler):
+    """An infinite sampler over a ``ConcatDataset`` whose every ``batch_size`` consecutive
+    indices hold :func:`samples_per_source` samples of each source, in source order.
+
+    As mmdetection's sampler of the same name: each source is an endless stream of its own
+    shuffled epochs, split among ranks, so a small labelled set repeats while a large
+    unlabelled one goes on. The streams restart from the seed on every ``iter()``, so
+    mmengine's resume (which replays the batches already trained on) continues exactly.
+    The dataloader's ``batch_size`` must equal this ``batch_size``.
+
+    Args:
+        dataset: a ``ConcatDataset`` (:class:`.MultiSourceDataset`).
+        batch_size: samples per batch and rank.
+        source_ratio: relative share of each source in a batch, e.g. ``[1, 1]``.
+        shuffle: shuffle each source's epochs.
+        seed: the shuffling seed; ``None`` draws one, shared by all ranks.
+        rare_class_sampling: ``dict(temperature=0.01, min_pixels=3000)`` draws the first
+            (labelled, source) dataset's samples by DAFormer's rare-class sampling
+            (:mod:`cityseg.datasets.rare_class`) instead of in shuffled epochs, from its
+            per-image class counts (counted once, cached in ``class_stats_file``).
+        class_stats_file: where the counts are cached (e.g. in the work dir); None: not cached.
+    """
+
+    def __init__(self, dataset: ConcatDataset, batch_size: int, source_ratio: Sequence[float],
+                 shuffle: bool = True, seed: int | None = None,
+                 rare_class_sampling: dict | None = None,
+                 class_stats_file: str | None = None) -> None:
+        if not hasattr(dataset, 'cumulative_sizes'):
+            raise TypeError(f'MultiSourceSampler needs a ConcatDataset (MultiSourceDataset), '
+                            f'got {type(dataset).__name__}')
+        if len(source_ratio) != len(dataset.datasets):
+            raise ValueError(f'source_ratio {list(source_ratio)} has {len(source_ratio)} '
+                             f'entries for {len(dataset.datasets)} datasets')
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.num_per_source = samples_per_source(batch_size, source_ratio)
+        self.shuffle = shuffle
+        self.seed = sync_random_seed() if seed is None else seed
+        self.rank, self.world_size = get_dist_info()
+        self.offsets = [0, *dataset.cumulative_sizes[:-1]]
+        self.sizes = [len(d) for d in dataset.datasets]
+        self.rare_class = None
+        if rare_class_sampling is not None:
+            self.rare_class = _rare_class_stream(dataset.datasets[0], dict(rare_class_sampling),
+                                                 class_stats_file)
+
+    def _source_stream(self, source: int) -> Iterator[int]:
+        generator = torch.Generator()
+        generator.manual_seed(self.seed + 7919 * source)  # one stream per source
+        size = self.sizes[source]
+        if source == 0 and self.rare_class is not None:
+            return itertools.islice(self.rare_class(generator), self.rank, None,
+                                    self.world_size)
+
+        def epochs() -> Iterator[int]:
+            while True:
+                order = torch.randperm(size, generator=generator) if self.shuffle \
+                    else torch.arange(size)
+                yield from order.tolist()
+
+        return itertools.islice(epochs(), self.rank, None, self.world_size)
+
+    def __iter__(self) -> Iterator[int]:
+        streams = [self._source_stream(s) for s in range(len(self.sizes))]
+        while True:
+            for stream, offset, count in zip(streams, self.offsets, self.num_per_source):
+                for index in itertools.islice(stream, count):
+                    yield offset + index
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Nothing to do: the streams are endless (mmengine calls it at every epoch)."""
+
+
+def _rare_class_stream(dataset, cfg: dict, cache_file: str | None) -> RareClassStream:
+    """The rare-class stream of ``dataset`` from its labels' per-image class counts."""
+    unknown = sorted(set(cfg) - {'temperature', 'min_pixels'})
+    if unknown:
+        raise ValueError(f'rare_class_sampling takes temperature and min_pixels, got {unknown}')
+    counts = per_image_class_counts(label_files(dataset), dataset_num_classes(dataset),
+                                    cache_file=cache_file)
+    return RareClassStream(counts, **cfg)
