@@ -17,7 +17,11 @@ from mmengine.logging import MMLogger
 from mmengine.optim import OptimWrapper
 
 from cityseg.engine.hooks import EncoderUnfreezeHook
-from cityseg.engine.optimizers import AmpOptimWrapper, EncoderDecoderOptimWrapperConstructor
+from cityseg.engine.optimizers import (
+    AmpOptimWrapper,
+    EncoderDecoderOptimWrapperConstructor,
+    amp_optim_wrapper,
+)
 from cityseg.models import SMPSegmentor
 
 
@@ -73,7 +77,8 @@ def test_logged_loss_is_the_true_loss_not_divided_by_the_accumulation_count():
     assert float(log_vars['loss_focal']) == pytest.approx(float(true_loss), rel=1e-6)
 
 
-def test_amp_on_cpu_runs_the_network_in_bfloat16_without_a_scaler():
+def test_amp_on_cpu_runs_the_network_in_bfloat16_without_a_scaler(monkeypatch):
+    monkeypatch.setattr(amp_optim_wrapper, 'cpu_has_native_bfloat16', lambda: True)
     net = model()
     reference = copy.deepcopy(net)
     dtypes = []
@@ -88,6 +93,24 @@ def test_amp_on_cpu_runs_the_network_in_bfloat16_without_a_scaler():
     assert float(log_vars['loss']) == pytest.approx(float(fp32['loss']), rel=2e-2)
     assert all(torch.isfinite(p).all() for p in net.parameters())
     assert wrapper.state_dict()['loss_scaler'] == {}  # a disabled scaler has no state
+
+
+def test_bfloat16_on_a_cpu_without_it_trains_in_float32_with_a_warning(monkeypatch, tmp_path):
+    monkeypatch.setattr(amp_optim_wrapper, 'cpu_has_native_bfloat16', lambda: False)
+    log_file = tmp_path / 'bf16.log'
+    MMLogger.get_instance('bf16-fallback', log_file=str(log_file))
+    net = model()
+    reference = copy.deepcopy(net)
+    dtypes = []
+    net.net.register_forward_hook(lambda module, args, out: dtypes.append(out.dtype))
+    wrapper = AmpOptimWrapper(dtype='bfloat16', device_type='cpu',
+                              optimizer=torch.optim.SGD(net.parameters(), lr=0.5))
+    data = batch(2, seed=3)
+    log_vars = net.train_step(copy.deepcopy(data), wrapper)
+    assert dtypes == [torch.float32]
+    assert float(log_vars['loss']) == pytest.approx(
+        float(reference.train_step(data, sgd(reference))['loss']), rel=1e-6)
+    assert 'no fast bfloat16 kernels' in log_file.read_text()
 
 
 def fp16_wrapper(net, log_file=None, **kwargs) -> AmpOptimWrapper:
