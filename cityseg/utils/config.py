@@ -6,6 +6,7 @@ import difflib
 import inspect
 import os
 import os.path as osp
+from collections.abc import Callable
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
@@ -145,10 +146,13 @@ def check_component_arguments(cfg: Config, path: str) -> None:
                                   where, path, cls.__name__)
 
 
-def _init_parameters(cls: type) -> dict:
+def _init_parameters(cls: type | Callable) -> dict:
     """The arguments ``cls(...)`` takes: its ``__init__``'s and, while an ``__init__`` takes
     ``**kwargs``, those of the next class in the MRO that defines one. The ``**kwargs`` entry
-    is kept only when every ``__init__`` up the chain takes them (anything is accepted)."""
+    is kept only when every ``__init__`` up the chain takes them (anything is accepted). A
+    registered builder function (``SubsetDataset``) takes its own signature's arguments."""
+    if not isinstance(cls, type):
+        return dict(inspect.signature(cls).parameters)
     params: dict = {}
     var_keyword = None
     for klass in cls.__mro__:
