@@ -20,7 +20,8 @@ def test_fit_temperature_writes_scores_diagram_and_calibrated_checkpoint(
                    '--work-dir', str(work_dir), '--cfg-options',
                    *tiny_cfg_options(synthetic_root, str(work_dir)))
     (path,) = glob.glob(str(work_dir / '*' / 'calibration.json'))
-    report = json.loads(open(path).read())
+    with open(path) as f:
+        report = json.load(f)
     assert set(report['ECE']) == {'before', 'after'}
     assert report['after']['NLL'] <= report['before']['NLL'] + 1e-6  # the fit minimises it
     assert len(report['before']['reliability']['count']) == 15

@@ -1,6 +1,7 @@
 """Calibration of a checkpoint on the config's val split: ECE, per-class ECE, NLL, Brier score.
 
-    python tools/analysis_tools/calibration.py CONFIG CHECKPOINT [--fit-temperature] [--work-dir DIR]
+    python tools/analysis_tools/calibration.py CONFIG CHECKPOINT [--fit-temperature] \
+        [--work-dir DIR]
 
 Pixel-level, void pixels excluded, 15 equal-width confidence bins (cityseg.evaluation.calibration).
 ``--fit-temperature`` fits one temperature on the val split by minimising the NLL (Guo et al.,
