@@ -35,7 +35,8 @@ INSTALL_REQUIRES = [
 EXTRAS_REQUIRE = {
     # playwright drives the system's Chromium (tools/install.sh --dev installs Debian's) in the
     # report's browser test; it downloads no browser of its own.
-    'tests': ['pytest>=8', 'ruff>=0.6', 'playwright>=1.40,<2'],
+    # scikit-learn: the reference the anomaly metrics (AUPRC, AUROC) are checked against.
+    'tests': ['pytest>=8', 'ruff>=0.6', 'playwright>=1.40,<2', 'scikit-learn>=1.5,<2'],
     # The documentation site (mkdocs.yml, docs/); .ci/run builds it with --strict.
     'docs': ['mkdocs>=1.6,<2', 'mkdocs-material>=9.5,<10'],
     'tensorboard': ['tensorboard>=2.15'],
