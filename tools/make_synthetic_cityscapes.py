@@ -31,6 +31,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--size', type=parse_size, default=(512, 256), help='WIDTHxHEIGHT')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--nproc', type=int, default=1, help='worker processes (same output)')
+    parser.add_argument('--anomalies', action='store_true',
+                        help='put objects no label covers on the roads of train/val images, '
+                        'with *_gtFine_anomaly.png masks (0 in-distribution, 1 anomaly, 255 void)')
     return parser.parse_args(argv)
 
 
@@ -39,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     out = generate_synthetic_cityscapes(args.out, num_train=args.num_train, num_val=args.num_val,
                                         num_test=args.num_test, size=args.size, seed=args.seed,
-                                        nproc=args.nproc)
+                                        nproc=args.nproc, anomalies=args.anomalies)
     print(f'wrote {args.num_train}/{args.num_val}/{args.num_test} train/val/test images to {out} '
           f'in {time.perf_counter() - start:.1f} s')
 

@@ -1,4 +1,10 @@
 from .acdc import ACDCDataset
+from .anomaly import (
+    FishyscapesLAFDataset,
+    RoadAnomaly21Dataset,
+    RoadObstacle21Dataset,
+    SyntheticAnomalyDataset,
+)
 from .bdd100k import BDD100KDataset
 from .cache import DecodedSampleCache
 from .cityscapes import CityscapesDataset
@@ -11,6 +17,7 @@ from .synthetic import SyntheticCityscapesDataset
 from .transforms import Albu, PackSegInputs, ResizeByRatio
 
 __all__ = ['ACDCDataset', 'Albu', 'BDD100KDataset', 'CityscapesClassesDataset',
-           'CityscapesDataset', 'DarkZurichDataset', 'DecodedSampleCache', 'ImageCorruption',
-           'LoadCityscapesImage', 'LoadCityscapesLabel', 'PackSegInputs', 'PairedSegDataset',
-           'ResizeByRatio', 'SegFolderDataset', 'SyntheticCityscapesDataset']
+           'CityscapesDataset', 'DarkZurichDataset', 'DecodedSampleCache', 'FishyscapesLAFDataset',
+           'ImageCorruption', 'LoadCityscapesImage', 'LoadCityscapesLabel', 'PackSegInputs',
+           'PairedSegDataset', 'ResizeByRatio', 'RoadAnomaly21Dataset', 'RoadObstacle21Dataset',
+           'SegFolderDataset', 'SyntheticAnomalyDataset', 'SyntheticCityscapesDataset']

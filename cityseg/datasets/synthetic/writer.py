@@ -15,6 +15,7 @@ from PIL import Image
 
 from cityseg.utils.fileio import FileLock, atomic_output
 
+from .anomalies import ANOMALY_SUFFIX, anomaly_mask, anomaly_polygons, paint_anomalies
 from .render import render_scene
 
 SPLIT_CITIES: dict[str, tuple[str, ...]] = {
@@ -39,10 +40,14 @@ def _sample_stem(split: str, index: int) -> tuple[str, str]:
     return city, f'{city}_{index // len(cities):06d}_{FRAME:06d}'
 
 
-def _write_sample(task: tuple[str, int], out_dir: Path, size: tuple[int, int], seed: int) -> None:
+def _write_sample(task: tuple[str, int], out_dir: Path, size: tuple[int, int], seed: int,
+                  anomalies: bool = False) -> None:
     split, index = task
     city, stem = _sample_stem(split, index)
     img, doc = render_scene(_image_rng(seed, split, index), size, index)
+    polygons = []
+    if anomalies and split != 'test':
+        img, doc, polygons = _add_anomalies(seed, split, index, img, doc)
     img_dir = out_dir / 'leftImg8bit' / split / city
     img_dir.mkdir(parents=True, exist_ok=True)
     Image.fromarray(img).save(img_dir / f'{stem}_leftImg8bit.png')
@@ -61,10 +66,28 @@ def _write_sample(task: tuple[str, int], out_dir: Path, size: tuple[int, int], s
     # Pillow cannot write 32-bit PNGs; ids stay below 34000, so 16 bits as in the official files.
     instances = np.asarray(createInstanceImage(annotation, 'ids')).astype(np.uint16)
     Image.fromarray(instances).save(f'{prefix}instanceIds.png')
+    if anomalies:
+        train_ids = np.asarray(createLabelImage(annotation, 'trainIds'))
+        Image.fromarray(anomaly_mask(polygons, train_ids)).save(
+            gt_dir / f'{stem}{ANOMALY_SUFFIX}')
+
+
+def _add_anomalies(seed: int, split: str, index: int, img: np.ndarray,
+                   doc: dict) -> tuple[np.ndarray, dict, list]:
+    """The scene with anomalies on its road (:mod:`.anomalies`), drawn from a stream of
+    their own; they join the polygons as 'unlabeled' (void), drawn last, on top."""
+    rng = np.random.default_rng([seed, tuple(SPLIT_CITIES).index(split), index, 1])
+    annotation = Annotation()
+    annotation.fromJsonText(json.dumps(doc))
+    polygons = anomaly_polygons(rng, np.asarray(createLabelImage(annotation, 'ids')))
+    doc = {**doc, 'objects': doc['objects'] + [
+        {'label': 'unlabeled', 'polygon': [list(p) for p in poly]} for poly in polygons]}
+    return paint_anomalies(rng, img, polygons), doc, polygons
 
 
 def _generation_args(num_train: int = 24, num_val: int = 8, num_test: int = 4,
-                     size: tuple[int, int] = (512, 256), seed: int = 0) -> dict:
+                     size: tuple[int, int] = (512, 256), seed: int = 0,
+                     anomalies: bool = False) -> dict:
     """The arguments that determine the output (not nproc), as stored in the marker file."""
     width, height = (int(v) for v in size)
     if width < 32 or height < 16:
@@ -72,8 +95,11 @@ def _generation_args(num_train: int = 24, num_val: int = 8, num_test: int = 4,
     counts = (num_train, num_val, num_test)
     if any(int(n) < 0 for n in counts):
         raise ValueError(f'image counts must be >= 0, got {counts}')
-    return {'version': GENERATOR_VERSION, 'num_train': int(num_train), 'num_val': int(num_val),
+    args = {'version': GENERATOR_VERSION, 'num_train': int(num_train), 'num_val': int(num_val),
             'num_test': int(num_test), 'size': [width, height], 'seed': int(seed)}
+    if anomalies:  # only then: markers of datasets without anomalies stay as they were
+        args['anomalies'] = True
+    return args
 
 
 def _made_files(args: dict) -> set[str]:
@@ -88,6 +114,8 @@ def _made_files(args: dict) -> set[str]:
                 made.update(f'gtFine/{split}/{city}/{stem}_gtFine_{suffix}' for suffix in (
                     'polygons.json', 'labelIds.png', 'labelTrainIds.png', 'color.png',
                     'instanceIds.png'))
+                if args.get('anomalies'):
+                    made.add(f'gtFine/{split}/{city}/{stem}{ANOMALY_SUFFIX}')
     return made
 
 
@@ -122,7 +150,7 @@ def _check_replaceable(out_dir: Path, args: dict) -> None:
 
 def generate_synthetic_cityscapes(out_dir: str | Path, num_train: int = 24, num_val: int = 8,
                                   num_test: int = 4, size: tuple[int, int] = (512, 256),
-                                  seed: int = 0, nproc: int = 1) -> Path:
+                                  seed: int = 0, nproc: int = 1, anomalies: bool = False) -> Path:
     """Write a synthetic dataset in the Cityscapes layout under ``out_dir`` and return it.
 
     ``size`` is (width, height). ``train``/``val`` get ``leftImg8bit`` images and all ``gtFine``
@@ -131,10 +159,11 @@ def generate_synthetic_cityscapes(out_dir: str | Path, num_train: int = 24, num_
     replaced; a non-empty directory without our marker, or holding any file the generator did not
     make, is refused (:func:`_check_replaceable`), so neither a real Cityscapes copy nor a file
     a user put there is ever deleted. The marker (the generation arguments as json) is written
-    last.
+    last. With ``anomalies``, every labelled image also gets objects no label covers on its road
+    and a ``*_gtFine_anomaly.png`` (:mod:`.anomalies`).
     """
     out_dir = Path(out_dir)
-    args = _generation_args(num_train, num_val, num_test, size, seed)
+    args = _generation_args(num_train, num_val, num_test, size, seed, anomalies)
     _check_replaceable(out_dir, args)
     if (out_dir / MARKER_NAME).exists():
         (out_dir / MARKER_NAME).unlink()
@@ -143,7 +172,8 @@ def generate_synthetic_cityscapes(out_dir: str | Path, num_train: int = 24, num_
     out_dir.mkdir(parents=True, exist_ok=True)
     tasks = [(split, i) for split, n in zip(SPLIT_CITIES, (num_train, num_val, num_test))
              for i in range(n)]
-    worker = partial(_write_sample, out_dir=out_dir, size=tuple(args['size']), seed=int(seed))
+    worker = partial(_write_sample, out_dir=out_dir, size=tuple(args['size']), seed=int(seed),
+                     anomalies=bool(anomalies))
     if nproc > 1 and len(tasks) > 1:
         with Pool(min(nproc, len(tasks))) as pool:
             pool.map(worker, tasks, chunksize=max(1, len(tasks) // (4 * nproc)))
