@@ -119,8 +119,8 @@ def format_table(details: dict) -> str:
 def main() -> None:
     args = parse_args()
     cfg = load_config(args.config, args.cfg_options)
+    configure(cfg, args)  # a dataset without anomaly masks is refused before anything loads
     args.checkpoint = resolve_checkpoint(args.checkpoint, cfg, args.config, args.onnx)
-    configure(cfg, args)
     runner = build_evaluation_runner(cfg, args)
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
     report = dict(config=args.config, checkpoint=args.checkpoint,
