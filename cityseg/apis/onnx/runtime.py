@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from .extra import require
-from .graph import INPUT_NAME, OUTPUT_NAME
+from .graph import INPUT_NAME, OUTPUT_NAME, TEMPERATURE_KEY
 
 if TYPE_CHECKING:
     import onnxruntime as ort
@@ -72,8 +72,19 @@ class OnnxRuntimeNet(nn.Module):
 
 def use_onnxruntime(model: nn.Module, onnx_path: str | os.PathLike,
                     num_threads: int | None = None) -> nn.Module:
-    """Replace ``model.net`` by the ONNX file's network run with onnxruntime (in place)."""
+    """Replace ``model.net`` by the ONNX file's network run with onnxruntime (in place).
+
+    The graph's ``temperature`` metadata becomes ``model.temperature`` unless the config set
+    ``model.temperature`` itself (as a checkpoint's does in ``load_model_weights``).
+    """
     pre = model.data_preprocessor
     session = create_session(onnx_path, str(pre.mean.device), num_threads)
     model.net = OnnxRuntimeNet(session, pre.mean, pre.std)
+    stored = session.get_modelmeta().custom_metadata_map.get(TEMPERATURE_KEY)
+    if stored is not None and getattr(model, 'temperature_cfg', False) is None:
+        try:
+            model.temperature = float(stored)
+        except ValueError:
+            raise ValueError(f'{os.fspath(onnx_path)}: metadata {TEMPERATURE_KEY}={stored!r} '
+                             'is not a number') from None
     return model
