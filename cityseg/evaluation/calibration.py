@@ -126,8 +126,9 @@ class CalibrationMetric(BaseMetric):
     """ECE, mECE, NLL and Brier score of the predictions' ``seg_logits`` (see the module doc).
 
     The model must attach its logits: ``model.test_cfg.return_logits=True``
-    (``tools/analysis_tools/calibration.py`` sets it). After an evaluation, ``details`` holds
-    the per-class ECE and the reliability bins (what the JSON file and the diagram need) and,
+    (``tools/analysis_tools/calibration.py`` and ``tools/test.py --calibration`` set it).
+    After an evaluation, ``details`` holds the scores with the per-class ECE and the
+    reliability bins (what the JSON file, the diagram and the report need) and,
     with ``fit_pixels_per_image``, ``fit_pixels`` holds the sampled ``(logits, labels)`` for
     :func:`~.temperature.fit_temperature`; the returned dict has the scalar scores only.
 
@@ -179,8 +180,10 @@ class CalibrationMetric(BaseMetric):
         scores = calibration_scores(bins, totals)
         names = (self.dataset_meta or {}).get('classes') or [
             str(i) for i in range(len(scores['per_class_ECE']))]
-        self.details = dict(per_class_ECE=dict(zip(names, scores.pop('per_class_ECE'))),
-                            reliability=scores.pop('reliability'), num_bins=self.num_bins)
+        per_class = dict(zip(names, scores.pop('per_class_ECE')))
+        reliability = scores.pop('reliability')
+        self.details = dict(scores, per_class_ECE=per_class, reliability=reliability,
+                            num_bins=self.num_bins)
         fits = [r[2] for r in results if r[2] is not None]
         self.fit_pixels = (torch.cat([f[0] for f in fits]), torch.cat([f[1] for f in fits])
                            ) if fits else None
