@@ -80,7 +80,7 @@ class AnomalyMetric(BaseMetric):
         valid = np.concatenate([lab.ravel() != 255 for lab in labels])
         anomaly = np.concatenate([lab.ravel() == 1 for lab in labels])[valid]
         summary, self.details = {}, {}
-        for name in results[0][1]:
+        for name in sorted(results[0][1]):  # the maps' order is not the config's
             scores = np.concatenate([r[1][name].ravel() for r in results])[valid]
             detail = pixel_curves(scores, anomaly)
             if self.components is not None:

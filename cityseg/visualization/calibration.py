@@ -30,8 +30,10 @@ def plot_reliability(panels: Mapping[str, Mapping]) -> Figure:
         for x, w, y, s in zip(lower, width, acc, share):
             if s >= 0.005:
                 ax.text(x + w / 2, y + 0.01, f'{100 * s:.0f}%', ha='center', fontsize=6)
-        ax.bar(lower, gap, bottom=acc, width=width, align='edge', color='tab:red',
-               alpha=0.3, edgecolor='tab:red', label='gap to confidence')
+        # from the accuracy to the mean confidence: above the bar when over-confident, over it
+        # (hatched) when under-confident
+        ax.bar(lower, gap, bottom=acc, width=width, align='edge', color='tab:red', alpha=0.4,
+               edgecolor='darkred', hatch='//', zorder=3, label='gap to mean confidence')
         ax.plot([0, 1], [0, 1], '--', color='grey')
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
