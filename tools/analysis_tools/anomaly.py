@@ -72,11 +72,16 @@ def configure(cfg, args: argparse.Namespace) -> None:
 
 
 def sml_statistics(runner: Runner, model, split: str) -> SMLStats:
-    """Per-class mean and std of the max logit over ``split``'s pixels, by predicted class."""
+    """Per-class mean and std of the max logit over ``split``'s pixels, by predicted class.
+
+    The model is put in eval mode first: the Runner builds it in train mode, where batch norm
+    would use (and update) batch statistics and dropout would be active.
+    """
     cfg = copy.deepcopy(runner.cfg[f'{split}_dataloader'])
     cfg['dataset']['pipeline'] = copy.deepcopy(runner.cfg.test_dataloader.dataset.pipeline)
     cfg['sampler'] = dict(type='DefaultSampler', shuffle=False)
     loader = runner.build_dataloader(cfg)
+    model.eval()
     saved = dict(model.test_cfg)
     model.test_cfg.update(scores=(), return_logits=True)
     sums = None
