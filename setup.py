@@ -37,7 +37,9 @@ EXTRAS_REQUIRE = {
     # report's browser test; it downloads no browser of its own.
     # pytest-xdist: the suite runs in two worker processes (-n 2); most of its time is tools
     # starting as subprocesses, single-threaded imports that a second core overlaps.
-    'tests': ['pytest>=8', 'pytest-xdist>=3.5', 'ruff>=0.6', 'playwright>=1.40,<2'],
+    # scikit-learn: the reference the anomaly metrics (AUPRC, AUROC) are checked against.
+    'tests': ['pytest>=8', 'pytest-xdist>=3.5', 'ruff>=0.6', 'playwright>=1.40,<2',
+              'scikit-learn>=1.5,<2'],
     # The documentation site (mkdocs.yml, docs/); .ci/run builds it with --strict.
     'docs': ['mkdocs>=1.6,<2', 'mkdocs-material>=9.5,<10'],
     'tensorboard': ['tensorboard>=2.15'],

@@ -12,7 +12,11 @@ tools/publish_model.py or smp's save_pretrained, or a hub id) as it is, or an ON
 Images give ``<stem>_color.png`` (in the config's dataset palette), ``<stem>_overlay.png``,
 ``<stem>_labelIds.png`` (Cityscapes label ids) and ``<stem>_trainIds.png``, under the same
 sub-folders as the input; a video gives ``<stem>_overlay.mp4`` with one annotated frame per
-input frame.
+input frame. ``--uncertainty SCORE ...`` (msp, maxlogit, entropy, energy, sml) adds, per image,
+``<stem>_<score>.png`` (16-bit; its value range in the PNG's text chunks, see
+cityseg/visualization/score_maps.py) and ``<stem>_<score>_color.png``; ``sml`` needs
+``--sml-stats`` (the sml_stats.json of tools/analysis_tools/anomaly.py). A checkpoint's
+temperature (tools/analysis_tools/calibration.py --fit-temperature) applies to every score.
 """
 from __future__ import annotations
 
@@ -29,10 +33,12 @@ from tqdm import tqdm
 
 from cityseg.apis import inference_model, init_model, read_image
 from cityseg.apis.onnx import use_onnxruntime
+from cityseg.models.uncertainty import SCORES
 from cityseg.utils import apply_tta, load_config, resolve_checkpoint
 from cityseg.utils.fileio import write_image
 from cityseg.utils.output_dir import OutputDirError, check_output_dir, output_dir
 from cityseg.visualization import write_prediction_pictures
+from cityseg.visualization.score_maps import write_score_map
 
 IMAGE_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 OUTPUT_KIND = 'predictions (tools/infer.py --out)'
@@ -67,6 +73,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--backend', choices=['pytorch', 'onnxruntime'], default='pytorch')
     parser.add_argument('--onnx', help='the model exported by tools/export_onnx.py, for '
                         '--backend onnxruntime')
+    parser.add_argument('--uncertainty', nargs='+', choices=SCORES, metavar='SCORE',
+                        help=f'write anomaly score maps beside each image prediction: '
+                        f'{", ".join(SCORES)}')
+    parser.add_argument('--sml-stats', help="the sml_stats.json the 'sml' score needs "
+                        '(written by tools/analysis_tools/anomaly.py)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config keys, e.g. model.test_cfg.scales=[1.0,1.5]')
     args = parser.parse_args()
@@ -74,6 +85,9 @@ def parse_args() -> argparse.Namespace:
         parser.error('--backend onnxruntime needs --onnx FILE')
     if not 0 <= args.opacity <= 1:
         parser.error(f'--opacity must be in 0..1, got {args.opacity}')
+    if 'sml' in (args.uncertainty or ()) and not args.sml_stats:
+        parser.error('--uncertainty sml needs --sml-stats FILE (tools/analysis_tools/anomaly.py '
+                     'writes sml_stats.json)')
     return args
 
 
@@ -84,6 +98,10 @@ def inference_config(args: argparse.Namespace) -> Config:
     if args.tta:
         apply_tta(cfg)
     test_cfg = cfg.model.setdefault('test_cfg', {})
+    if args.uncertainty:
+        test_cfg['scores'] = list(args.uncertainty)
+    if args.sml_stats:
+        test_cfg['sml_stats'] = args.sml_stats
     if args.mode:
         test_cfg['mode'] = args.mode
     if (args.crop_size or args.stride) and test_cfg.get('mode') != 'slide':
@@ -128,6 +146,8 @@ def write_predictions(model, paths: list[str], root: str, out_dir: str, batch_si
                                           result.palette)
                 write_image(result.label_ids, f'{prefix}_labelIds.png')
                 write_image(result.train_ids, f'{prefix}_trainIds.png')
+                for name, score in result.scores.items():
+                    write_score_map(prefix, name, score, model.num_classes)
             bar.update(len(chunk))
 
 

@@ -35,6 +35,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--nproc', type=int, default=1, help='worker processes (same output)')
     parser.add_argument('--style', choices=list(STYLES), default='day',
                         help='the images\' look (labels unchanged): a target domain to adapt to')
+    parser.add_argument('--anomalies', action='store_true',
+                        help='put objects no label covers on the roads of train/val images, '
+                        'with *_gtFine_anomaly.png masks (0 in-distribution, 1 anomaly, 255 void)')
     return parser.parse_args(argv)
 
 
@@ -43,7 +46,8 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     out = generate_synthetic_cityscapes(args.out, num_train=args.num_train, num_val=args.num_val,
                                         num_test=args.num_test, size=args.size, seed=args.seed,
-                                        nproc=args.nproc, style=args.style)
+                                        nproc=args.nproc, style=args.style,
+                                        anomalies=args.anomalies)
     print(f'wrote {args.num_train}/{args.num_val}/{args.num_test} train/val/test images to {out} '
           f'in {time.perf_counter() - start:.1f} s')
 

@@ -9,7 +9,9 @@ per-image scores and the confusion matrix (rows = ground truth) that
 with onnxruntime (the checkpoint exported into ``<work_dir>/onnx/``, or ``--onnx FILE``, e.g.
 an int8 model from tools/export_onnx.py --quantize int8); everything around it is unchanged.
 ``--report DIR`` also writes an HTML page of it, ``DIR/index.html`` (:mod:`cityseg.report`),
-with the worst images drawn as they pass.
+with the worst images drawn as they pass; ``--calibration`` adds CalibrationMetric (ECE, NLL,
+Brier at the model's temperature, docs/uncertainty.md) to the evaluation and a calibration
+section (reliability diagram) to the page.
 """
 from __future__ import annotations
 
@@ -55,6 +57,9 @@ def parse_args() -> argparse.Namespace:
                         'an earlier evaluation, to show the differences from')
     parser.add_argument('--report-worst', type=int, default=8,
                         help='with --report: how many worst images to show (default 8)')
+    parser.add_argument('--calibration', action='store_true',
+                        help='also measure calibration (ECE, NLL, Brier; with --report: a '
+                        'reliability diagram on the page)')
     parser.add_argument('--tta', action='store_true',
                         help="test-time augmentation: flips and scales from the config's tta_cfg")
     args = parse_evaluation_args(parser)
@@ -97,6 +102,9 @@ def configure(cfg: Config, args: argparse.Namespace, checkpoint_sha256: str | No
                              checkpoint_sha256=checkpoint_sha256,
                              pretrained=cfg.model.get('pretrained'), split=split,
                              tta=args.tta, backend=args.backend, onnx=args.onnx))
+        if args.calibration:
+            cfg.test_evaluator = [cfg.test_evaluator, dict(type='CalibrationMetric')]
+            cfg.model.setdefault('test_cfg', {})['return_logits'] = True
 
 
 def claim_output_folders(args: argparse.Namespace) -> dict[str, str]:

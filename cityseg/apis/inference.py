@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import mmcv
@@ -31,11 +31,15 @@ class SegResult:
         palette: the colours of :attr:`color` and :meth:`overlay`, one ``(R, G, B)`` per
             class (:func:`inference_model` gives the config's dataset palette); ``None`` is
             Cityscapes'.
+        scores: ``{name: (H, W) float32 map}`` of the anomaly scores the model's
+            ``test_cfg.scores`` asks for (:mod:`cityseg.models.uncertainty`; higher = more
+            anomalous); empty when it asks for none.
     """
 
     train_ids: np.ndarray
     img_path: str | None = None
     palette: tuple[tuple[int, int, int], ...] | None = None
+    scores: dict[str, np.ndarray] = field(default_factory=dict)
 
     @cached_property
     def label_ids(self) -> np.ndarray:
@@ -113,7 +117,9 @@ def inference_model(model: torch.nn.Module, images: ImageInput | Sequence[ImageI
                     data_samples=[p['data_samples'] for p in packed])
         for sample in model.test_step(data):
             pred = sample.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)
-            results.append(SegResult(pred, sample.metainfo.get('img_path'), palette))
+            scores = {name: value[0].cpu().numpy() for name, value in
+                      sample.anomaly_scores.items()} if 'anomaly_scores' in sample else {}
+            results.append(SegResult(pred, sample.metainfo.get('img_path'), palette, scores))
     return results[0] if single else results
 
 

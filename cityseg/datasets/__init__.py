@@ -1,4 +1,10 @@
 from .acdc import ACDCDataset
+from .anomaly import (
+    FishyscapesLAFDataset,
+    RoadAnomaly21Dataset,
+    RoadObstacle21Dataset,
+    SyntheticAnomalyDataset,
+)
 from .bdd100k import BDD100KDataset
 from .cache import DecodedSampleCache
 from .cityscapes import CityscapesDataset
@@ -18,8 +24,10 @@ from .synthia import SynthiaDataset
 from .transforms import Albu, PackSegInputs, ResizeByRatio
 
 __all__ = ['ACDCDataset', 'Albu', 'BDD100KDataset', 'CityscapesClassesDataset',
-           'CityscapesDataset', 'DarkZurichDataset', 'DecodedSampleCache', 'GTA5Dataset',
-           'ImageCorruption', 'ImageFolderDataset', 'LoadCityscapesImage', 'LoadCityscapesLabel',
-           'MultiBranch', 'MultiSourceDataset', 'MultiSourceSampler', 'PackSegInputs',
-           'PairedSegDataset', 'ResizeByRatio', 'SegFolderDataset', 'SynthiaDataset',
-           'SyntheticCityscapesDataset', 'subset_dataset']
+           'CityscapesDataset', 'DarkZurichDataset', 'DecodedSampleCache',
+           'FishyscapesLAFDataset', 'GTA5Dataset', 'ImageCorruption', 'ImageFolderDataset',
+           'LoadCityscapesImage', 'LoadCityscapesLabel', 'MultiBranch', 'MultiSourceDataset',
+           'MultiSourceSampler', 'PackSegInputs', 'PairedSegDataset', 'ResizeByRatio',
+           'RoadAnomaly21Dataset', 'RoadObstacle21Dataset', 'SegFolderDataset',
+           'SyntheticAnomalyDataset', 'SynthiaDataset', 'SyntheticCityscapesDataset',
+           'subset_dataset']

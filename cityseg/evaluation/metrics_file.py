@@ -38,15 +38,15 @@ def write_metrics_file(path: str, meta: Mapping, summary: Mapping[str, float],
         confusion_matrix=dict(classes=list(per_class), rows='ground truth',
                               columns='prediction', counts=np.asarray(conf).tolist()),
         per_image=per_image)
-    dump(_nan_to_none(report), path, file_format='json', indent=2, allow_nan=False)
+    dump(nan_to_none(report), path, file_format='json', indent=2, allow_nan=False)
 
 
-def _nan_to_none(obj: object) -> object:
+def nan_to_none(obj: object) -> object:
     """``obj`` with every float nan (in nested dicts and lists) replaced by None."""
     if isinstance(obj, Mapping):
-        return {k: _nan_to_none(v) for k, v in obj.items()}
+        return {k: nan_to_none(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_nan_to_none(v) for v in obj]
+        return [nan_to_none(v) for v in obj]
     return None if isinstance(obj, float) and math.isnan(obj) else obj
 
 

@@ -25,11 +25,13 @@ from .networks import (
     network_divisor,
 )
 from .pretrained import UNSET, load_pretrained
+from .uncertainty import SMLStats, anomaly_score, check_scores
 
 DEFAULT_LOSS = dict(type='JointLoss')
 # The network when neither the config nor model.pretrained says otherwise.
 NETWORK_DEFAULTS = dict(arch='DeepLabV3Plus', encoder_name='efficientnet-b3', num_classes=19)
-TEST_CFG_DEFAULTS = dict(mode='whole', crop_size=None, stride=None, flip=False, scales=(1.0,))
+TEST_CFG_DEFAULTS = dict(mode='whole', crop_size=None, stride=None, flip=False, scales=(1.0,),
+                         scores=(), sml_stats=None, return_logits=False)
 # build_network's own arguments, each set by a key of the model config: repeating one in
 # model_kwargs would otherwise be Python's "got multiple values for keyword argument".
 _NETWORK_ARGS = dict(arch='arch', encoder_name='encoder_name', encoder_weights='encoder_weights',
@@ -65,7 +67,16 @@ class SMPSegmentor(BaseModel):
             ``ignore_index`` defaults to this model's.
         test_cfg: inference settings: ``mode='whole'|'slide'``, ``crop_size=(h, w)`` and
             ``stride=(h, w)`` (default and maximum: the crop size) for slide, ``flip=False``
-            and ``scales=(1.0,)`` for test-time augmentation; checked here, key by key.
+            and ``scales=(1.0,)`` for test-time augmentation; ``scores``: anomaly scores
+            (:data:`~cityseg.models.uncertainty.SCORES`) each prediction carries as a field of
+            ``anomaly_scores`` (higher = more anomalous), ``sml_stats``: the
+            ``sml_stats.json`` the ``'sml'`` score needs; ``return_logits=True`` attaches the
+            (temperature-scaled) ``seg_logits``; checked here, key by key.
+        temperature: the logits are divided by it before the softmax (temperature scaling,
+            Guo et al., ICML 2017). ``None`` (default) takes the ``temperature`` that
+            ``tools/analysis_tools/calibration.py --fit-temperature`` stores in a checkpoint's
+            ``meta`` when :func:`~cityseg.utils.load_model_weights` loads one, else 1; a value
+            set here wins over the checkpoint's.
         ignore_index: label of pixels that count nowhere (also the preprocessor's label pad).
         channels_last: run the network in the channels-last memory format, which oneDNN
             (CPU) and cuDNN (tensor cores) run faster for most convolutional encoders.
@@ -79,7 +90,7 @@ class SMPSegmentor(BaseModel):
                  loss: dict | list[dict] | None = None, test_cfg: dict | None = None,
                  ignore_index: int = 255, channels_last: bool = False,
                  data_preprocessor: dict | None = None, init_cfg: dict | None = None,
-                 pretrained: str | None = None) -> None:
+                 pretrained: str | None = None, temperature: float | None = None) -> None:
         if data_preprocessor is None:
             data_preprocessor = dict(type='SegDataPreProcessor')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -105,6 +116,12 @@ class SMPSegmentor(BaseModel):
         self.ignore_index = ignore_index
         self.loss_module = build_loss(loss or DEFAULT_LOSS, ignore_index)
         self.test_cfg = parse_test_cfg(test_cfg)
+        self.sml_stats = None if self.test_cfg['sml_stats'] is None else SMLStats.from_file(
+            self.test_cfg['sml_stats'], num_classes)
+        if temperature is not None:
+            check_temperature(temperature, 'model.temperature')
+        self.temperature_cfg = temperature
+        self.temperature = 1.0 if temperature is None else float(temperature)
 
     def _build_network(self, arch: str, encoder_name: str | None, encoder_weights: str | None,
                        num_classes: int, in_channels: int, dropout: float,
@@ -187,24 +204,38 @@ class SMPSegmentor(BaseModel):
     @torch.no_grad()
     def predict(self, inputs: torch.Tensor,
                 data_samples: Sequence[SegDataSample] | None = None) -> list[SegDataSample]:
-        """Class scores with TTA, cropped to each image and resized to its label resolution."""
+        """Class scores with TTA, cropped to each image and resized to its label resolution.
+
+        With ``test_cfg.scores`` each sample also gets ``anomaly_scores`` (a ``PixelData``
+        with one ``1 x H x W`` map per score), and with ``test_cfg.return_logits`` the
+        temperature-scaled ``seg_logits`` (``C x H x W``), both at the prediction's size.
+        """
         if data_samples is None:
             data_samples = [SegDataSample(metainfo=dict(img_shape=tuple(inputs.shape[-2:])))
                             for _ in range(len(inputs))]
-        probs = self.inference(inputs)
-        for prob, sample in zip(probs, data_samples):
+        scores = self.test_cfg['scores']
+        want_logits = bool(scores) or self.test_cfg['return_logits']
+        probs, logits = self.inference(inputs, return_logits=True) if want_logits else (
+            self.inference(inputs), None)
+        for i, (prob, sample) in enumerate(zip(probs, data_samples)):
             h, w = sample.metainfo.get('img_shape', prob.shape[-2:])
-            prob = prob[:, :h, :w]
             out_shape = self._label_shape(sample, (h, w))
-            if tuple(prob.shape[-2:]) != out_shape:
-                prob = F.interpolate(prob[None], size=out_shape, mode='bilinear',
-                                     align_corners=False)[0]
+            prob = _crop_resize(prob, h, w, out_shape)
             # max(...).indices is argmax (the first of equal maxima) over the class axis of a
             # C x H x W map, 5-8x faster than argmax(0) on CPU (19 x 1024 x 2048: 48 vs 378 ms).
             pred = prob.max(0, keepdim=True).indices
             # uint8 when the classes fit: the metric counts narrow maps fastest.
             sample.pred_sem_seg = PixelData(
                 data=pred.to(torch.uint8) if self.num_classes <= 255 else pred)
+            if logits is None:
+                continue
+            logit = _crop_resize(logits[i], h, w, out_shape)
+            if self.test_cfg['return_logits']:
+                sample.seg_logits = PixelData(data=logit)
+            if scores:
+                sample.anomaly_scores = PixelData(**{
+                    name: anomaly_score(name, logit, self.sml_stats, prob)[None]
+                    for name in scores})
         return list(data_samples)
 
     @staticmethod
@@ -213,11 +244,16 @@ class SMPSegmentor(BaseModel):
             return tuple(sample.gt_sem_seg.data.shape[-2:])
         return tuple(sample.metainfo.get('ori_shape', default))
 
-    def inference(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Softmax scores averaged over the configured scales and flips, at input size."""
+    def inference(self, inputs: torch.Tensor, return_logits: bool = False
+                  ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Softmax scores averaged over the configured scales and flips, at input size.
+
+        The logits are divided by ``temperature`` first. With ``return_logits``, also the
+        (temperature-scaled) logits averaged the same way, for the anomaly scores.
+        """
         size = inputs.shape[-2:]
         flips = (False, True) if self.test_cfg['flip'] else (False,)
-        total = None
+        total = total_logits = None
         for scale in self.test_cfg['scales']:
             scaled = inputs if scale == 1 else F.interpolate(
                 inputs, scale_factor=scale, mode='bilinear', align_corners=False)
@@ -226,9 +262,17 @@ class SMPSegmentor(BaseModel):
                 if logits.shape[-2:] != size:
                     logits = F.interpolate(logits, size=size, mode='bilinear',
                                            align_corners=False)
-                prob = logits.float().softmax(1)
+                logits = logits.float()
+                if self.temperature != 1:
+                    logits = logits / self.temperature
+                prob = logits.softmax(1)
                 total = prob if total is None else total + prob
-        return total / (len(self.test_cfg['scales']) * len(flips))
+                if return_logits:
+                    total_logits = logits if total_logits is None else total_logits + logits
+        views = len(self.test_cfg['scales']) * len(flips)
+        if return_logits:
+            return total / views, total_logits / views
+        return total / views
 
     def _infer_logits(self, inputs: torch.Tensor, flip: bool) -> torch.Tensor:
         if self.test_cfg['mode'] == 'slide':
@@ -281,6 +325,25 @@ class SMPSegmentor(BaseModel):
                 logits[:, :, y1:y2, x1:x2] += crop_logits
                 count[:, :, y1:y2, x1:x2] += 1
         return logits / count
+
+
+def _crop_resize(maps: torch.Tensor, h: int, w: int,
+                 out_shape: tuple[int, int]) -> torch.Tensor:
+    """``C x H x W`` maps cropped to the image (``h x w``) and resized (bilinear) to
+    ``out_shape``."""
+    maps = maps[:, :h, :w]
+    if tuple(maps.shape[-2:]) != tuple(out_shape):
+        maps = F.interpolate(maps[None], size=out_shape, mode='bilinear',
+                             align_corners=False)[0]
+    return maps
+
+
+def check_temperature(value: object, where: str) -> float:
+    """``value`` as a positive finite float, else an error naming ``where`` it came from."""
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not math.isfinite(value) or value <= 0):
+        raise ValueError(f'{where} must be a positive number, got {value!r}')
+    return float(value)
 
 
 def _check_network_config(num_classes: int, model_kwargs: Mapping | None) -> None:
@@ -337,6 +400,10 @@ def parse_test_cfg(test_cfg: dict | None) -> dict:
         raise ValueError("test_cfg.mode='slide' needs test_cfg.crop_size=(height, width)")
     if cfg['crop_size'] is not None and cfg['stride'] is not None:
         check_slide_windows(cfg['crop_size'], cfg['stride'])
+    cfg['scores'] = check_scores(cfg['scores'])
+    if not isinstance(cfg['return_logits'], bool):
+        raise ValueError(f'test_cfg.return_logits must be True or False, got '
+                         f'{cfg["return_logits"]!r}')
     if not isinstance(cfg['flip'], bool):
         raise ValueError(f'test_cfg.flip must be True or False, got {cfg["flip"]!r}')
     scales = cfg['scales']

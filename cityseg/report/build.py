@@ -23,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from cityseg.engine.hooks.worst_images_hook import PICTURES, picture_path
 from cityseg.evaluation.metrics_file import read_metrics_file
 from cityseg.visualization import normalize, palette_of, plot_confusion
+from cityseg.visualization.calibration import plot_reliability
 
 from .plots import class_bars
 
@@ -50,7 +51,7 @@ def checkpoint_info(ckpt: Mapping, sha256: str) -> dict:
 def build_report(metrics: Mapping, out_dir: str, compare: Mapping | None = None,
                  worst_dir: str | None = None, num_worst: int = 8,
                  palette: Sequence[Sequence[int]] | None = None,
-                 meta: Mapping | None = None) -> str:
+                 meta: Mapping | None = None, calibration: Mapping | None = None) -> str:
     """Write ``<out_dir>/index.html`` (and its figures, and a copy of ``metrics``) for one
     evaluation; return the page's path.
 
@@ -66,6 +67,9 @@ def build_report(metrics: Mapping, out_dir: str, compare: Mapping | None = None,
         palette: one RGB colour per class (the dataset's ``metainfo['palette']``); None is
             the Cityscapes palette.
         meta: more lines for the header, e.g. ``checkpoint_info`` and the command.
+        calibration: :class:`~cityseg.evaluation.CalibrationMetric`'s ``details`` (and the
+            ``temperature``): the page adds a calibration section with the reliability
+            diagram. None adds none.
     """
     classes = list(metrics['confusion_matrix']['classes'])
     palette = palette_of(dict(palette=palette))
@@ -90,6 +94,10 @@ def build_report(metrics: Mapping, out_dir: str, compare: Mapping | None = None,
     counts = np.asarray(metrics['confusion_matrix']['counts'], dtype=np.int64)
     figures['confusion'] = _save(plot_confusion(normalize(counts, 'gt'), classes),
                                  out_dir, 'confusion.png')
+    if calibration is not None:
+        title = f'T = {calibration.get("temperature", 1.0):.3f}'
+        figures['reliability'] = _save(plot_reliability({title: calibration}), out_dir,
+                                       'reliability.png')
 
     summary = [dict(name=k, value=metrics[k],
                     other=None if compare is None else compare.get(k),
@@ -114,7 +122,7 @@ def build_report(metrics: Mapping, out_dir: str, compare: Mapping | None = None,
         title=osp.basename(str(metrics.get('config', 'evaluation'))), header=header,
         summary=summary, keys=keys, class_rows=class_rows, figures=figures,
         compared=None if compare is None else compare.get('checkpoint', 'the compared run'),
-        per_image=metrics['per_image'], worst=worst)
+        per_image=metrics['per_image'], worst=worst, calibration=calibration)
     path = osp.join(out_dir, 'index.html')
     with open(path, 'w', encoding='utf-8') as f:
         f.write(page)

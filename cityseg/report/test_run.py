@@ -7,8 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from mmengine.dist import is_main_process
+from mmengine.model import is_model_wrapper
 
-from cityseg.evaluation import IoUMetric
+from cityseg.evaluation import CalibrationMetric, IoUMetric
 from cityseg.utils.output_dir import record_output_dir
 
 from .build import build_report, checkpoint_info, load_metrics
@@ -54,10 +55,16 @@ def report_test_run(runner, out_dir: str, inputs: tuple[dict, dict | None],
     meta, compare = dict(inputs[0]), inputs[1]
     meta['command'] = shlex.join(['python', *(sys.argv if argv is None else argv)])
     meta['metrics file'] = files[0]
+    calibration = next((m.details for m in runner.test_loop.evaluator.metrics
+                        if isinstance(m, CalibrationMetric)), None)
+    if calibration is not None:
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        calibration = dict(calibration, temperature=getattr(model, 'temperature', 1.0))
     page = build_report(
         load_metrics(files[0]), out_dir,
         compare=compare,
         worst_dir=osp.join(out_dir, WORST_DIR), num_worst=num_worst,
-        palette=runner.test_dataloader.dataset.metainfo.get('palette'), meta=meta)
+        palette=runner.test_dataloader.dataset.metainfo.get('palette'), meta=meta,
+        calibration=calibration)
     record_output_dir(out_dir, REPORT_KIND)  # a later --report may rewrite the folder
     return page

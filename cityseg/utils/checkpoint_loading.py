@@ -145,6 +145,9 @@ def load_model_weights(model: nn.Module, checkpoint: str, config: str | None = N
     metainfo that mmengine's Runner stores in it; any other missing, unexpected or reshaped
     parameter fails torch's strict loading, with checkpoint and config named. A partial load
     would evaluate or run a half-initialised model with only a warning (mmengine's default).
+    A ``temperature`` in the checkpoint's ``meta`` (written by
+    ``tools/analysis_tools/calibration.py --fit-temperature``) becomes ``model.temperature``,
+    unless the config set ``model.temperature`` itself.
 
     Args:
         model: the model built from ``config``; its ``num_classes`` (if any) is checked.
@@ -165,6 +168,13 @@ def load_model_weights(model: nn.Module, checkpoint: str, config: str | None = N
     except RuntimeError as err:
         raise RuntimeError(f'{checkpoint} does not fit the model built from {config}:\n{err}') \
             from err
+    temperature = (ckpt.get('meta') or {}).get('temperature')
+    if temperature is not None and getattr(model, 'temperature_cfg', False) is None:
+        if (isinstance(temperature, bool) or not isinstance(temperature, int | float)
+                or not 0 < temperature < float('inf')):
+            raise ValueError(f"{checkpoint}: meta['temperature'] must be a positive number, "
+                             f'got {temperature!r}')
+        model.temperature = float(temperature)
 
 
 def check_checkpoint_classes(ckpt: dict, num_classes: int | None, checkpoint: str,

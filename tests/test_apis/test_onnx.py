@@ -289,3 +289,27 @@ def test_missing_onnxruntime_names_the_extra_for_quantization(calib_model, tmp_p
     with pytest.raises(ModuleNotFoundError, match="int8 quantization needs 'onnxruntime'"):
         export_int8(calib_model, tmp_path / 'q.onnx', num_calib=1, shape=(64, 128))
     assert not (tmp_path / 'q.onnx').exists()
+
+
+def test_score_maps_and_temperature_agree_with_pytorch(checkpoint, synthetic_root, val_images,
+                                                       tmp_path):
+    """Every anomaly score map is the same from onnxruntime as from PyTorch, and the
+    checkpoint's temperature travels in the graph's metadata."""
+    ckpt = torch.load(checkpoint, map_location='cpu', weights_only=False)
+    ckpt.setdefault('meta', {})['temperature'] = 1.7
+    calibrated = str(tmp_path / 'calibrated.pth')
+    torch.save(ckpt, calibrated)
+    opts = {**model_options(synthetic_root),
+            'model.test_cfg.scores': ['msp', 'maxlogit', 'entropy', 'energy']}
+    torch_model = init_model(QUICKSTART, calibrated, cfg_options=opts)
+    onnx_path = str(tmp_path / 'scores.onnx')
+    export_onnx(torch_model, onnx_path, shape=(64, 128), dynamic=True)
+    meta = {p.key: p.value for p in onnx.load(onnx_path).metadata_props}
+    assert float(meta['temperature']) == 1.7
+    ort_model = use_onnxruntime(init_model(QUICKSTART, None, cfg_options=opts), onnx_path)
+    assert ort_model.temperature == 1.7
+    for a, b in zip(inference_model(torch_model, val_images),
+                    inference_model(ort_model, val_images)):
+        assert set(a.scores) == {'msp', 'maxlogit', 'entropy', 'energy'}
+        for name in a.scores:
+            np.testing.assert_allclose(a.scores[name], b.scores[name], atol=1e-3, rtol=1e-3)

@@ -4,6 +4,7 @@ in a real browser (headless Chromium via Playwright)."""
 import hashlib
 import json
 import os.path as osp
+import re
 import shutil
 import time
 from pathlib import Path
@@ -198,7 +199,7 @@ def reports(tiny_work_dir, synthetic_root, tmp_path_factory):
                '--report', str(tmp / 'r2'))
     _test_tool(osp.join(tiny_work_dir, 'iter_4.pth'), synthetic_root, tmp / 'w4',
                '--report', str(tmp / 'r4'), '--compare', str(tmp / 'r2'),
-               '--report-worst', '1', '--out', str(tmp / 'out'))
+               '--report-worst', '1', '--out', str(tmp / 'out'), '--calibration')
     return tmp
 
 
@@ -302,6 +303,8 @@ def test_report_in_headless_chromium(reports):
             'img', 'imgs => imgs.map(i => [i.id || i.className, i.naturalWidth, '
             'i.naturalHeight, i.complete])')
         heatmap = [s for s in sizes if s[0] == 'confusion']
+        reliability = [s for s in sizes if s[0] == 'reliability']
+        calibration = page.inner_text('#calibration-scores')
         pictures = [s for s in sizes if s[0] == 'worst-picture']
         miou_col = "#per-image tbody tr td:nth-child(3)"
         page.click('#per-image th:nth-child(3)')
@@ -316,6 +319,9 @@ def test_report_in_headless_chromium(reports):
     assert errors == [] and failed == []
     assert all(u.startswith('file://') or u.startswith('data:') for u in requests), requests
     assert len(heatmap) == 1 and heatmap[0][1] > 400 and heatmap[0][2] > 400
+    # --calibration: the reliability diagram rendered, and the ECE the metric logged
+    assert len(reliability) == 1 and reliability[0][1] > 300 and reliability[0][3]
+    assert re.search(r'ECE \d+\.\d\d %', calibration) and 'Brier' in calibration
     assert len(pictures) == 4 and all(w > 0 and h > 0 and ok for _, w, h, ok in pictures)
     per_image = [e['mIoU'] for e in now['per_image']]
     assert [float(v) for v in ascending] == sorted(per_image)

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from .extra import require
-from .graph import INPUT_NAME, OUTPUT_NAME, RawImageNet
+from .graph import INPUT_NAME, OUTPUT_NAME, TEMPERATURE_KEY, RawImageNet
 
 OPSET = 17
 
@@ -26,13 +26,14 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, shape: Sequence[int] 
 
     Uses torch's TorchScript exporter (``dynamo=False``): the dynamo one needs ``onnxscript``.
     The exporter serialises with the ``onnx`` package, an optional dependency of cityseg.
+    The model's ``temperature`` is stored as the graph's ``temperature`` metadata.
     """
     h, w = shape
     divisor = model.data_preprocessor.size_divisor or 1
     if h % divisor or w % divisor:
         raise ValueError(f'export shape {h}x{w} must be a multiple of the size divisor '
                          f'{divisor} of {type(model.net).__name__}')
-    require('onnx', 'exporting to ONNX')
+    onnx = require('onnx', 'exporting to ONNX')
     wrapper = RawImageNet(model).eval()
     dummy = torch.randint(0, 256, (1, 3, h, w), device=wrapper.mean.device).float()
     axes = {0: 'batch', 2: 'height', 3: 'width'}
@@ -45,3 +46,7 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, shape: Sequence[int] 
                           input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
                           opset_version=opset,
                           dynamic_axes={INPUT_NAME: axes, OUTPUT_NAME: axes} if dynamic else None)
+    graph = onnx.load(os.fspath(path))
+    entry = graph.metadata_props.add()
+    entry.key, entry.value = TEMPERATURE_KEY, repr(float(getattr(model, 'temperature', 1.0)))
+    onnx.save(graph, os.fspath(path))

@@ -5,7 +5,10 @@ resized with bilinear interpolation); its output ``logits`` is float32
 ``N x num_classes x H x W``. H and W must be multiples of the model's size divisor (32 for most
 encoders, 16 for DeepLabV3+): pad at the bottom/right and crop the logits back, as
 :class:`~cityseg.apis.onnx.runtime.OnnxRuntimeNet` inside the segmentor does. A consumer needs
-no knowledge of the training statistics, only of RGB channel order.
+no knowledge of the training statistics, only of RGB channel order. The model's temperature
+(temperature scaling, :mod:`cityseg.evaluation.temperature`) is the graph's ``temperature``
+metadata entry: the logits are not divided by it, so that the argmax is the network's and a
+consumer applies ``softmax(logits / temperature)`` for calibrated probabilities.
 
 Shared by the exporter, the runtime and the comparison, so none of them imports another's
 module for these names.
@@ -18,6 +21,8 @@ from torch import nn
 
 INPUT_NAME = 'image'
 OUTPUT_NAME = 'logits'
+# Metadata key of the model's temperature (the logits are raw: divide by it before a softmax).
+TEMPERATURE_KEY = 'temperature'
 
 
 class RawImageNet(nn.Module):

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from .extra import require
-from .graph import INPUT_NAME, OUTPUT_NAME
+from .graph import INPUT_NAME, OUTPUT_NAME, TEMPERATURE_KEY
 
 if TYPE_CHECKING:
     import onnxruntime as ort
@@ -87,6 +87,9 @@ def use_onnxruntime(model: nn.Module, onnx_path: str | os.PathLike,
                     num_threads: int | None = None) -> nn.Module:
     """Replace ``model.net`` by the ONNX file's network run with onnxruntime (in place).
 
+    The graph's ``temperature`` metadata becomes ``model.temperature`` unless the config set
+    ``model.temperature`` itself (as a checkpoint's does in ``load_model_weights``).
+
     Raises:
         ValueError: the graph outputs another number of classes than the config's
             ``model.num_classes``; its scores would be mapped to the wrong class names (or
@@ -101,4 +104,11 @@ def use_onnxruntime(model: nn.Module, onnx_path: str | os.PathLike,
             f'model.num_classes={model.num_classes}: pass the config the ONNX model was '
             'exported from, or export this config\'s checkpoint (tools/export_onnx.py)')
     model.net = OnnxRuntimeNet(session, pre.mean, pre.std)
+    stored = session.get_modelmeta().custom_metadata_map.get(TEMPERATURE_KEY)
+    if stored is not None and getattr(model, 'temperature_cfg', False) is None:
+        try:
+            model.temperature = float(stored)
+        except ValueError:
+            raise ValueError(f'{os.fspath(onnx_path)}: metadata {TEMPERATURE_KEY}={stored!r} '
+                             'is not a number') from None
     return model

@@ -15,6 +15,7 @@ from PIL import Image
 
 from cityseg.utils.fileio import FileLock, atomic_output, lock_path
 
+from .anomalies import ANOMALY_SUFFIX, anomaly_mask, anomaly_polygons, paint_anomalies
 from .render import render_scene
 from .styles import apply_style, check_style
 
@@ -41,16 +42,20 @@ def _sample_stem(split: str, index: int) -> tuple[str, str]:
 
 
 def _write_sample(task: tuple[str, int], out_dir: Path, size: tuple[int, int], seed: int,
-                  style: str = 'day') -> None:
+                  style: str = 'day', anomalies: bool = False) -> None:
     split, index = task
     city, stem = _sample_stem(split, index)
     img, doc = render_scene(_image_rng(seed, split, index), size, index)
+    polygons = []
+    if anomalies and split != 'test':
+        img, doc, polygons = _add_anomalies(seed, split, index, img, doc)
     text = json.dumps(doc, indent=4)
     annotation = Annotation()
     annotation.fromJsonText(text)  # exactly what json2labelImg would read back from the file
     train_ids = createLabelImage(annotation, 'trainIds')
-    # the style's own stream (a 4th key), so the scene and its labels do not depend on it
-    style_rng = np.random.default_rng([seed, tuple(SPLIT_CITIES).index(split), index, 1])
+    # the style's own stream (a 4th key; the anomalies' is 1), so the scene, its anomalies and
+    # its labels do not depend on the style
+    style_rng = np.random.default_rng([seed, tuple(SPLIT_CITIES).index(split), index, 2])
     img = apply_style(img, np.asarray(train_ids), style, style_rng)
     img_dir = out_dir / 'leftImg8bit' / split / city
     img_dir.mkdir(parents=True, exist_ok=True)
@@ -67,14 +72,30 @@ def _write_sample(task: tuple[str, int], out_dir: Path, size: tuple[int, int], s
     # Pillow cannot write 32-bit PNGs; ids stay below 34000, so 16 bits as in the official files.
     instances = np.asarray(createInstanceImage(annotation, 'ids')).astype(np.uint16)
     Image.fromarray(instances).save(f'{prefix}instanceIds.png')
+    if anomalies:
+        Image.fromarray(anomaly_mask(polygons, np.asarray(train_ids))).save(
+            gt_dir / f'{stem}{ANOMALY_SUFFIX}')
+
+
+def _add_anomalies(seed: int, split: str, index: int, img: np.ndarray,
+                   doc: dict) -> tuple[np.ndarray, dict, list]:
+    """The scene with anomalies on its road (:mod:`.anomalies`), drawn from a stream of
+    their own; they join the polygons as 'unlabeled' (void), drawn last, on top."""
+    rng = np.random.default_rng([seed, tuple(SPLIT_CITIES).index(split), index, 1])
+    annotation = Annotation()
+    annotation.fromJsonText(json.dumps(doc))
+    polygons = anomaly_polygons(rng, np.asarray(createLabelImage(annotation, 'ids')))
+    doc = {**doc, 'objects': doc['objects'] + [
+        {'label': 'unlabeled', 'polygon': [list(p) for p in poly]} for poly in polygons]}
+    return paint_anomalies(rng, img, polygons), doc, polygons
 
 
 def _generation_args(num_train: int = 24, num_val: int = 8, num_test: int = 4,
                      size: tuple[int, int] = (512, 256), seed: int = 0,
-                     style: str = 'day') -> dict:
+                     style: str = 'day', anomalies: bool = False) -> dict:
     """The arguments that determine the output (not nproc), as stored in the marker file
-    (``style`` only when not the plain 'day', so day datasets made before styles existed are
-    still recognised)."""
+    (``style`` only when not the plain 'day' and ``anomalies`` only when set, so datasets made
+    before either existed are still recognised)."""
     width, height = (int(v) for v in size)
     if width < 32 or height < 16:
         raise ValueError(f'size must be at least 32x16 (width, height), got {size}')
@@ -85,6 +106,8 @@ def _generation_args(num_train: int = 24, num_val: int = 8, num_test: int = 4,
             'num_test': int(num_test), 'size': [width, height], 'seed': int(seed)}
     if check_style(style) != 'day':
         args['style'] = style
+    if anomalies:
+        args['anomalies'] = True
     return args
 
 
@@ -100,6 +123,8 @@ def _made_files(args: dict) -> set[str]:
                 made.update(f'gtFine/{split}/{city}/{stem}_gtFine_{suffix}' for suffix in (
                     'polygons.json', 'labelIds.png', 'labelTrainIds.png', 'color.png',
                     'instanceIds.png'))
+                if args.get('anomalies'):
+                    made.add(f'gtFine/{split}/{city}/{stem}{ANOMALY_SUFFIX}')
     return made
 
 
@@ -134,20 +159,23 @@ def _check_replaceable(out_dir: Path, args: dict) -> None:
 
 def generate_synthetic_cityscapes(out_dir: str | Path, num_train: int = 24, num_val: int = 8,
                                   num_test: int = 4, size: tuple[int, int] = (512, 256),
-                                  seed: int = 0, nproc: int = 1, style: str = 'day') -> Path:
+                                  seed: int = 0, nproc: int = 1, style: str = 'day',
+                                  anomalies: bool = False) -> Path:
     """Write a synthetic dataset in the Cityscapes layout under ``out_dir`` and return it.
 
     ``size`` is (width, height). ``train``/``val`` get ``leftImg8bit`` images and all ``gtFine``
     files (polygons json, labelIds, labelTrainIds, color, instanceIds); ``test`` gets images only,
     since the official test labels are dummies. ``style`` (see :mod:`.styles`: 'day', 'night',
-    'fog') changes the images' look only; the labels are those of 'day'. An earlier synthetic
-    dataset in ``out_dir`` is replaced; a non-empty directory without our marker, or holding
-    any file the generator did not make, is refused (:func:`_check_replaceable`), so neither
-    a real Cityscapes copy nor a file a user put there is ever deleted. The marker (the
-    generation arguments as json) is written last.
+    'fog') changes the images' look only; the labels are those of 'day'. With ``anomalies``,
+    every labelled image also gets objects no label covers on its road and a
+    ``*_gtFine_anomaly.png`` (:mod:`.anomalies`). An earlier synthetic dataset in ``out_dir``
+    is replaced; a non-empty directory without our marker, or holding any file the generator
+    did not make, is refused (:func:`_check_replaceable`), so neither a real Cityscapes copy
+    nor a file a user put there is ever deleted. The marker (the generation arguments as json)
+    is written last.
     """
     out_dir = Path(out_dir)
-    args = _generation_args(num_train, num_val, num_test, size, seed, style)
+    args = _generation_args(num_train, num_val, num_test, size, seed, style, anomalies)
     _check_replaceable(out_dir, args)
     if (out_dir / MARKER_NAME).exists():
         (out_dir / MARKER_NAME).unlink()
@@ -157,7 +185,7 @@ def generate_synthetic_cityscapes(out_dir: str | Path, num_train: int = 24, num_
     tasks = [(split, i) for split, n in zip(SPLIT_CITIES, (num_train, num_val, num_test))
              for i in range(n)]
     worker = partial(_write_sample, out_dir=out_dir, size=tuple(args['size']), seed=int(seed),
-                     style=style)
+                     style=style, anomalies=bool(anomalies))
     if nproc > 1 and len(tasks) > 1:
         with Pool(min(nproc, len(tasks))) as pool:
             pool.map(worker, tasks, chunksize=max(1, len(tasks) // (4 * nproc)))
