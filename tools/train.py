@@ -40,12 +40,13 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    cfg = load_config(args.config, args.cfg_options)
+    cfg_options = dict(args.cfg_options or {})
+    if args.amp:  # an override like any other: the config checks judge optim_wrapper by its type
+        cfg_options['optim_wrapper.type'] = 'AmpOptimWrapper'
+    cfg = load_config(args.config, cfg_options)
     cfg.work_dir = resolve_work_dir(cfg, args.config, args.work_dir)
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
-    if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
     if args.allow_existing_work_dir:
         cfg.allow_existing_work_dir = True
     if args.resume == 'auto':
