@@ -35,3 +35,10 @@ def synthetic_root(tmp_path_factory) -> str:
     folder = shared_dir(tmp_path_factory, 'synthetic', lambda d: ensure_synthetic_cityscapes(
         osp.join(d, 'cityscapes'), **SMALL_SYNTHETIC))
     return osp.join(folder, 'cityscapes')
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Run tests/test_tools/ (the tools as subprocesses, the slowest files) first. Under
+    ``-n 2 --dist loadfile`` each worker takes whole files in collection order, so the slow
+    files ending the alphabet would otherwise leave one worker finishing alone."""
+    items.sort(key=lambda item: not item.nodeid.startswith('tests/test_tools/'))

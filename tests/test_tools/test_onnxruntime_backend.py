@@ -26,10 +26,24 @@ def run_test(checkpoint: str, data_root: str, work_dir: str, mode: str, *extra: 
     return read_test_metrics(work_dir)
 
 
+@pytest.fixture(scope='module')
+def torch_report(checkpoint, synthetic_root, tmp_path_factory):
+    """The PyTorch backend's metrics of the tiny checkpoint by mode, each evaluated once for
+    the tests that compare a backend with it."""
+    reports = {}
+
+    def report(mode: str) -> dict:
+        if mode not in reports:
+            work_dir = str(tmp_path_factory.mktemp(f'pytorch-{mode}'))
+            reports[mode] = run_test(checkpoint, synthetic_root, work_dir, mode)
+        return reports[mode]
+    return report
+
+
 @pytest.mark.parametrize('mode', MODES)
 def test_onnxruntime_backend_gives_the_pytorch_metrics(checkpoint, synthetic_root, tmp_path,
-                                                       mode):
-    torch_report = run_test(checkpoint, synthetic_root, str(tmp_path / 'pt'), mode)
+                                                       mode, torch_report):
+    torch_report = torch_report(mode)
     ort_dir = str(tmp_path / 'ort')
     ort_report = run_test(checkpoint, synthetic_root, ort_dir, mode, '--backend', 'onnxruntime')
     assert (torch_report['backend'], ort_report['backend']) == ('pytorch', 'onnxruntime')
@@ -45,7 +59,8 @@ def test_onnxruntime_backend_gives_the_pytorch_metrics(checkpoint, synthetic_roo
         'batch', '', 'height', 'width']
 
 
-def test_int8_export_runs_through_infer_and_test(checkpoint, synthetic_root, tmp_path):
+def test_int8_export_runs_through_infer_and_test(checkpoint, synthetic_root, tmp_path,
+                                                torch_report):
     opts = ['--cfg-options', *tiny_cfg_options(synthetic_root, str(tmp_path / 'pt'))]
     int8 = str(tmp_path / 'int8.onnx')
     log = run_tool('export_onnx.py', QUICKSTART, checkpoint, '--out', int8, '--dynamic',
@@ -61,7 +76,7 @@ def test_int8_export_runs_through_infer_and_test(checkpoint, synthetic_root, tmp
     stem = osp.splitext(osp.basename(image))[0]
     assert osp.isfile(tmp_path / 'pred' / f'{stem}_trainIds.png')
 
-    torch_report = run_test(checkpoint, synthetic_root, str(tmp_path / 'pt'), 'whole')
+    torch_report = torch_report('whole')
     int8_report = run_test('-', synthetic_root, str(tmp_path / 'int8'), 'whole',
                            '--backend', 'onnxruntime', '--onnx', int8)
     assert int8_report['onnx'] == int8 and int8_report['checkpoint'] is None  # '-': none
