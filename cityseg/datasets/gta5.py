@@ -6,11 +6,11 @@ import os.path as osp
 
 from cityseg.registry import DATASETS
 
-from .paired import CityscapesClassesDataset, pair_labels
+from .paired import ConvertedSourceDataset
 
 
 @DATASETS.register_module()
-class GTA5Dataset(CityscapesClassesDataset):
+class GTA5Dataset(ConvertedSourceDataset):
     """GTA5 as its download unpacks: ``images/*.png`` with ``labels/*.png`` of the same name.
 
     The labels are palette PNGs whose indices are Cityscapes label ids (read as labelIds and
@@ -31,17 +31,8 @@ class GTA5Dataset(CityscapesClassesDataset):
     depth = 0
     root_hint = ('Set data_root (or the GTA5_DATASET environment variable) to the folder that '
                  'holds images/ and labels/.')
-    _suffixes = {'labelIds': '.png', 'labelTrainIds': '_labelTrainIds.png'}
-
-    def __init__(self, data_root: str, split: str = 'train', label_type: str = 'auto',
-                 **kwargs) -> None:
-        if split != 'train':
-            raise ValueError(f"GTA5 has one split, 'train' (the whole set), got split={split!r}")
-        if label_type not in ('auto', *self._suffixes):
-            raise ValueError(f"label_type must be 'auto', 'labelIds' or 'labelTrainIds', "
-                             f'got {label_type!r}')
-        self.label_type = label_type
-        super().__init__(data_root=data_root, split=split, **kwargs)
+    raw_label_type = 'labelIds'
+    dataset_name = 'GTA5'
 
     @property
     def cache_prefix(self) -> str:
@@ -49,11 +40,3 @@ class GTA5Dataset(CityscapesClassesDataset):
 
     def folders(self) -> list[tuple[str, str]]:
         return [(osp.join(self.data_root, 'images'), osp.join(self.data_root, 'labels'))]
-
-    def label_spec(self, img_paths: list[str], img_dir: str, label_dir: str) -> tuple[str, dict]:
-        label_type = self.label_type
-        if label_type == 'auto':
-            _, missing = pair_labels(img_paths, img_dir, self.img_suffix, label_dir,
-                                     self._suffixes['labelTrainIds'])
-            label_type = 'labelIds' if missing else 'labelTrainIds'
-        return self._suffixes[label_type], dict(label_type=label_type)

@@ -262,3 +262,40 @@ class CityscapesClassesDataset(PairedSegDataset):
 
     def label_spec(self, img_paths: list[str], img_dir: str, label_dir: str) -> tuple[str, dict]:
         return self.label_suffix, dict(label_type='labelTrainIds')
+
+
+class ConvertedSourceDataset(CityscapesClassesDataset):
+    """Base class of the one-split adaptation sources (GTA5, SYNTHIA), whose raw labels
+    (``raw_label_type``, ``<stem>.png``) DAFormer's convert scripts may have turned into
+    ``<stem>_labelTrainIds.png`` beside them.
+
+    ``label_type='auto'`` reads the converted files when every image has one, else the raw
+    ones, so a user's converted copy and a fresh download both work without a setting.
+    """
+
+    raw_label_type: str
+    dataset_name: str
+
+    def __init__(self, data_root: str, split: str = 'train', label_type: str = 'auto',
+                 **kwargs) -> None:
+        if split != 'train':
+            raise ValueError(f"{self.dataset_name} has one split, 'train' (the whole set), got "
+                             f'split={split!r}')
+        if label_type not in ('auto', *self._label_suffixes()):
+            raise ValueError(f"label_type must be 'auto', {self.raw_label_type!r} or "
+                             f"'labelTrainIds', got {label_type!r}")
+        self.label_type = label_type
+        super().__init__(data_root=data_root, split=split, **kwargs)
+
+    @classmethod
+    def _label_suffixes(cls) -> dict[str, str]:
+        return {cls.raw_label_type: '.png', 'labelTrainIds': '_labelTrainIds.png'}
+
+    def label_spec(self, img_paths: list[str], img_dir: str, label_dir: str) -> tuple[str, dict]:
+        suffixes = self._label_suffixes()
+        label_type = self.label_type
+        if label_type == 'auto':
+            _, missing = pair_labels(img_paths, img_dir, self.img_suffix, label_dir,
+                                     suffixes['labelTrainIds'])
+            label_type = self.raw_label_type if missing else 'labelTrainIds'
+        return suffixes[label_type], dict(label_type=label_type)
