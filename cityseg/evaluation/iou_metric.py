@@ -188,17 +188,14 @@ class IoUMetric(BaseMetric):
         self.output_file = output_file
         self.output_meta = dict(output_meta or {})
 
-    @property
-    def dataset_meta(self) -> dict | None:
-        """The dataset's metainfo (set by the Runner); setting it checks ``class_subsets``."""
-        return self._dataset_meta
-
-    @dataset_meta.setter
+    @BaseMetric.dataset_meta.setter
     def dataset_meta(self, dataset_meta: dict | None) -> None:
+        """Set by the Runner: checks ``class_subsets`` against the classes, then stores the
+        metainfo through mmengine's own setter."""
         classes = (dataset_meta or {}).get('classes')
         if classes is not None:
             self.check_class_subsets(list(classes))
-        self._dataset_meta = dataset_meta
+        BaseMetric.dataset_meta.fset(self, dataset_meta)
 
     def check_class_subsets(self, class_names: Sequence[str]) -> dict[str, list[int]]:
         """The class indices of each subset in ``class_names``; an unknown name is an error
