@@ -78,3 +78,26 @@ def test_unimatch_splits_and_published_numbers():
         assert unlabelled.complement and not unlabelled.dataset.with_labels
         with open(osp.join(ROOT, 'configs', name)) as f:
             assert published in f.read()
+
+
+def test_synthia_recipe_reports_the_protocols_miou():
+    from cityseg.datasets.labels import CLASSES
+    from cityseg.registry import METRICS
+    name = 'uda/daformer_segformer-mit-b5_1xb4-40k_synthia2cityscapes-512x512.py'
+    cfg = _load(name)
+    gta = _load('uda/daformer_segformer-mit-b5_1xb4-40k_gta2cityscapes-512x512.py')
+    source, target = cfg.train_dataloader.dataset.datasets
+    assert (source.type, source.protocol) == ('SynthiaDataset', 16)
+    assert target == gta.train_dataloader.dataset.datasets[1]
+    assert cfg.model == gta.model and cfg.optim_wrapper == gta.optim_wrapper
+    assert cfg.val_dataloader.dataset.split == 'val'
+    for evaluator in (cfg.val_evaluator, cfg.test_evaluator):
+        with DefaultScope.overwrite_default_scope('cityseg'):
+            metric = METRICS.build(evaluator)
+        metric.dataset_meta = {'classes': CLASSES}  # Cityscapes val: every name is known
+        assert list(metric.class_subsets) == ['mIoU16', 'mIoU13']
+        assert len(metric.class_subsets['mIoU16']) == 16
+        assert len(metric.class_subsets['mIoU13']) == 13
+    with open(osp.join(ROOT, 'configs', name)) as f:
+        header = f.read()
+    assert '60.9' in header and '67.4' in header

@@ -21,7 +21,7 @@ from mmengine.config import Config
 from mmengine.runner import CheckpointLoader
 from torch import nn
 
-from cityseg.evaluation.metrics_file import read_metrics_file
+from cityseg.evaluation.metrics_file import read_metrics_file, summary_keys
 from cityseg.models.networks import strip_head_dropout
 from cityseg.utils.fileio import atomic_output, atomic_write, file_sha256
 from cityseg.utils.output_dir import check_output_dir, record_output_dir
@@ -107,7 +107,8 @@ def model_card(net: nn.Module, cfg: Config, metrics: Mapping, prep: dict, datase
                slim_name: str) -> str:
     """smp's model card, followed by cityseg's sections: evaluation with the per-class table,
     dataset, preprocessing, the slimmed checkpoint and the training config."""
-    summary = {k: metrics[k] for k in _SUMMARY_KEYS if metrics.get(k) is not None}
+    summary = {k: metrics[k] for k in summary_keys(metrics, _SUMMARY_KEYS)
+               if metrics.get(k) is not None}
     card = net.generate_model_card(metrics=summary, dataset=dataset)
     per_class = metrics['per_class']
     columns = list(next(iter(per_class.values())))

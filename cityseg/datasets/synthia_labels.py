@@ -28,6 +28,10 @@ PROTOCOL_CLASSES: dict[int, tuple[str, ...]] = {
     13: tuple(c for c in CLASSES if c not in ('terrain', 'truck', 'train', 'wall', 'fence',
                                               'pole')),
 }
+# The same lists under the names the literature reports them by: what IoUMetric's
+# ``class_subsets='synthia'`` averages (mean IoU over each subset, next to mIoU).
+SYNTHIA_CLASS_SUBSETS: dict[str, tuple[str, ...]] = {
+    f'mIoU{n}': classes for n, classes in PROTOCOL_CLASSES.items()}
 
 SYNTHIA_ID_TO_TRAIN_ID = np.full(256, IGNORE_INDEX, dtype=np.uint8)
 for _id, (_, _cityscapes) in enumerate(SYNTHIA_CLASSES):

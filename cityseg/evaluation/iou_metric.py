@@ -18,7 +18,7 @@ log table alone shows percentages, for reading.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -27,6 +27,7 @@ from mmengine.fileio import exists
 from mmengine.logging import print_log
 from terminaltables import AsciiTable
 
+from cityseg.datasets.synthia_labels import SYNTHIA_CLASS_SUBSETS
 from cityseg.registry import METRICS
 
 from .confusion import confusion_matrix, metrics_from_confusion
@@ -41,6 +42,48 @@ from .instance_iou import (
 from .metrics_file import write_metrics_file
 
 SUMMARY_METRICS = ('mIoU', 'mDice', 'mFscore')
+# Every summary key the metric may return itself, which a class subset's name may not be.
+SUMMARY_KEYS = ('aAcc', 'mIoU', 'mAcc', 'mDice', 'mFscore', 'mPrecision', 'mRecall', 'iIoU')
+# ``class_subsets`` given by name: the literature's protocols, their class lists written once.
+CLASS_SUBSET_PRESETS: dict[str, Mapping[str, Sequence[str]]] = {
+    'synthia': SYNTHIA_CLASS_SUBSETS,  # mIoU16 and mIoU13 of SYNTHIA -> Cityscapes
+}
+
+
+def resolve_class_subsets(class_subsets: Mapping[str, Sequence[str]] | str | None
+                          ) -> dict[str, tuple[str, ...]]:
+    """``{key: class names}`` from IoUMetric's ``class_subsets`` (a preset's name, a dict or
+    None), checked for shape: each key a new summary name, each value a non-empty list of
+    distinct class names. The names themselves are checked against the dataset's classes
+    later (:meth:`IoUMetric.check_class_subsets`)."""
+    if class_subsets is None:
+        return {}
+    if isinstance(class_subsets, str):
+        if class_subsets not in CLASS_SUBSET_PRESETS:
+            raise ValueError(f'IoUMetric class_subsets={class_subsets!r} is not a preset; '
+                             f'choose from {sorted(CLASS_SUBSET_PRESETS)} or give a dict '
+                             f'{{key: [class names]}}')
+        class_subsets = CLASS_SUBSET_PRESETS[class_subsets]
+    if not isinstance(class_subsets, Mapping):
+        raise TypeError(f'IoUMetric class_subsets must be a preset name or a dict '
+                        f'{{key: [class names]}}, got {type(class_subsets).__name__}')
+    resolved = {}
+    for key, names in class_subsets.items():
+        where = f'IoUMetric class_subsets[{key!r}]'
+        if not isinstance(key, str) or not key:
+            raise ValueError(f'{where}: the key must be a non-empty string (the summary name)')
+        if key in SUMMARY_KEYS:
+            raise ValueError(f'{where}: {key!r} is one of the summary keys {SUMMARY_KEYS}; '
+                             f'name the subset otherwise (e.g. mIoU16)')
+        if isinstance(names, str) or not isinstance(names, Sequence) or not names:
+            raise ValueError(f'{where} must be a non-empty list of class names, got {names!r}')
+        if not all(isinstance(n, str) for n in names):
+            raise ValueError(f'{where}: class names must be strings, got {list(names)!r}')
+        repeated = sorted({n for n in names if list(names).count(n) > 1})
+        if repeated:
+            raise ValueError(f'{where} names {repeated} more than once')
+        resolved[key] = tuple(names)
+    return resolved
 
 
 def per_class_table(class_names: Sequence[str], per_class: dict[str, np.ndarray]) -> str:
@@ -76,6 +119,15 @@ class IoUMetric(BaseMetric):
         iou_metrics: any of ``'mIoU'``, ``'mDice'``, ``'mFscore'``; ``aAcc`` and ``mAcc`` are
             always reported, ``'mFscore'`` adds ``mPrecision`` and ``mRecall``. (Not named
             ``metrics``: mmengine's Runner would take such a dict for an ``Evaluator`` config.)
+        class_subsets: more means of the class IoUs, each over a named subset of the
+            dataset's classes, reported next to ``mIoU`` (in the returned metrics, hence the
+            log, and in ``metrics.json``): a dict ``{key: [class names]}``, or the name of a
+            preset of :data:`CLASS_SUBSET_PRESETS`: ``'synthia'`` is ``mIoU16`` and ``mIoU13``,
+            the SYNTHIA -> Cityscapes protocols (:data:`.synthia_labels.PROTOCOL_CLASSES`).
+            Each mean is over the same per-class IoUs as ``mIoU`` (``nan_to_num`` applied
+            first, a nan class left out). Needs ``'mIoU'`` in ``iou_metrics``; a key that is a
+            summary name, or a class name the dataset lacks, is an error (the latter when
+            ``dataset_meta`` is set, or at evaluation without one).
         instance_iou: iIoU of the 8 Cityscapes instance classes, from the
             ``*_gtFine_instanceIds.png`` beside each sample's ``seg_map_path``. ``False``
             (default) reads no file, so validation during training pays nothing for it;
@@ -104,6 +156,7 @@ class IoUMetric(BaseMetric):
                  num_classes: int | None = None,
                  ignore_index: int = 255,
                  iou_metrics: Sequence[str] = ('mIoU', 'mDice'),
+                 class_subsets: Mapping[str, Sequence[str]] | str | None = None,
                  instance_iou: bool | str = False,
                  nan_to_num: float | None = None,
                  beta: float = 1,
@@ -121,6 +174,10 @@ class IoUMetric(BaseMetric):
             raise ValueError(f'ignore_index must be non-negative, got {ignore_index}')
         if instance_iou not in (False, True, 'auto'):
             raise ValueError(f"instance_iou must be False, True or 'auto', got {instance_iou!r}")
+        self.class_subsets = resolve_class_subsets(class_subsets)
+        if self.class_subsets and 'mIoU' not in metrics:
+            raise ValueError(f'IoUMetric class_subsets {sorted(self.class_subsets)} average '
+                             f"class IoUs: add 'mIoU' to iou_metrics (got {list(metrics)})")
         self.num_classes = num_classes
         self.ignore_index = ignore_index
         self.metrics = metrics
@@ -130,6 +187,28 @@ class IoUMetric(BaseMetric):
         self.format_only = format_only
         self.output_file = output_file
         self.output_meta = dict(output_meta or {})
+
+    @BaseMetric.dataset_meta.setter
+    def dataset_meta(self, dataset_meta: dict | None) -> None:
+        """Set by the Runner: checks ``class_subsets`` against the classes, then stores the
+        metainfo through mmengine's own setter."""
+        classes = (dataset_meta or {}).get('classes')
+        if classes is not None:
+            self.check_class_subsets(list(classes))
+        BaseMetric.dataset_meta.fset(self, dataset_meta)
+
+    def check_class_subsets(self, class_names: Sequence[str]) -> dict[str, list[int]]:
+        """The class indices of each subset in ``class_names``; an unknown name is an error
+        naming the subset and the class."""
+        indices = {}
+        for key, names in self.class_subsets.items():
+            unknown = [n for n in names if n not in class_names]
+            if unknown:
+                raise ValueError(f'IoUMetric class_subsets[{key!r}]: unknown class '
+                                 f'{", ".join(map(repr, unknown))}; the dataset\'s classes '
+                                 f'are {list(class_names)}')
+            indices[key] = [list(class_names).index(n) for n in names]
+        return indices
 
     def process(self, data_batch: object, data_samples: Sequence[dict]) -> None:
         """Add one confusion matrix (and iIoU counts) per sample of the batch to ``results``.
@@ -200,17 +279,21 @@ class IoUMetric(BaseMetric):
             per_class['iIoU'] = iiou
 
         names = self._class_names(len(conf))
+        subsets = self.check_class_subsets(names)
         print_log('per-class results (%):\n' + per_class_table(names, per_class),
                   logger='current')
         summary = {'aAcc': _pixel_accuracy(conf)}
-        summary.update({f'm{k}' if k != 'iIoU' else k: _nanmean(v)
-                        for k, v in per_class.items()})
+        for k, v in per_class.items():
+            summary[f'm{k}' if k != 'iIoU' else k] = _nanmean(v)
+            if k == 'IoU':  # the subset means next to mIoU, from the same class IoUs
+                summary.update({key: _nanmean(v[idx]) for key, idx in subsets.items()})
         if self.output_file is not None:
             write_metrics_file(
                 self.output_file, self.output_meta, summary,
                 {name: {k: float(v[i]) for k, v in per_class.items()}
                  for i, name in enumerate(names)},
-                conf, per_image_scores(files, confs))
+                conf, per_image_scores(files, confs),
+                class_subsets={k: list(v) for k, v in self.class_subsets.items()})
             print_log(f'metrics written to {self.output_file}', logger='current')
         return summary
 

@@ -7,7 +7,10 @@ One JSON object, written by :func:`write_metrics_file` and read back by
 - the caller's ``meta`` first (``tools/test.py`` passes ``config``, ``checkpoint``,
   ``checkpoint_sha256`` (the evaluated file's content hash, which tools/publish_model.py
   compares), ``split`` and ``tta``);
-- the summary metrics at the top level (``aAcc``, ``mIoU``, ``mAcc``, ...);
+- the summary metrics at the top level (``aAcc``, ``mIoU``, ``mAcc``, ..., and the mean of
+  each class subset, e.g. ``mIoU16`` and ``mIoU13`` of SYNTHIA -> Cityscapes);
+- ``class_subsets``: ``{key: [class names]}``, the classes each of those subset means
+  averages (only when the metric had ``class_subsets``);
 - ``per_class``: ``{class name: {'IoU': ..., 'Acc': ..., ...}}``;
 - ``confusion_matrix``: ``classes``, ``rows`` (``'ground truth'``), ``columns``
   (``'prediction'``) and the ``counts``;
@@ -31,10 +34,13 @@ _WRITTEN_BY = 'expected a metrics.json written by tools/test.py on a labelled sp
 
 def write_metrics_file(path: str, meta: Mapping, summary: Mapping[str, float],
                        per_class: Mapping[str, Mapping[str, float]], conf: np.ndarray,
-                       per_image: Sequence[Mapping]) -> None:
-    """Write the evaluation to ``path`` (any mmengine file backend; folders are created)."""
+                       per_image: Sequence[Mapping],
+                       class_subsets: Mapping[str, Sequence[str]] | None = None) -> None:
+    """Write the evaluation to ``path`` (any mmengine file backend; folders are created).
+    ``class_subsets`` (``{summary key: class names}``) is written only when non-empty."""
+    subsets = dict(class_subsets=dict(class_subsets)) if class_subsets else {}
     report = dict(
-        **meta, **summary, per_class=per_class,
+        **meta, **summary, **subsets, per_class=per_class,
         confusion_matrix=dict(classes=list(per_class), rows='ground truth',
                               columns='prediction', counts=np.asarray(conf).tolist()),
         per_image=per_image)
@@ -48,6 +54,18 @@ def nan_to_none(obj: object) -> object:
     if isinstance(obj, list | tuple):
         return [nan_to_none(v) for v in obj]
     return None if isinstance(obj, float) and math.isnan(obj) else obj
+
+
+def summary_keys(metrics: Mapping, keys: Sequence[str]) -> list[str]:
+    """``keys``, each followed (after ``mIoU``) by the class-subset means the file records in
+    ``class_subsets``: the summary rows a reader of ``metrics`` shows."""
+    subsets = [k for k in metrics.get('class_subsets') or {} if k not in keys]
+    out = []
+    for key in keys:
+        out.append(key)
+        if key == 'mIoU':
+            out += subsets
+    return out if 'mIoU' in keys else [*out, *subsets]
 
 
 def read_metrics_file(path: str, require: Iterable[str] = SECTIONS) -> dict:

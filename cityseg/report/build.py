@@ -21,7 +21,7 @@ import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from cityseg.engine.hooks.worst_images_hook import PICTURES, picture_path
-from cityseg.evaluation.metrics_file import read_metrics_file
+from cityseg.evaluation.metrics_file import read_metrics_file, summary_keys
 from cityseg.visualization import normalize, palette_of, plot_confusion
 from cityseg.visualization.calibration import plot_reliability
 
@@ -102,7 +102,7 @@ def build_report(metrics: Mapping, out_dir: str, compare: Mapping | None = None,
     summary = [dict(name=k, value=metrics[k],
                     other=None if compare is None else compare.get(k),
                     delta=None if compare is None else _delta(metrics[k], compare.get(k)))
-               for k in SUMMARY_KEYS if k in metrics]
+               for k in summary_keys(metrics, SUMMARY_KEYS) if k in metrics]
     class_rows = [dict(name=c, color='#{:02x}{:02x}{:02x}'.format(*palette[i]),
                        scores=[scores[k][i] for k in keys],
                        deltas=None if deltas is None else [deltas[k][i] for k in keys])

@@ -269,3 +269,77 @@ def test_values_are_not_wrapped_into_the_narrow_index(dtype, value):
 def test_float_maps_rejected():
     with pytest.raises(ValueError, match='integer class indices.*float32'):
         confusion_matrix(torch.tensor(HAND_PRED, dtype=torch.float32), torch.tensor(HAND_GT), 3)
+
+
+def _pixels_of(conf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A (pred, gt) pair of 1 x N maps whose confusion matrix is ``conf`` (rows = gt)."""
+    gt, pred = np.nonzero(conf)
+    counts = conf[gt, pred]
+    return np.repeat(pred, counts)[None], np.repeat(gt, counts)[None]
+
+
+def test_class_subset_means_match_numpy_on_a_hand_made_matrix(tmp_path):
+    from cityseg.datasets.synthia_labels import PROTOCOL_CLASSES
+    rng = np.random.default_rng(0)
+    conf = rng.integers(0, 50, (NUM_CLASSES, NUM_CLASSES)) * (rng.random((19, 19)) < 0.3)
+    conf[np.arange(19), np.arange(19)] += rng.integers(50, 500, 19)
+    wall, fence, bus = CLASSES.index('wall'), CLASSES.index('fence'), CLASSES.index('bus')
+    conf[wall, :] = conf[:, wall] = 0  # wall in neither map: nan, left out of mIoU16
+    conf[fence, :] = 0  # fence predicted, never in the ground truth: IoU 0, counted
+    conf[bus, fence] = 7
+    pred, gt = _pixels_of(conf)
+    metric = IoUMetric(class_subsets='synthia', output_file=str(tmp_path / 'metrics.json'))
+    metric.dataset_meta = {'classes': CLASSES}
+    metric.process(None, [metric_sample(pred, gt)])
+    res = metric.compute_metrics(metric.results)
+
+    tp = np.diag(conf).astype(float)
+    with np.errstate(invalid='ignore'):
+        iou = tp / (conf.sum(0) + conf.sum(1) - tp)
+    assert np.isnan(iou[wall]) and iou[fence] == 0
+    for n in (16, 13):
+        idx = [CLASSES.index(c) for c in PROTOCOL_CLASSES[n]]
+        assert res[f'mIoU{n}'] == pytest.approx(np.nanmean(iou[idx]))
+    assert res['mIoU'] == pytest.approx(np.nanmean(iou))
+    assert list(res)[:4] == ['aAcc', 'mIoU', 'mIoU16', 'mIoU13']  # next to mIoU
+    report = _read(tmp_path / 'metrics.json')
+    assert (report['mIoU16'], report['mIoU13']) == pytest.approx((res['mIoU16'],
+                                                                  res['mIoU13']))
+    assert report['class_subsets'] == {f'mIoU{n}': list(PROTOCOL_CLASSES[n]) for n in (16, 13)}
+
+    # nan_to_num applies before the subset means, as before mIoU: wall counts as 0 in mIoU16.
+    metric = IoUMetric(class_subsets='synthia', nan_to_num=0)
+    metric.dataset_meta = {'classes': CLASSES}
+    metric.process(None, [metric_sample(pred, gt)])
+    idx = [CLASSES.index(c) for c in PROTOCOL_CLASSES[16]]
+    assert metric.compute_metrics(metric.results)['mIoU16'] == pytest.approx(
+        np.nan_to_num(iou[idx]).mean())
+
+
+def test_class_subset_by_hand():
+    metric = IoUMetric(class_subsets=dict(mIoU2=['road', 'sidewalk']))
+    metric.dataset_meta = {'classes': ('road', 'sidewalk', 'building')}
+    metric.process(None, [metric_sample(HAND_PRED, HAND_GT)])
+    res = metric.compute_metrics(metric.results)
+    assert res['mIoU2'] == pytest.approx((HAND_IOU[0] + HAND_IOU[1]) / 2)  # (1/3 + 2/3) / 2
+
+
+def test_class_subset_errors_name_the_key_the_subset_and_the_class():
+    metric = IoUMetric(class_subsets=dict(mIoU16=['road', 'wal']))
+    with pytest.raises(ValueError, match=r"class_subsets\['mIoU16'\]: unknown class 'wal'"):
+        metric.dataset_meta = {'classes': CLASSES}
+    # Without dataset_meta the classes are named by index, checked at evaluation.
+    metric = IoUMetric(num_classes=3, class_subsets=dict(first=['0', 'road']))
+    metric.process(None, [metric_sample(HAND_PRED, HAND_GT)])
+    with pytest.raises(ValueError, match=r"class_subsets\['first'\]: unknown class 'road'"):
+        metric.compute_metrics(metric.results)
+    with pytest.raises(ValueError, match="class_subsets='gta'.*'synthia'"):
+        IoUMetric(class_subsets='gta')
+    with pytest.raises(ValueError, match=r"class_subsets\['mIoU'\].*summary keys"):
+        IoUMetric(class_subsets=dict(mIoU=['road']))
+    with pytest.raises(ValueError, match=r"class_subsets\['x'\] must be a non-empty list"):
+        IoUMetric(class_subsets=dict(x='road'))
+    with pytest.raises(ValueError, match=r"class_subsets\['x'\] names \['car'\] more than"):
+        IoUMetric(class_subsets=dict(x=['car', 'road', 'car']))
+    with pytest.raises(ValueError, match="add 'mIoU' to iou_metrics"):
+        IoUMetric(iou_metrics=['mDice'], class_subsets='synthia')

@@ -141,3 +141,11 @@ def test_read_metrics_file_checks_only_the_keys_asked_for(tmp_path):
     assert read_metrics_file(str(path), require=('per_class',))['mIoU'] == 0.25
     with pytest.raises(FileNotFoundError, match=f'{tmp_path / "nowhere.json"} does not exist'):
         read_metrics_file(str(tmp_path / 'nowhere.json'))
+
+
+def test_summary_keys_put_the_recorded_class_subsets_after_miou():
+    from cityseg.evaluation.metrics_file import summary_keys
+    keys = ('aAcc', 'mIoU', 'mAcc')
+    assert summary_keys({}, keys) == list(keys)
+    metrics = {'class_subsets': {'mIoU16': ['road'], 'mIoU13': ['road']}}
+    assert summary_keys(metrics, keys) == ['aAcc', 'mIoU', 'mIoU16', 'mIoU13', 'mAcc']

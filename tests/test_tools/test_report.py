@@ -157,6 +157,17 @@ def test_build_report_custom_palette_compare_and_missing_pictures(tmp_path):
         load_metrics(str(tmp_path / 'nowhere'))
 
 
+def test_report_shows_the_class_subset_means_after_miou(tmp_path):
+    classes = ['sky', 'car', 'boat']
+    metrics = _metrics(classes, [0.75, 0.5, None], [dict(file='/d/a.png', mIoU=0.5, aAcc=0.8)],
+                       [[5, 1, 0], [0, 4, 0], [0, 0, 0]])
+    metrics.update(mIoU2=0.625, class_subsets=dict(mIoU2=['sky', 'car']))
+    with open(build_report(metrics, str(tmp_path / 'r'))) as f:
+        html = f.read()
+    assert html.index('>mIoU<') < html.index('>mIoU2<')
+    assert '62.50' in html
+
+
 def test_report_escapes_class_and_file_names_in_headless_chromium(tmp_path):
     """A class name and an image file name holding markup show as text in Chromium: neither
     the <script> nor the <img onerror> runs (issue 23: the .j2 template was not escaped)."""
