@@ -35,7 +35,7 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor, max_iter: int = 
         return loss
 
     optimizer.step(closure)
-    temperature = float(log_t.exp())
+    temperature = float(log_t.detach().exp())
     if not math.isfinite(temperature):
         raise ValueError('the temperature fit diverged (are the logits finite?)')
     return temperature
