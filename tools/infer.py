@@ -34,7 +34,7 @@ from tqdm import tqdm
 from cityseg.apis import inference_model, init_model, read_image
 from cityseg.apis.onnx import use_onnxruntime
 from cityseg.models.uncertainty import SCORES
-from cityseg.utils import apply_tta, load_config, resolve_checkpoint
+from cityseg.utils import apply_tta, config_section, load_config, resolve_checkpoint
 from cityseg.utils.fileio import write_image
 from cityseg.utils.output_dir import OutputDirError, check_output_dir, output_dir
 from cityseg.visualization import write_prediction_pictures
@@ -97,7 +97,7 @@ def inference_config(args: argparse.Namespace) -> Config:
     cfg = load_config(args.config, args.cfg_options)
     if args.tta:
         apply_tta(cfg)
-    test_cfg = cfg.model.setdefault('test_cfg', {})
+    test_cfg = config_section(cfg.model, 'test_cfg')
     if args.uncertainty:
         test_cfg['scores'] = list(args.uncertainty)
     if args.sml_stats:

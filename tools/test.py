@@ -25,6 +25,7 @@ from cityseg.report import read_report_inputs, report_test_run
 from cityseg.report.test_run import REPORT_KIND, WORST_DIR
 from cityseg.utils import (
     apply_tta,
+    config_section,
     load_config,
     parse_evaluation_args,
     resolve_checkpoint,
@@ -104,7 +105,7 @@ def configure(cfg: Config, args: argparse.Namespace, checkpoint_sha256: str | No
                              tta=args.tta, backend=args.backend, onnx=args.onnx))
         if args.calibration:
             cfg.test_evaluator = [cfg.test_evaluator, dict(type='CalibrationMetric')]
-            cfg.model.setdefault('test_cfg', {})['return_logits'] = True
+            config_section(cfg.model, 'test_cfg')['return_logits'] = True
 
 
 def claim_output_folders(args: argparse.Namespace) -> dict[str, str]:

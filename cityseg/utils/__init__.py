@@ -1,6 +1,7 @@
 from .checkpoint_loading import allow_mmengine_checkpoints, load_model_weights
 from .config import (
     apply_tta,
+    config_section,
     load_config,
     parse_evaluation_args,
     resolve_checkpoint,
@@ -8,6 +9,6 @@ from .config import (
 )
 from .setup_env import register_all_modules
 
-__all__ = ['allow_mmengine_checkpoints', 'apply_tta', 'load_config', 'load_model_weights',
-           'parse_evaluation_args', 'resolve_checkpoint',
+__all__ = ['allow_mmengine_checkpoints', 'apply_tta', 'config_section', 'load_config',
+           'load_model_weights', 'parse_evaluation_args', 'resolve_checkpoint',
            'register_all_modules', 'resolve_work_dir']

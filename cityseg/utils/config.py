@@ -219,10 +219,20 @@ def drop_persistent_workers_without_workers(cfg: Config) -> None:
             loader['persistent_workers'] = False
 
 
+def config_section(parent: dict, key: str) -> dict:
+    """``parent[key]``, an empty dict put there first when it is missing or None, as stored:
+    change it in place. Not ``parent.setdefault(key, {})``: on an mmengine ``ConfigDict`` that
+    stores a converted copy and returns the dict it was given, so a change made through the
+    result is lost (a config without ``model.test_cfg`` silently lost ``--tta``)."""
+    if parent.get(key) is None:
+        parent[key] = {}
+    return parent[key]
+
+
 def apply_tta(cfg: Config) -> None:
     """Merge the config's ``tta_cfg`` (flips and scales; default: a horizontal flip) into
     ``model.test_cfg``, as ``--tta`` asks."""
-    cfg.model.setdefault('test_cfg', {}).update(cfg.get('tta_cfg', dict(flip=True)))
+    config_section(cfg.model, 'test_cfg').update(cfg.get('tta_cfg', dict(flip=True)))
 
 
 def resolve_work_dir(cfg: Config, config_path: str, work_dir: str | None = None) -> str:

@@ -7,6 +7,8 @@ import torch
 import torch.distributed as dist
 from mmengine.config import Config
 
+from .config import config_section
+
 
 def apply_launcher(cfg: Config, launcher: str) -> None:
     """Set ``cfg.launcher`` and make distributed jobs work on CPU-only machines too.
@@ -20,7 +22,7 @@ def apply_launcher(cfg: Config, launcher: str) -> None:
     cfg.launcher = launcher
     if launcher == 'none' or torch.cuda.is_available():
         return
-    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+    config_section(config_section(cfg, 'env_cfg'), 'dist_cfg')['backend'] = 'gloo'
     if cfg.get('model_wrapper_cfg') is None:
         cfg.model_wrapper_cfg = dict(
             type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,

@@ -175,6 +175,29 @@ def test_predict_on_teacher_or_student():
     assert torch.equal(out[0].pred_sem_seg.data, teacher_pred[0].pred_sem_seg.data)
 
 
+def test_test_time_settings_reach_the_predicting_network():
+    """model.test_cfg / model.temperature (what --tta, --calibration, calibration.py and a
+    checkpoint's temperature set) act on the network that predicts, as for an SMPSegmentor."""
+    model = MODELS.build(dict(
+        type='SemiSegmentor', semi_cfg=dict(predict_on='teacher'),
+        student=dict(type='SMPSegmentor', arch='TestPointwiseNet', num_classes=5,
+                     test_cfg=dict(mode='whole')),
+        test_cfg=dict(return_logits=True, scores=['msp']), temperature=2.0))
+    assert model.teacher.test_cfg['mode'] == 'whole' and model.teacher.test_cfg['return_logits']
+    assert model.test_cfg is model.teacher.test_cfg and model.temperature == 2.0
+    model.temperature = 4.0  # as calibration.py --fit-temperature sets it
+    assert model.teacher.temperature == 4.0
+    model.eval()
+    from helpers.seg_batch import make_data
+    (out,) = model.val_step(make_data([(8, 12)]))
+    with torch.no_grad():
+        logits = model.teacher.net(model.teacher.data_preprocessor(
+            make_data([(8, 12)]))['inputs'])[0]
+    torch.testing.assert_close(out.seg_logits.data, logits / 4.0)
+    probs = (logits / 4.0).softmax(0)
+    torch.testing.assert_close(out.anomaly_scores.msp[0], 1 - probs.max(0).values)
+
+
 def test_bad_semi_cfg_and_missing_branch_named():
     with pytest.raises(ValueError, match=r"unknown model.semi_cfg keys \['treshold'\]"):
         _semi(treshold=0.9)

@@ -3,6 +3,7 @@ student and teacher), tools/test.py, on tiny synthetic data."""
 from __future__ import annotations
 
 import os.path as osp
+import re
 import shutil
 import socket
 
@@ -109,12 +110,14 @@ def test_resume_is_exact(run, tmp_path):
 
 
 def test_checkpoint_evaluates_with_test_py(run, tmp_path):
+    """Also with --tta and --calibration, which set model.test_cfg: the predicting network's."""
     name, root, work_dir = run
     test_dir = str(tmp_path / 'test')
-    run_tool('test.py', CONFIGS[name][0], osp.join(work_dir, 'iter_4.pth'), '--cfg-options',
-             *_options(name, root, test_dir))
+    log = run_tool('test.py', CONFIGS[name][0], osp.join(work_dir, 'iter_4.pth'), '--tta',
+                   '--calibration', '--cfg-options', *_options(name, root, test_dir))
     metrics = read_test_metrics(test_dir)
     assert metrics['checkpoint'].endswith('iter_4.pth') and 0 <= metrics['mIoU'] <= 1
+    assert re.search(r'calibration: ECE 0\.\d+', log)
 
 
 
@@ -131,3 +134,20 @@ def test_two_process_gloo_semi_training(tmp_path):
     weights = _weights(osp.join(work_dir, 'iter_4.pth'))
     assert {k[len('teacher.'):] for k in weights if k.startswith('teacher.')} == {
         k[len('student.'):] for k in weights if k.startswith('student.')}
+
+
+def test_benchmark_semi_times_the_same_labelled_batch_both_ways(tmp_path):
+    """benchmark_semi.py: the supervised step gets the self-training batch's labelled share (2
+    of 2 + 2), each kind reports s/it and peak memory, and the ratio is theirs."""
+    opts = [o.replace('batch_size=2', 'batch_size=4') if o.startswith('train_dataloader.') else o
+            for o in _options('semi', str(tmp_path / 'data'), str(tmp_path / 'work'))]
+    out = run_tool('analysis_tools/benchmark_semi.py', SEMI, '--iters', '1', '--warmup', '0',
+                   '--repeat', '1', '--cfg-options', *opts)
+    header, sup, semi, ratio = out.strip().splitlines()[-4:]
+    assert 'supervised 2 labelled, self-training 4 labelled + unlabelled' in header
+    rows = {line.split()[0]: [float(v) for v in line.split()[1:]] for line in (sup, semi, ratio)}
+    assert rows.keys() == {'supervised', 'self-training', 'ratio'}
+    assert all(v > 0 for v in rows['supervised'] + rows['self-training'])
+    assert rows['ratio'] == pytest.approx(
+        [rows['self-training'][0] / rows['supervised'][0],
+         rows['self-training'][1] / rows['supervised'][1]], abs=0.01)

@@ -106,3 +106,23 @@ def test_runtime_keys_pass_the_override_check():
     """--cfg-options allow_existing_work_dir=True (the documented opt-in) is a known key."""
     cfg = load_config(QUICKSTART, {'allow_existing_work_dir': True, 'compile': False})
     assert cfg.allow_existing_work_dir is True
+
+
+def test_config_section_changes_the_stored_section_where_setdefault_does_not():
+    """--tta, --calibration, --uncertainty and the gloo launcher change a config section in
+    place; a config without it (every semi-supervised one lacks model.test_cfg) must not lose
+    the change, as ConfigDict.setdefault's result does."""
+    from mmengine.config import Config
+
+    from cityseg.utils import apply_tta, config_section
+    lost = Config(dict(model=dict(type='SemiSegmentor')))
+    lost.model.setdefault('test_cfg', {})['return_logits'] = True
+    assert lost.model.test_cfg == {}  # the mmengine behaviour config_section works around
+    cfg = Config(dict(model=dict(type='SemiSegmentor', test_cfg=None)))
+    config_section(cfg.model, 'test_cfg')['return_logits'] = True
+    assert cfg.model.test_cfg == dict(return_logits=True)
+    config_section(config_section(cfg, 'env_cfg'), 'dist_cfg')['backend'] = 'gloo'
+    assert cfg.env_cfg.dist_cfg.backend == 'gloo'
+    tta = Config(dict(model=dict(type='SemiSegmentor'), tta_cfg=dict(flip=True, scales=[1, 2])))
+    apply_tta(tta)
+    assert tta.model.test_cfg == dict(flip=True, scales=[1, 2])

@@ -32,7 +32,13 @@ from cityseg.apis.evaluation import build_evaluation_runner
 from cityseg.evaluation.metrics_file import nan_to_none
 from cityseg.models.uncertainty import SCORES, SMLStats, max_logit_sums
 from cityseg.registry import DATASETS
-from cityseg.utils import load_config, parse_evaluation_args, resolve_checkpoint, resolve_work_dir
+from cityseg.utils import (
+    config_section,
+    load_config,
+    parse_evaluation_args,
+    resolve_checkpoint,
+    resolve_work_dir,
+)
 from cityseg.utils.launch import end_distributed
 
 
@@ -68,7 +74,7 @@ def configure(cfg, args: argparse.Namespace) -> None:
     cfg.work_dir = resolve_work_dir(cfg, args.config, args.work_dir)
     dataset_cls = anomaly_dataset_class(cfg, args.config)
     cfg.test_evaluator = dict(type='AnomalyMetric', components=dataset_cls.components)
-    cfg.model.setdefault('test_cfg', {})['scores'] = list(args.scores)
+    config_section(cfg.model, 'test_cfg')['scores'] = list(args.scores)
 
 
 def sml_statistics(runner: Runner, model, split: str) -> SMLStats:

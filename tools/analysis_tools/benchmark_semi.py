@@ -1,5 +1,7 @@
 """Cost of a self-training step (semi-supervised or UDA config) against a supervised step of the
-same student and batch size: seconds per iteration and peak memory, side by side.
+same student on the same labelled batch (the labelled share of the self-training batch, e.g. 4
+of 4 labelled + 4 unlabelled): seconds per iteration and peak memory, side by side. The ratio
+is what switching a supervised recipe to self-training costs per iteration.
 
 Each step kind runs in a fresh subprocess, so that peak memory (CUDA: max allocated; CPU: peak
 resident set size) is its own; the kinds alternate ``--repeat`` times and the best time of each
@@ -25,6 +27,7 @@ from mmengine.optim import OptimWrapper
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
+from cityseg.datasets.samplers import samples_per_source
 from cityseg.registry import MODELS, OPTIMIZERS
 from cityseg.utils import load_config
 
@@ -48,18 +51,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def labelled_batch_size(cfg) -> int:
+    """How many labelled samples each self-training batch holds (MultiSourceSampler's share)."""
+    sampler = cfg.train_dataloader.sampler
+    return samples_per_source(sampler.batch_size, sampler.source_ratio)[0]
+
+
 def _batches(cfg, count: int) -> tuple[list[dict], list[dict]]:
     """``count`` self-training batches from the train loader, and as many supervised batches
-    of the same size from the labelled samples' ``sup`` branch."""
+    of its labelled share from the labelled samples' ``sup`` branch."""
     loader = Runner.build_dataloader(cfg.train_dataloader, seed=0)
     branch = cfg.model.get('semi_cfg', {}).get('sup_branch', 'sup')
     labelled = loader.dataset.datasets[0]
-    batch_size = cfg.train_dataloader.batch_size
     semi, sup, it, k = [], [], iter(loader), 0
     for _ in range(count):
         semi.append(next(it))
         rows = []
-        for _ in range(batch_size):
+        for _ in range(labelled_batch_size(cfg)):
             sample = labelled[k % len(labelled)]
             k += 1
             rows.append(dict(inputs=sample['inputs'][branch],
@@ -119,8 +127,10 @@ def main(argv: list[str] | None = None) -> None:
             if kind not in best or result['s_per_it'] < best[kind]['s_per_it']:
                 best[kind] = result
     sup, semi = best['supervised'], best['self-training']
-    print(f'{"step":<15}{"s/it":>10}{"peak MiB":>12}   ({sup["memory"]}, {args.device}, batch '
-          f'{load_config(args.config, args.options).train_dataloader.batch_size})')
+    cfg = load_config(args.config, args.options)
+    print(f'{"step":<15}{"s/it":>10}{"peak MiB":>12}   ({sup["memory"]}, {args.device}; batch: '
+          f'supervised {labelled_batch_size(cfg)} labelled, self-training '
+          f'{cfg.train_dataloader.batch_size} labelled + unlabelled)')
     for result in (sup, semi):
         print(f'{result["kind"]:<15}{result["s_per_it"]:>10.3f}{result["peak_mib"]:>12.0f}')
     print(f'{"ratio":<15}{semi["s_per_it"] / sup["s_per_it"]:>10.2f}'

@@ -29,7 +29,13 @@ from mmengine.runner import Runner
 from cityseg.apis.evaluation import build_evaluation_runner
 from cityseg.evaluation import fit_temperature
 from cityseg.evaluation.metrics_file import nan_to_none
-from cityseg.utils import load_config, parse_evaluation_args, resolve_checkpoint, resolve_work_dir
+from cityseg.utils import (
+    config_section,
+    load_config,
+    parse_evaluation_args,
+    resolve_checkpoint,
+    resolve_work_dir,
+)
 from cityseg.utils.checkpoint_loading import safe_torch_load
 from cityseg.utils.fileio import atomic_output
 from cityseg.utils.launch import end_distributed
@@ -60,7 +66,7 @@ def configure(cfg, args: argparse.Namespace) -> None:
     cfg.test_evaluator = dict(type='CalibrationMetric', num_bins=args.num_bins,
                               fit_pixels_per_image=args.fit_pixels if args.fit_temperature
                               else 0)
-    cfg.model.setdefault('test_cfg', {})['return_logits'] = True
+    config_section(cfg.model, 'test_cfg')['return_logits'] = True
 
 
 def evaluate(runner: Runner) -> tuple[dict, object]:

@@ -71,11 +71,16 @@ class SemiSegmentor(BaseModel):
         student: config of the segmentor that learns (``type='SMPSegmentor'``, ...). Its data
             preprocessor preprocesses every branch.
         semi_cfg: the method's settings, :data:`SEMI_CFG_DEFAULTS` key by key.
+        test_cfg: merged into the student's ``test_cfg`` (and so the teacher's): ``--tta``,
+            ``--calibration``, uncertainty scores and slide windows set ``model.test_cfg`` for
+            either segmentor alike.
+        temperature: the student's (and teacher's) ``temperature``.
     """
 
     def __init__(self, student: dict, semi_cfg: dict | None = None,
+                 test_cfg: dict | None = None, temperature: float | None = None,
                  init_cfg: dict | None = None) -> None:
-        student = MODELS.build(student) if isinstance(student, Mapping) else student
+        student = MODELS.build(_with_test_settings(student, test_cfg, temperature))
         super().__init__(data_preprocessor=MultiBranchDataPreprocessor(student.data_preprocessor),
                          init_cfg=init_cfg)
         self.student = student
@@ -107,6 +112,32 @@ class SemiSegmentor(BaseModel):
     def predictor(self) -> nn.Module:
         """The network validation and test use (``semi_cfg.predict_on``)."""
         return self.teacher if self.semi_cfg['predict_on'] == 'teacher' else self.student
+
+    # What the test-time tools read and set (test.py --tta / --calibration, calibration.py,
+    # anomaly.py, infer.py --uncertainty, a checkpoint's temperature): the predictor's.
+    @property
+    def test_cfg(self) -> dict:
+        return self.predictor.test_cfg
+
+    @property
+    def temperature_cfg(self) -> float | None:
+        return self.predictor.temperature_cfg
+
+    @property
+    def temperature(self) -> float:
+        return self.predictor.temperature
+
+    @temperature.setter
+    def temperature(self, value: float) -> None:
+        self.predictor.temperature = value
+
+    @property
+    def sml_stats(self):
+        return self.predictor.sml_stats
+
+    @sml_stats.setter
+    def sml_stats(self, value) -> None:
+        self.predictor.sml_stats = value
 
     def train(self, mode: bool = True) -> SemiSegmentor:
         """The teacher always predicts in eval mode (BatchNorm statistics, no dropout)."""
@@ -196,6 +227,22 @@ class SemiSegmentor(BaseModel):
         mask = self.mixer.masks(labels)
         return mix(mask, images, strong), mix(mask, labels, pseudo), \
             mix(mask, partner_weights, weights)
+
+
+def _with_test_settings(student: Mapping, test_cfg: dict | None,
+                        temperature: float | None) -> dict:
+    """The student's config with the segmentor-level ``test_cfg`` merged into its own and
+    ``temperature`` set, so that ``model.test_cfg`` / ``model.temperature`` mean the same for a
+    SemiSegmentor as for the SMPSegmentor it holds (the teacher is the student's copy)."""
+    if not isinstance(student, Mapping):
+        raise TypeError(f'SemiSegmentor student must be a config dict (type=SMPSegmentor, ...), '
+                        f'got {type(student).__name__}')
+    student = dict(student)
+    if test_cfg:
+        student['test_cfg'] = {**(student.get('test_cfg') or {}), **test_cfg}
+    if temperature is not None:
+        student['temperature'] = temperature
+    return student
 
 
 def _valid_pixels(samples: Sequence[SegDataSample], images: torch.Tensor) -> torch.Tensor:
