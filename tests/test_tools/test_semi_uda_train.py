@@ -144,7 +144,7 @@ def test_benchmark_semi_times_the_same_labelled_batch_both_ways(tmp_path):
     out = run_tool('analysis_tools/benchmark_semi.py', SEMI, '--iters', '1', '--warmup', '0',
                    '--repeat', '1', '--cfg-options', *opts)
     header, sup, semi, ratio = out.strip().splitlines()[-4:]
-    assert 'supervised 2 labelled, self-training 4 labelled + unlabelled' in header
+    assert 'supervised 2 labelled, self-training 2 labelled + 2 unlabelled' in header
     rows = {line.split()[0]: [float(v) for v in line.split()[1:]] for line in (sup, semi, ratio)}
     assert rows.keys() == {'supervised', 'self-training', 'ratio'}
     assert all(v > 0 for v in rows['supervised'] + rows['self-training'])

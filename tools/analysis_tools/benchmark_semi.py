@@ -128,9 +128,10 @@ def main(argv: list[str] | None = None) -> None:
                 best[kind] = result
     sup, semi = best['supervised'], best['self-training']
     cfg = load_config(args.config, args.options)
+    labelled, total = labelled_batch_size(cfg), cfg.train_dataloader.batch_size
     print(f'{"step":<15}{"s/it":>10}{"peak MiB":>12}   ({sup["memory"]}, {args.device}; batch: '
-          f'supervised {labelled_batch_size(cfg)} labelled, self-training '
-          f'{cfg.train_dataloader.batch_size} labelled + unlabelled)')
+          f'supervised {labelled} labelled, self-training {labelled} labelled + '
+          f'{total - labelled} unlabelled)')
     for result in (sup, semi):
         print(f'{result["kind"]:<15}{result["s_per_it"]:>10.3f}{result["peak_mib"]:>12.0f}')
     print(f'{"ratio":<15}{semi["s_per_it"] / sup["s_per_it"]:>10.2f}'
