@@ -39,11 +39,9 @@ from .instance_iou import (
     instance_iou,
     load_instance_ids,
 )
-from .metrics_file import write_metrics_file
+from .metrics_file import SUMMARY_KEYS, write_metrics_file
 
 SUMMARY_METRICS = ('mIoU', 'mDice', 'mFscore')
-# Every summary key the metric may return itself, which a class subset's name may not be.
-SUMMARY_KEYS = ('aAcc', 'mIoU', 'mAcc', 'mDice', 'mFscore', 'mPrecision', 'mRecall', 'iIoU')
 # ``class_subsets`` given by name: the literature's protocols, their class lists written once.
 CLASS_SUBSET_PRESETS: dict[str, Mapping[str, Sequence[str]]] = {
     'synthia': SYNTHIA_CLASS_SUBSETS,  # mIoU16 and mIoU13 of SYNTHIA -> Cityscapes

@@ -29,6 +29,8 @@ from mmengine.fileio import dump, get_text
 
 # The sections every metrics.json has (the summary keys depend on the metric's settings).
 SECTIONS = ('per_class', 'confusion_matrix', 'per_image')
+# The summary metrics IoUMetric writes at the top level, in the order a reader shows them.
+SUMMARY_KEYS = ('aAcc', 'mIoU', 'mAcc', 'mDice', 'iIoU', 'mFscore', 'mPrecision', 'mRecall')
 _WRITTEN_BY = 'expected a metrics.json written by tools/test.py on a labelled split'
 
 
@@ -56,16 +58,12 @@ def nan_to_none(obj: object) -> object:
     return None if isinstance(obj, float) and math.isnan(obj) else obj
 
 
-def summary_keys(metrics: Mapping, keys: Sequence[str]) -> list[str]:
-    """``keys``, each followed (after ``mIoU``) by the class-subset means the file records in
-    ``class_subsets``: the summary rows a reader of ``metrics`` shows."""
+def summary_keys(metrics: Mapping, keys: Sequence[str] = SUMMARY_KEYS) -> list[str]:
+    """``keys`` with the class-subset means the file records in ``class_subsets`` right after
+    ``mIoU`` (at the end without it): the summary rows a reader of ``metrics`` shows."""
     subsets = [k for k in metrics.get('class_subsets') or {} if k not in keys]
-    out = []
-    for key in keys:
-        out.append(key)
-        if key == 'mIoU':
-            out += subsets
-    return out if 'mIoU' in keys else [*out, *subsets]
+    at = list(keys).index('mIoU') + 1 if 'mIoU' in keys else len(keys)
+    return [*keys[:at], *subsets, *keys[at:]]
 
 
 def read_metrics_file(path: str, require: Iterable[str] = SECTIONS) -> dict:

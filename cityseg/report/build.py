@@ -27,7 +27,6 @@ from cityseg.visualization.calibration import plot_reliability
 
 from .plots import class_bars
 
-SUMMARY_KEYS = ('aAcc', 'mIoU', 'mAcc', 'mDice', 'iIoU', 'mFscore', 'mPrecision', 'mRecall')
 CLASS_KEYS = ('IoU', 'Acc', 'Dice', 'iIoU')
 PICTURE_TITLES = dict(image='image', gt='ground truth', pred='prediction', error='errors')
 TEMPLATES = osp.join(osp.dirname(osp.abspath(__file__)), 'templates')
@@ -102,7 +101,7 @@ def build_report(metrics: Mapping, out_dir: str, compare: Mapping | None = None,
     summary = [dict(name=k, value=metrics[k],
                     other=None if compare is None else compare.get(k),
                     delta=None if compare is None else _delta(metrics[k], compare.get(k)))
-               for k in summary_keys(metrics, SUMMARY_KEYS) if k in metrics]
+               for k in summary_keys(metrics) if k in metrics]
     class_rows = [dict(name=c, color='#{:02x}{:02x}{:02x}'.format(*palette[i]),
                        scores=[scores[k][i] for k in keys],
                        deltas=None if deltas is None else [deltas[k][i] for k in keys])

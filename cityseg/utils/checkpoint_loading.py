@@ -170,11 +170,9 @@ def load_model_weights(model: nn.Module, checkpoint: str, config: str | None = N
             from err
     temperature = (ckpt.get('meta') or {}).get('temperature')
     if temperature is not None and getattr(model, 'temperature_cfg', False) is None:
-        if (isinstance(temperature, bool) or not isinstance(temperature, int | float)
-                or not 0 < temperature < float('inf')):
-            raise ValueError(f"{checkpoint}: meta['temperature'] must be a positive number, "
-                             f'got {temperature!r}')
-        model.temperature = float(temperature)
+        # imported here: cityseg.models imports this module
+        from cityseg.models.test_cfg import check_temperature
+        model.temperature = check_temperature(temperature, f"{checkpoint}: meta['temperature']")
 
 
 def check_checkpoint_classes(ckpt: dict, num_classes: int | None, checkpoint: str,

@@ -80,6 +80,6 @@ def test_segmentor_returns_score_maps_and_scaled_logits(tmp_path):
 
 
 def test_segmentor_refuses_unknown_scores():
-    from cityseg.models.segmentor import parse_test_cfg
+    from cityseg.models.test_cfg import parse_test_cfg
     with pytest.raises(ValueError, match="unknown anomaly scores \\['odin'\\]"):
         parse_test_cfg(dict(scores=['odin']))

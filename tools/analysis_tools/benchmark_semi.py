@@ -64,10 +64,11 @@ def _batches(cfg, count: int) -> tuple[list[dict], list[dict]]:
     branch = cfg.model.get('semi_cfg', {}).get('sup_branch', 'sup')
     labelled = loader.dataset.datasets[0]
     semi, sup, it, k = [], [], iter(loader), 0
+    per_batch = labelled_batch_size(cfg)
     for _ in range(count):
         semi.append(next(it))
         rows = []
-        for _ in range(labelled_batch_size(cfg)):
+        for _ in range(per_batch):
             sample = labelled[k % len(labelled)]
             k += 1
             rows.append(dict(inputs=sample['inputs'][branch],
