@@ -161,6 +161,12 @@ class PairedSegDataset(BaseDataset):
         ``label_type``, which names the labels in errors."""
         raise NotImplementedError
 
+    def select_images(self, img_paths: list[str], img_dir: str) -> list[str]:
+        """The images of ``img_dir`` that are samples, in order: all of them here; a dataset
+        whose folder holds several splits or sequences keeps its own (before pairing, so the
+        labels of the others are not required)."""
+        return img_paths
+
     @property
     def cache_prefix(self) -> str:
         """The start of the cache files' names (the rest hashes the samples and transforms)."""
@@ -177,7 +183,8 @@ class PairedSegDataset(BaseDataset):
         data_list = []
         for img_dir, label_dir in self.folders():
             img_suffix = self.image_suffix
-            img_paths = list_images(img_dir, img_suffix, self.depth, self.root_hint)
+            img_paths = self.select_images(
+                list_images(img_dir, img_suffix, self.depth, self.root_hint), img_dir)
             if not isinstance(img_suffix, str):
                 _refuse_same_stems(img_paths, img_dir, img_suffix)
             infos = [dict(img_path=p, stem=strip_suffix(osp.basename(p), img_suffix))
