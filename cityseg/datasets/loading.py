@@ -100,8 +100,9 @@ class LoadCityscapesLabel(BaseTransform):
     sample's ``num_classes``, ``label_map`` and ``ignore_index``; ``'synthiaIds'``
     (:class:`.SynthiaDataset`: 16-bit PNGs, the class id in the R channel) through SYNTHIA's
     table; ``'camvidColors'`` (:class:`.CamVidDataset`'s original release: RGB labels in 32
-    colours) through CamVid's colour table and its grouping into 11 classes. A palette PNG (GTA5's labels) is read as its palette indices. The label must be a
-    single-channel 8-bit image of the image's size holding only valid values, else
+    colours) through CamVid's colour table and its grouping into 11 classes. A palette PNG
+    (GTA5's labels) is read as its palette indices. The label must be a single-channel 8-bit
+    image (CamVid's: RGB in its 32 colours) of the image's size holding only valid values, else
     ``ValueError`` names the file: silently learning from a corrupt label is worse than stopping.
     Samples without ``seg_map_path`` (the ``test`` split, whose labels are not public; the
     dataset refuses a labelled split with a missing file) pass through, so one pipeline serves
