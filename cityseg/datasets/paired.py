@@ -102,8 +102,9 @@ def _refuse_same_stems(img_paths: list[str], img_dir: str, img_suffix: Suffix) -
 class PairedSegDataset(BaseDataset):
     """Base class: images of :meth:`folders` paired with their labels, optionally cached.
 
-    Subclasses say where the files are (:meth:`folders`, ``img_suffix``, ``depth``) and how
-    the labels read (:meth:`label_spec`); each sample gets ``img_path``, ``stem`` (the file
+    Subclasses say where the files are (:meth:`folders`, ``img_suffix``, ``depth``; which of
+    them are samples: :meth:`select_images`) and how the labels read (:meth:`label_spec`);
+    each sample gets ``img_path``, ``stem`` (the file
     name without ``img_suffix``: prediction files are named after it) and, when
     ``with_labels``, ``seg_map_path`` plus the label fields that ``LoadCityscapesLabel`` reads.
 
