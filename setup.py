@@ -55,7 +55,8 @@ setup(
     license='Apache-2.0',
     python_requires='>=3.10',
     packages=find_packages(include=['cityseg', 'cityseg.*']),
-    package_data={'cityseg.report': ['templates/*.j2']},
+    package_data={'cityseg.report': ['templates/*.j2'],
+                  'cityseg.datasets': ['camvid_splits.txt']},
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,
     classifiers=[

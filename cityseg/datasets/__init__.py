@@ -7,6 +7,7 @@ from .anomaly import (
 )
 from .bdd100k import BDD100KDataset
 from .cache import DecodedSampleCache
+from .camvid import CamVidDataset
 from .cityscapes import CityscapesDataset
 from .corruptions import ImageCorruption
 from .dark_zurich import DarkZurichDataset
@@ -23,7 +24,7 @@ from .synthetic import SyntheticCityscapesDataset
 from .synthia import SynthiaDataset
 from .transforms import Albu, PackSegInputs, ResizeByRatio
 
-__all__ = ['ACDCDataset', 'Albu', 'BDD100KDataset', 'CityscapesClassesDataset',
+__all__ = ['ACDCDataset', 'Albu', 'BDD100KDataset', 'CamVidDataset', 'CityscapesClassesDataset',
            'CityscapesDataset', 'DarkZurichDataset', 'DecodedSampleCache',
            'FishyscapesLAFDataset', 'GTA5Dataset', 'ImageCorruption', 'ImageFolderDataset',
            'LoadCityscapesImage', 'LoadCityscapesLabel', 'MultiBranch', 'MultiSourceDataset',

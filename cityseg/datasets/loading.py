@@ -20,6 +20,7 @@ from PIL import Image
 
 from cityseg.registry import TRANSFORMS
 
+from .camvid_labels import CAMVID32_TO_CLASS, VALID_CAMVID32, camvid32_indices
 from .labels import ID_TO_TRAIN_ID, IGNORE_INDEX, NUM_CLASSES, VALID_LABEL_IDS
 from .synthia_labels import SYNTHIA_ID_TO_TRAIN_ID, VALID_SYNTHIA_IDS
 
@@ -33,7 +34,12 @@ VALID_VALUES = {
 VALID_VALUES['labelIds'][[*VALID_LABEL_IDS, LICENSE_PLATE_VALUE]] = True
 VALID_VALUES['labelTrainIds'][[*range(NUM_CLASSES), IGNORE_INDEX]] = True
 VALID_VALUES['synthiaIds'] = VALID_SYNTHIA_IDS
-LUTS = {'labelIds': ID_TO_TRAIN_ID, 'synthiaIds': SYNTHIA_ID_TO_TRAIN_ID}
+VALID_VALUES['camvidColors'] = VALID_CAMVID32
+LUTS = {'labelIds': ID_TO_TRAIN_ID, 'synthiaIds': SYNTHIA_ID_TO_TRAIN_ID,
+        'camvidColors': CAMVID32_TO_CLASS}
+# What the valid values of each label type are, for the error naming a file with others.
+VALUE_NAMES = {'labelIds': 'Cityscapes labelIds', 'labelTrainIds': 'Cityscapes labelTrainIds',
+               'synthiaIds': 'SYNTHIA class ids 0..22', 'camvidColors': "CamVid's 32 colours"}
 
 
 @lru_cache(maxsize=16)
@@ -78,7 +84,7 @@ class LoadCityscapesImage(LoadImageFromFile):
 
 
 # How a sample's label file stores its classes (the sample's ``label_type``).
-LABEL_TYPES = ('labelIds', 'labelTrainIds', 'classIds', 'synthiaIds')
+LABEL_TYPES = ('labelIds', 'labelTrainIds', 'classIds', 'synthiaIds', 'camvidColors')
 
 
 @TRANSFORMS.register_module()
@@ -93,8 +99,10 @@ class LoadCityscapesLabel(BaseTransform):
     ``'classIds'`` (:class:`.SegFolderDataset`) go through :func:`class_id_tables` with the
     sample's ``num_classes``, ``label_map`` and ``ignore_index``; ``'synthiaIds'``
     (:class:`.SynthiaDataset`: 16-bit PNGs, the class id in the R channel) through SYNTHIA's
-    table. A palette PNG (GTA5's labels) is read as its palette indices. The label must be a
-    single-channel 8-bit image of the image's size holding only valid values, else
+    table; ``'camvidColors'`` (:class:`.CamVidDataset`'s original release: RGB labels in 32
+    colours) through CamVid's colour table and its grouping into 11 classes. A palette PNG
+    (GTA5's labels) is read as its palette indices. The label must be a single-channel 8-bit
+    image (CamVid's: RGB in its 32 colours) of the image's size holding only valid values, else
     ``ValueError`` names the file: silently learning from a corrupt label is worse than stopping.
     Samples without ``seg_map_path`` (the ``test`` split, whose labels are not public; the
     dataset refuses a labelled split with a missing file) pass through, so one pipeline serves
@@ -120,6 +128,8 @@ class LoadCityscapesLabel(BaseTransform):
         label_type = results.get('label_type')
         if label_type == 'synthiaIds':
             label = _synthia_ids(label, path)
+        elif label_type == 'camvidColors':
+            label = camvid32_indices(label, path)
         elif label.ndim == 3:
             label = _palette_indices(data, label)
         if label.ndim != 2:
@@ -145,8 +155,7 @@ class LoadCityscapesLabel(BaseTransform):
                     f'{results.get("ignore_index", IGNORE_INDEX)} (after label_map)')
         else:
             valid, lut = VALID_VALUES[label_type], LUTS.get(label_type)
-            what = ('SYNTHIA class ids 0..22' if label_type == 'synthiaIds'
-                    else f'Cityscapes {label_type}')
+            what = VALUE_NAMES[label_type]
         present = np.flatnonzero(cv2.calcHist([label], [0], None, [256], [0, 256]).ravel())
         bad = present[~valid[present]]
         if bad.size:

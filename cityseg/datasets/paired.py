@@ -102,8 +102,9 @@ def _refuse_same_stems(img_paths: list[str], img_dir: str, img_suffix: Suffix) -
 class PairedSegDataset(BaseDataset):
     """Base class: images of :meth:`folders` paired with their labels, optionally cached.
 
-    Subclasses say where the files are (:meth:`folders`, ``img_suffix``, ``depth``) and how
-    the labels read (:meth:`label_spec`); each sample gets ``img_path``, ``stem`` (the file
+    Subclasses say where the files are (:meth:`folders`, ``img_suffix``, ``depth``; which of
+    them are samples: :meth:`select_images`) and how the labels read (:meth:`label_spec`);
+    each sample gets ``img_path``, ``stem`` (the file
     name without ``img_suffix``: prediction files are named after it) and, when
     ``with_labels``, ``seg_map_path`` plus the label fields that ``LoadCityscapesLabel`` reads.
 
@@ -161,6 +162,12 @@ class PairedSegDataset(BaseDataset):
         ``label_type``, which names the labels in errors."""
         raise NotImplementedError
 
+    def select_images(self, img_paths: list[str], img_dir: str) -> list[str]:
+        """The images of ``img_dir`` that are samples, in order: all of them here; a dataset
+        whose folder holds several splits or sequences keeps its own (before pairing, so the
+        labels of the others are not required)."""
+        return img_paths
+
     @property
     def cache_prefix(self) -> str:
         """The start of the cache files' names (the rest hashes the samples and transforms)."""
@@ -177,7 +184,8 @@ class PairedSegDataset(BaseDataset):
         data_list = []
         for img_dir, label_dir in self.folders():
             img_suffix = self.image_suffix
-            img_paths = list_images(img_dir, img_suffix, self.depth, self.root_hint)
+            img_paths = self.select_images(
+                list_images(img_dir, img_suffix, self.depth, self.root_hint), img_dir)
             if not isinstance(img_suffix, str):
                 _refuse_same_stems(img_paths, img_dir, img_suffix)
             infos = [dict(img_path=p, stem=strip_suffix(osp.basename(p), img_suffix))

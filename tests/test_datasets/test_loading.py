@@ -122,5 +122,5 @@ def test_a_sample_without_a_valid_label_type_is_refused_naming_the_rule(tmp_path
     with pytest.raises(ValueError, match=r"sample img\.png has label_type=.*: a dataset feeding "
                                          r"LoadCityscapesLabel gives every labelled sample a "
                                          r"label_type, one of \['labelIds', 'labelTrainIds', "
-                                         r"'classIds', 'synthiaIds'\]"):
+                                         r"'classIds', 'synthiaIds', 'camvidColors'\]"):
         LoadCityscapesLabel()(dict(img_path='img.png', seg_map_path=path, **fields))
