@@ -132,8 +132,7 @@ def check_component_arguments(cfg: Config, path: str) -> None:
     components = [(where, args, MODELS, {'type'}) for where, args in (
         ('model', model), ('model.data_preprocessor', model.get('data_preprocessor')),
         ('model.student', student),
-        ('model.student.data_preprocessor', student.get('data_preprocessor')),
-        ('model.semi_cfg.mix', (model.get('semi_cfg') or {}).get('mix')))]
+        ('model.student.data_preprocessor', student.get('data_preprocessor')))]
     components += [(f'{loader}.dataset', (cfg.get(loader) or {}).get('dataset'), DATASETS,
                     {'type'}) for loader in ('train_dataloader', 'val_dataloader',
                                              'test_dataloader')]

@@ -79,6 +79,14 @@ def test_a_method_refuses_another_methods_settings():
         semi_model('MIC', masked_consistency=dict(size=8))
 
 
+def test_mix_settings_merge_with_the_methods_unless_another_type():
+    """model.semi_cfg.mix.prob=1.0 keeps the method's CutMix box; another type replaces it."""
+    cutmix = semi_model('FixMatch', mix=dict(prob=1.0)).semi_cfg['mix']
+    assert cutmix == dict(type='CutMix', prob=1.0, area=(0.02, 0.4), aspect=(0.3, 1 / 0.3))
+    assert semi_model('FixMatch', mix=dict(type='ClassMix')).semi_cfg['mix'] == dict(
+        type='ClassMix')
+
+
 def test_supervised_loss_is_weighted_by_sup_weight():
     model = semi_model('FixMatch', threshold=0.0)
     data = preprocessed(model, semi_batch())

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from cityseg.registry import HOOKS
+from cityseg.registry import HOOKS, MODELS
 
 
 def check_semi_config(method: type, cfg: Mapping, path: str) -> None:
     """Refuse a config that would train ``method`` (a SemiSegmentor class) wrongly without an
     error, before anything is built; each ValueError names ``path`` and the key at fault:
 
-    - ``model.semi_cfg``: an unknown key or a bad value;
+    - ``model.semi_cfg``: an unknown key or a bad value, a ``mix`` its class does not take;
     - ``custom_hooks``: not exactly one ``MeanTeacherHook`` (without it the teacher never
       follows the student: pseudo-labels from the initial weights for the whole run, and
       ``predict_on='teacher'`` evaluates them), or one with bad arguments;
@@ -23,6 +23,11 @@ def check_semi_config(method: type, cfg: Mapping, path: str) -> None:
         semi_cfg = method.parse_semi_cfg(model.get('semi_cfg'))
     except ValueError as err:
         raise ValueError(f'{path}: {err}') from None
+    if semi_cfg['mix'] is not None:
+        try:
+            MODELS.build(dict(semi_cfg['mix']))
+        except (TypeError, ValueError, KeyError) as err:
+            raise ValueError(f'{path}: model.semi_cfg.mix={semi_cfg["mix"]}: {err}') from None
     _check_teacher_hook(cfg.get('custom_hooks') or [], method.__name__, path)
     loader = cfg.get('train_dataloader') or {}
     sampler = loader.get('sampler') or {}

@@ -26,9 +26,10 @@ def parse_semi_cfg(defaults: Mapping, semi_cfg: Mapping | None, method: str) -> 
     """``semi_cfg`` over ``defaults`` (the ``method`` class's settings), checked.
 
     A setting whose default is a dict of numbers (UniMatch's ``feature_perturbation``, MIC's
-    ``masked_consistency``) is merged key by key with it; ``mix`` is a registry config
-    (``type=...``) and replaces the default whole. An unknown key, a number out of range or
-    a choice not offered is a ValueError naming ``model.semi_cfg.<key>`` and ``method``.
+    ``masked_consistency``) is merged key by key with it; so is ``mix`` (a registry config,
+    ``type=...``) unless it names another type, which replaces the default whole. An unknown
+    key, a number out of range or a choice not offered is a ValueError naming
+    ``model.semi_cfg.<key>`` and ``method``.
     """
     semi_cfg = dict(semi_cfg or {})
     unknown = sorted(set(semi_cfg) - set(defaults))
@@ -39,6 +40,10 @@ def parse_semi_cfg(defaults: Mapping, semi_cfg: Mapping | None, method: str) -> 
     for key, default in defaults.items():
         if isinstance(default, Mapping) and key != 'mix':
             cfg[key] = _merged(key, default, cfg[key], method)
+    mix = cfg['mix']
+    if isinstance(defaults['mix'], Mapping) and isinstance(mix, Mapping) and mix.get(
+            'type', defaults['mix']['type']) == defaults['mix']['type']:
+        cfg['mix'] = {**defaults['mix'], **mix}  # e.g. mix=dict(prob=1.0): the default's prob
     threshold = cfg['threshold']
     if not _number(threshold) or not 0 <= threshold <= 1:
         raise ValueError(f'model.semi_cfg.threshold must be a number in [0, 1], got '
