@@ -6,9 +6,10 @@ from cityseg import registry
 
 EXPECTED = {
     'MODELS': ['SMPSegmentor', 'SegDataPreProcessor', 'FocalLoss', 'DiceLoss', 'JointLoss',
-               'SemiSegmentor', 'CutMix', 'ClassMix'],
+               'SemiSegmentor', 'FixMatch', 'UniMatch', 'DACS', 'MIC', 'CutMix', 'ClassMix'],
     'DATASETS': ['CityscapesDataset', 'SyntheticCityscapesDataset', 'ImageFolderDataset',
-                 'MultiSourceDataset', 'SubsetDataset', 'GTA5Dataset', 'SynthiaDataset'],
+                 'MultiSourceDataset', 'SubsetDataset', 'SemiSplitDataset', 'GTA5Dataset',
+                 'SynthiaDataset'],
     'DATA_SAMPLERS': ['MultiSourceSampler'],
     'TRANSFORMS': ['LoadCityscapesImage', 'LoadCityscapesLabel', 'Albu', 'PackSegInputs',
                    'ResizeByRatio', 'MultiBranch'],

@@ -12,6 +12,7 @@ from torch.utils.data import Sampler
 from cityseg.registry import DATA_SAMPLERS
 
 from .class_stats import dataset_num_classes, label_files, per_image_class_counts
+from .multi_source import MultiSourceDataset
 from .rare_class import RareClassStream
 
 
@@ -41,7 +42,16 @@ class MultiSourceSampler(Sampler):
     shuffled epochs, split among ranks, so a small labelled set repeats while a large
     unlabelled one goes on. The streams restart from the seed on every ``iter()``, so
     mmengine's resume (which replays the batches already trained on) continues exactly.
-    The dataloader's ``batch_size`` must equal this ``batch_size``.
+    The dataloader's ``batch_size`` must equal this ``batch_size``; a config writes it once,
+    as the dataloader's, and :func:`~cityseg.utils.load_config` gives it to the sampler.
+
+    With ``mix_partners=True`` every unlabelled (target) sample comes with a mix partner:
+    another sample of its dataset from a stream of its own (UniMatch's second unlabelled
+    loader; a sample is never its own partner). Indices are then ``(index, partner)`` pairs,
+    ``(index, None)`` for the labelled source, which :class:`.MultiSourceDataset` reads: it
+    packs the partner's views beside the sample's own
+    (:func:`~cityseg.structures.partner_branch`). The partners are drawn here, from the
+    seed, so a resumed run draws the same ones.
 
     Args:
         dataset: a ``ConcatDataset`` (:class:`.MultiSourceDataset`).
@@ -54,12 +64,14 @@ class MultiSourceSampler(Sampler):
             (:mod:`cityseg.datasets.rare_class`) instead of in shuffled epochs, from its
             per-image class counts (counted once, cached in ``class_stats_file``).
         class_stats_file: where the counts are cached (e.g. in the work dir); None: not cached.
+        mix_partners: draw a mix partner for every unlabelled sample (CutMix between
+            unlabelled images: FixMatch, UniMatch).
     """
 
     def __init__(self, dataset: ConcatDataset, batch_size: int, source_ratio: Sequence[float],
                  shuffle: bool = True, seed: int | None = None,
                  rare_class_sampling: dict | None = None,
-                 class_stats_file: str | None = None) -> None:
+                 class_stats_file: str | None = None, mix_partners: bool = False) -> None:
         if not hasattr(dataset, 'cumulative_sizes'):
             raise TypeError(f'MultiSourceSampler needs a ConcatDataset (MultiSourceDataset), '
                             f'got {type(dataset).__name__}')
@@ -74,16 +86,22 @@ class MultiSourceSampler(Sampler):
         self.rank, self.world_size = get_dist_info()
         self.offsets = [0, *dataset.cumulative_sizes[:-1]]
         self.sizes = [len(d) for d in dataset.datasets]
+        self.mix_partners = mix_partners
+        if mix_partners:
+            _check_partners_possible(dataset, self.sizes)
         self.rare_class = None
         if rare_class_sampling is not None:
             self.rare_class = _rare_class_stream(dataset.datasets[0], dict(rare_class_sampling),
                                                  class_stats_file)
 
-    def _source_stream(self, source: int) -> Iterator[int]:
+    def _source_stream(self, source: int, partners: bool = False) -> Iterator[int]:
+        """Source ``source``'s endless stream of indices, or the stream of its mix partners
+        (seeded apart: streams numbered after the sources)."""
         generator = torch.Generator()
-        generator.manual_seed(self.seed + 7919 * source)  # one stream per source
+        stream = source + len(self.sizes) if partners else source
+        generator.manual_seed(self.seed + 7919 * stream)  # one stream per source
         size = self.sizes[source]
-        if source == 0 and self.rare_class is not None:
+        if source == 0 and self.rare_class is not None and not partners:
             return itertools.islice(self.rare_class(generator), self.rank, None,
                                     self.world_size)
 
@@ -95,18 +113,47 @@ class MultiSourceSampler(Sampler):
 
         return itertools.islice(epochs(), self.rank, None, self.world_size)
 
-    def __iter__(self) -> Iterator[int]:
-        streams = [self._source_stream(s) for s in range(len(self.sizes))]
+    def __iter__(self) -> Iterator[int | tuple[int, int | None]]:
+        sources = range(len(self.sizes))
+        streams = [self._source_stream(s) for s in sources]
+        partners = [self._source_stream(s, partners=True) if self.mix_partners and s else None
+                    for s in sources]
         while True:
-            for stream, offset, count in zip(streams, self.offsets, self.num_per_source):
+            for stream, partner, offset, count in zip(streams, partners, self.offsets,
+                                                      self.num_per_source):
                 for index in itertools.islice(stream, count):
-                    yield offset + index
+                    if not self.mix_partners:
+                        yield offset + index
+                    elif partner is None:
+                        yield offset + index, None
+                    else:
+                        yield offset + index, offset + _other_than(index, partner)
 
     def __len__(self) -> int:
         return len(self.dataset)
 
     def set_epoch(self, epoch: int) -> None:
         """Nothing to do: the streams are endless (mmengine calls it at every epoch)."""
+
+
+def _other_than(index: int, stream: Iterator[int]) -> int:
+    """The next index of ``stream`` that is not ``index``."""
+    other = next(stream)
+    while other == index:
+        other = next(stream)
+    return other
+
+
+def _check_partners_possible(dataset: ConcatDataset, sizes: list[int]) -> None:
+    """Mix partners need a dataset that reads ``(index, partner)`` pairs and at least two
+    samples in every unlabelled source."""
+    if not isinstance(dataset, MultiSourceDataset):
+        raise TypeError(f'MultiSourceSampler mix_partners=True needs a MultiSourceDataset, '
+                        f'got {type(dataset).__name__}')
+    small = [s for s, size in enumerate(sizes) if s and size < 2]
+    if small:
+        raise ValueError(f'MultiSourceSampler mix_partners=True: datasets {small} hold fewer '
+                         'than 2 samples, so a sample would be mixed with itself')
 
 
 def _rare_class_stream(dataset, cfg: dict, cache_file: str | None) -> RareClassStream:

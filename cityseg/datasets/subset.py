@@ -2,8 +2,8 @@
 
 Semi-supervised segmentation is benchmarked on fixed labelled subsets (UniMatch publishes its
 Cityscapes 1/16 .. 1/2 splits as files); the images left out are the unlabelled source. The
-same arguments with ``complement=True`` give exactly that rest, so a config names one subset
-and both halves follow from it.
+same arguments with ``complement=True`` give exactly that rest, and ``SemiSplitDataset`` builds
+both halves from one split, so a config names one subset and both halves follow from it.
 """
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 
 from cityseg.registry import DATASETS
+
+from .multi_source import MultiSourceDataset
 
 
 def read_split_file(path: str) -> list[tuple[int, str]]:
@@ -104,3 +106,29 @@ def subset_dataset(dataset: dict | BaseDataset, split_file: str | None = None,
                              'images')
     dataset.get_subset_(chosen)
     return dataset
+
+
+@DATASETS.register_module(name='SemiSplitDataset')
+def semi_split_dataset(labelled: dict | BaseDataset, unlabelled: dict | BaseDataset,
+                       split_file: str | None = None, fraction: float | None = None,
+                       seed: int = 0) -> BaseDataset:
+    """The labelled subset of a dataset and the rest of it unlabelled, as one
+    :class:`~cityseg.datasets.MultiSourceDataset`: ``type='SemiSplitDataset'``.
+
+    One split decides both halves, so a published split file is one config key:
+    ``--cfg-options train_dataloader.dataset.split_file=splits/cityscapes/1_16/labeled.txt``.
+    A ``split_file`` given takes the place of ``fraction`` (a config's default draw gives way
+    to it); without one, ``fraction`` images are drawn with ``seed``.
+
+    Args:
+        labelled: the dataset with labels (and the labelled pipeline).
+        unlabelled: the same images without labels (``with_labels=False``, the unlabelled
+            pipeline); its complement of the subset is the unlabelled source.
+        split_file: a split file naming the labelled images (UniMatch's format).
+        fraction, seed: the share of images labelled and the draw's seed, without a split file.
+    """
+    if split_file is not None:
+        fraction = None
+    return MultiSourceDataset([
+        subset_dataset(labelled, split_file, fraction, seed),
+        subset_dataset(unlabelled, split_file, fraction, seed, complement=True)])

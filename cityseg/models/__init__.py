@@ -2,7 +2,8 @@ from .data_preprocessor import SegDataPreProcessor
 from .losses import DiceLoss, FocalLoss, JointLoss
 from .networks import build_network
 from .segmentor import SMPSegmentor
-from .semi import ClassMix, CutMix, SemiSegmentor
+from .semi import DACS, MIC, ClassMix, CutMix, FixMatch, SemiSegmentor, UniMatch
 
-__all__ = ['ClassMix', 'CutMix', 'DiceLoss', 'FocalLoss', 'JointLoss', 'SMPSegmentor',
-           'SegDataPreProcessor', 'SemiSegmentor', 'build_network']
+__all__ = ['DACS', 'MIC', 'ClassMix', 'CutMix', 'DiceLoss', 'FixMatch', 'FocalLoss',
+           'JointLoss', 'SMPSegmentor', 'SegDataPreProcessor', 'SemiSegmentor', 'UniMatch',
+           'build_network']

@@ -33,14 +33,17 @@ def prepare_config(cfg: Config, path: str) -> None:
     safe checkpoint loading registered (:func:`~cityseg.utils.register_all_modules`),
     :func:`drop_persistent_workers_without_workers`, :func:`check_num_classes` and
     :func:`check_hook_arguments` / :func:`check_loop_arguments` /
-    :func:`check_component_arguments`. ``path`` names the config in errors."""
+    :func:`check_component_arguments`, :func:`fill_sampler_batch_size` and the model class's
+    own :func:`check_model_config`. ``path`` names the config in errors."""
     register_all_modules()
     drop_persistent_workers_without_workers(cfg)
+    fill_sampler_batch_size(cfg, path)
     check_num_classes(cfg)
     check_hook_arguments(cfg, path)
     check_loop_arguments(cfg, path)
     check_env_cfg(cfg, path)
     check_component_arguments(cfg, path)
+    check_model_config(cfg, path)
 
 
 def check_override_keys(cfg: Config, cfg_options: dict, path: str) -> None:
@@ -124,9 +127,12 @@ def check_component_arguments(cfg: Config, path: str) -> None:
     ``BaseDataset``); one that takes ``**kwargs`` all the way up is not checked.
     """
     from cityseg.registry import DATASETS, MODELS, OPTIM_WRAPPERS, OPTIMIZERS
-    components = [('model', cfg.get('model'), MODELS, {'type'}),
-                  ('model.data_preprocessor', (cfg.get('model') or {}).get('data_preprocessor'),
-                   MODELS, {'type'})]
+    model = cfg.get('model') or {}
+    student = model.get('student') or {}  # a self-training model's (SemiSegmentor)
+    components = [(where, args, MODELS, {'type'}) for where, args in (
+        ('model', model), ('model.data_preprocessor', model.get('data_preprocessor')),
+        ('model.student', student),
+        ('model.student.data_preprocessor', student.get('data_preprocessor')))]
     components += [(f'{loader}.dataset', (cfg.get(loader) or {}).get('dataset'), DATASETS,
                     {'type'}) for loader in ('train_dataloader', 'val_dataloader',
                                              'test_dataloader')]
@@ -144,6 +150,39 @@ def check_component_arguments(cfg: Config, path: str) -> None:
         cls = _registered(registry, args, where, path, registry.name)
         _refuse_unknown_arguments(args, _init_parameters(cls), {'self', 'params'}, extra,
                                   where, path, cls.__name__)
+
+
+def check_model_config(cfg: Config, path: str) -> None:
+    """The model class's own check of the config around it: its classmethod
+    ``check_config(cfg, path)``, where it has one (a self-training model refuses a config
+    without the hook that moves its teacher, :class:`~cityseg.models.SemiSegmentor`)."""
+    from cityseg.registry import MODELS
+    model = cfg.get('model') or {}
+    cls = MODELS.get(model['type']) if isinstance(model.get('type'), str) else None
+    if hasattr(cls, 'check_config'):
+        cls.check_config(cfg, path)
+
+
+def fill_sampler_batch_size(cfg: Config, path: str) -> None:
+    """Give a ``*_dataloader.sampler`` that takes ``batch_size`` (``MultiSourceSampler``,
+    which composes each batch) the dataloader's ``batch_size`` when it has none, so a config
+    writes the batch size once and ``--cfg-options train_dataloader.batch_size=N`` changes
+    both; two different values are a ValueError naming both keys."""
+    from cityseg.registry import DATA_SAMPLERS
+    for key, loader in cfg.items():
+        sampler = loader.get('sampler') if key.endswith('_dataloader') and isinstance(
+            loader, dict) else None
+        if not isinstance(sampler, dict) or not isinstance(sampler.get('type'), str):
+            continue
+        cls = DATA_SAMPLERS.get(sampler['type'])
+        if cls is None or 'batch_size' not in _init_parameters(cls) or 'batch_size' not in loader:
+            continue
+        if sampler.get('batch_size') is None:
+            sampler['batch_size'] = loader['batch_size']
+        elif sampler['batch_size'] != loader['batch_size']:
+            raise ValueError(f'{key}.sampler.batch_size={sampler["batch_size"]} but '
+                             f'{key}.batch_size={loader["batch_size"]} in {path} (or '
+                             f'--cfg-options): set {key}.batch_size alone, the sampler takes it')
 
 
 def _init_parameters(cls: type | Callable) -> dict:

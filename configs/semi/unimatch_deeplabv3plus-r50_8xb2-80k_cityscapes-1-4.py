@@ -5,9 +5,5 @@
 #   Segmentation" (UniMatch), CVPR 2023.
 #   python tools/train.py configs/semi/unimatch_deeplabv3plus-r50_8xb2-80k_cityscapes-1-4.py
 _base_ = ['./unimatch_deeplabv3plus-r50_8xb2-80k_cityscapes-1-16.py']
-train_dataloader = dict(dataset=dict(datasets=[
-    dict(type='SubsetDataset', fraction=1 / 4, seed=0, dataset={{_base_.labelled.dataset}}),
-    dict(type='SubsetDataset', fraction=1 / 4, seed=0, complement=True,
-         dataset={{_base_.unlabelled.dataset}}),
-]))
+train_dataloader = dict(dataset=dict(fraction=1 / 4))
 train_cfg = dict(max_iters=67000)

@@ -2,10 +2,10 @@
 # feature perturbation.
 #   Yang et al., "Revisiting Weak-to-Strong Consistency in Semi-Supervised Semantic
 #   Segmentation" (UniMatch), CVPR 2023.
-# Recipe (UniMatch's Cityscapes): two strong views of each unlabelled image, each CutMixed with
-# its own box; feature perturbation: the weak view's encoder features with Dropout2d(0.5);
-# threshold 0.95; loss = sup + 0.25 * strong1 + 0.25 * strong2 + 0.5 * fp (here: unsup_weight
-# 0.5 on the mean of the two views, fp weight 0.5).
+# Recipe (UniMatch's Cityscapes, the UniMatch model's defaults): two strong views of each
+# unlabelled image, each CutMixed with the mix partner's by its own box; feature perturbation:
+# the weak view's encoder features with Dropout2d(0.5); threshold 0.95;
+# loss = (sup + 0.25 * strong1 + 0.25 * strong2 + 0.5 * fp) / 2.
 # Differences: as fixmatch_unet-r18_8xb8-600it_synthetic-1-8.py (EMA teacher 0.99 instead of
 # the student itself, U-Net/ResNet-18 from scratch, 600 CPU-sized iterations); the dropout
 # applies to every encoder stage (UniMatch: the two features its DeepLabV3+ decoder reads).
@@ -19,13 +19,5 @@ unlabelled_pipeline = [
          unsup_strong=[{{_base_.strong}}, dict(type='PackSegInputs')],
          unsup_strong2=[{{_base_.strong}}, dict(type='PackSegInputs')]),
 ]
-train_dataloader = dict(dataset=dict(datasets=[
-    {{_base_.labelled}},
-    dict(type='SubsetDataset', fraction={{_base_.labelled_fraction}},
-         seed={{_base_.subset_seed}}, complement=True,
-         dataset=dict(type='SyntheticCityscapesDataset', data_root={{_base_.data_root}},
-                      generate={{_base_.synthetic}}, split='train', with_labels=False,
-                      pipeline=unlabelled_pipeline)),
-]))
-model = dict(semi_cfg=dict(unsup_weight=0.5, second_strong_branch='unsup_strong2',
-                           feature_perturbation=dict(p=0.5, weight=0.5)))
+train_dataloader = dict(dataset=dict(unlabelled=dict(pipeline=unlabelled_pipeline)))
+model = dict(type='UniMatch')

@@ -4,7 +4,7 @@
 #   Domain-Adaptive Semantic Segmentation", CVPR 2022 (lhoyer/DAFormer,
 #   configs/daformer/gta2cs_uda_warm_fdthings_rcs_croppl_a999_daformer_mitb5_s0.py).
 # Recipe: DACS self-training (EMA teacher 0.999, ClassMix of source into target, pseudo-label
-# weight = share of pixels with confidence > 0.968, colour jitter + blur), rare-class sampling
+# weight = share of pixels with confidence >= 0.968, colour jitter + blur), rare-class sampling
 # (T 0.01, min 3000 px), AdamW lr 6e-5 (decoder 10x), weight decay 0.01, linear warm-up 1500
 # iterations then poly (power 1), 40k iterations, batch 2 source + 2 target, 512x512 crops of
 # GTA5 at 1280x720 and Cityscapes at 1024x512, MiT-B5 ImageNet weights.
@@ -47,7 +47,7 @@ target = dict(type='CityscapesDataset', data_root={{_base_.data_root}}, split='t
               with_labels=False, pipeline=target_pipeline)
 train_dataloader = dict(
     _delete_=True, batch_size=4, num_workers=4, persistent_workers=True,
-    sampler=dict(type='MultiSourceSampler', batch_size=4, source_ratio=[1, 1],
+    sampler=dict(type='MultiSourceSampler', source_ratio=[1, 1],
                  rare_class_sampling=dict(temperature=0.01, min_pixels=3000)),
     dataset=dict(type='MultiSourceDataset', datasets=[source, target]))
 test_pipeline = [
@@ -58,7 +58,7 @@ val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 norm_cfg = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
 model = dict(
-    type='SemiSegmentor',
+    type='DACS',
     student=dict(
         type='SMPSegmentor', arch='Segformer', encoder_name='mit_b5',
         encoder_weights='imagenet', num_classes=19,
@@ -66,8 +66,6 @@ model = dict(
         data_preprocessor=dict(type='SegDataPreProcessor', **norm_cfg, bgr_to_rgb=True),
         loss=dict(type='JointLoss', losses=[
             dict(type='FocalLoss', gamma=0.0, ignore_index=255, loss_name='loss_ce')])),
-    semi_cfg=dict(threshold=0.968, pixel_weight='confident_share', unsup_weight=1.0,
-                  mix=dict(type='ClassMix'), mix_with='labelled', predict_on='student'),
 )
 optim_wrapper = dict(
     type='OptimWrapper',
@@ -84,4 +82,4 @@ test_cfg = dict(type='TestLoop')
 default_hooks = dict(logger=dict(interval=50, log_metric_by_epoch=False),
                      checkpoint=dict(interval=4000, by_epoch=False, max_keep_ckpts=2))
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=False)
-custom_hooks = [dict(type='MeanTeacherHook', momentum=0.999)]
+custom_hooks = [dict(type='MeanTeacherHook', decay=0.999)]

@@ -7,7 +7,7 @@
 #   --exp 7: syn2cs_uda_warm_fdthings_rcs_croppl_a999_daformer_mitb5_s0, data as its
 #   dataset config uda_synthia_to_cityscapes_512x512.py).
 # Recipe: DACS self-training (EMA teacher 0.999, ClassMix of source into target, pseudo-label
-# weight = share of pixels with confidence > 0.968, colour jitter + blur), rare-class sampling
+# weight = share of pixels with confidence >= 0.968, colour jitter + blur), rare-class sampling
 # (T 0.01, min 3000 px), AdamW lr 6e-5 (decoder 10x), weight decay 0.01, linear warm-up 1500
 # iterations then poly (power 1), 40k iterations, batch 2 source + 2 target, 512x512 crops of
 # SYNTHIA-RAND-CITYSCAPES at its 1280x760 (DAFormer's resize to (1280, 760) keeps it) and

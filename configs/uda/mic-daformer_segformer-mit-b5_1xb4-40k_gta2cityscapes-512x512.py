@@ -8,4 +8,4 @@
 # multi-resolution training, which cityseg does not implement.
 #   python tools/train.py configs/uda/mic-daformer_segformer-mit-b5_1xb4-40k_gta2cityscapes-512x512.py
 _base_ = ['./daformer_segformer-mit-b5_1xb4-40k_gta2cityscapes-512x512.py']
-model = dict(semi_cfg=dict(masked_consistency=dict(block_size=64, ratio=0.7, weight=1.0)))
+model = dict(type='MIC')  # masked_consistency: block_size 64, ratio 0.7, weight 1

@@ -145,3 +145,71 @@ def test_class_statistics_describe_the_labelled_part(synthetic_root):
         labelled, _train(synthetic_root, with_labels=False)]))
     assert labelled_part(dataset) is labelled and labelled_part(labelled) is labelled
     assert len(label_files(labelled_part(dataset))) == len(labelled)
+
+
+def test_sampler_draws_a_mix_partner_for_every_unlabelled_sample(synthetic_root):
+    """mix_partners: (index, partner) pairs, the partner another image of the same unlabelled
+    source, from a stream of its own (replayed exactly); labelled samples get None."""
+    dataset = DATASETS.build(dict(type='MultiSourceDataset', datasets=[
+        _train(synthetic_root), _train(synthetic_root, with_labels=False)]))
+    build = dict(type='MultiSourceSampler', batch_size=2, source_ratio=[1, 1], seed=0)
+    sampler = DATA_SAMPLERS.build(dict(build, mix_partners=True),
+                                  default_args=dict(dataset=dataset))
+    plain = iter(DATA_SAMPLERS.build(build, default_args=dict(dataset=dataset)))
+    it = iter(sampler)
+    pairs = [next(it) for _ in range(40)]
+    assert [index for index, _ in pairs] == [next(plain) for _ in range(40)]
+    labelled, unlabelled = pairs[0::2], pairs[1::2]
+    assert all(partner is None for _, partner in labelled)
+    assert all(4 <= partner < 8 and partner != index for index, partner in unlabelled)
+    assert len({partner for _, partner in unlabelled}) == 4  # every image is a partner
+    again = iter(sampler)
+    assert [next(again) for _ in range(40)] == pairs  # resume replays exactly
+    one = DATASETS.build(dict(type='MultiSourceDataset', datasets=[
+        _train(synthetic_root), dict(type='SubsetDataset', fraction=0.25,
+                                     dataset=_train(synthetic_root, with_labels=False))]))
+    with pytest.raises(ValueError, match=r'datasets \[1\] hold fewer than 2 samples'):
+        DATA_SAMPLERS.build(dict(build, mix_partners=True), default_args=dict(dataset=one))
+
+
+def test_dataset_packs_the_partners_views_beside_the_samples(synthetic_root):
+    from mmengine.dataset import pseudo_collate
+    from torch.utils.data import DataLoader
+
+    branches = ['sup', 'unsup_weak', 'unsup_strong']
+    packed = dict(type='MultiBranch', branch_field=branches,
+                  unsup_weak=[dict(type='PackSegInputs')],
+                  unsup_strong=[dict(type='PackSegInputs')])
+    dataset = DATASETS.build(dict(type='MultiSourceDataset', datasets=[
+        _train(synthetic_root, pipeline=[
+            dict(type='LoadCityscapesImage'), dict(type='LoadCityscapesLabel'),
+            dict(type='MultiBranch', branch_field=branches, sup=[dict(type='PackSegInputs')])]),
+        _train(synthetic_root, with_labels=False,
+               pipeline=[dict(type='LoadCityscapesImage'), packed])]))
+    sampler = DATA_SAMPLERS.build(dict(type='MultiSourceSampler', batch_size=2,
+                                       source_ratio=[1, 1], seed=0, mix_partners=True),
+                                  default_args=dict(dataset=dataset))
+    batch = next(iter(DataLoader(dataset, batch_size=2, sampler=sampler,
+                                 collate_fn=pseudo_collate)))
+    samples = batch['data_samples']
+    assert set(samples) == {*branches, *(f'{b}_partner' for b in branches)}
+    assert samples['sup'][1] is None and samples['sup_partner'] == [None, None]
+    own, partner = samples['unsup_weak'][1], samples['unsup_weak_partner'][1]
+    assert own.img_path != partner.img_path
+    assert samples['unsup_strong_partner'][1].img_path == partner.img_path
+
+
+def test_semi_split_takes_one_split_for_both_halves(synthetic_root, tmp_path):
+    """A split file given (one key) replaces the config's default fraction; the unlabelled
+    half is the rest, without labels."""
+    stems = _stems(DATASETS.build(_train(synthetic_root)))
+    split = tmp_path / 'split.txt'
+    split.write_text(f'{stems[3]}\n')
+    build = dict(type='SemiSplitDataset', fraction=0.5, seed=0, labelled=_train(synthetic_root),
+                 unlabelled=_train(synthetic_root, with_labels=False))
+    by_file = DATASETS.build(dict(build, split_file=str(split)))
+    labelled, unlabelled = by_file.datasets
+    assert _stems(labelled) == [stems[3]] and _stems(unlabelled) == stems[:3]
+    assert 'seg_map_path' not in unlabelled.get_data_info(0)
+    drawn = DATASETS.build(build).datasets
+    assert len(drawn[0]) == 2 and sorted(_stems(drawn[0]) + _stems(drawn[1])) == sorted(stems)

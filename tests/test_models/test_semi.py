@@ -7,8 +7,7 @@ import types
 import numpy as np
 import pytest
 import torch
-from helpers.seg_batch import PointwiseNet  # noqa: F401  (registers TestPointwiseNet)
-from mmengine.dataset import pseudo_collate
+from helpers.semi_batch import semi_batch, semi_model
 from torch import nn
 
 from cityseg.engine.hooks import MeanTeacherHook
@@ -21,6 +20,8 @@ from cityseg.models.semi import (
     weighted_cross_entropy,
 )
 from cityseg.registry import MODELS, TRANSFORMS
+
+_semi = semi_model
 
 
 def _bn_net(seed: int) -> nn.Module:
@@ -43,20 +44,29 @@ def test_ema_matches_hand_computation():
             assert torch.equal(value, s)  # num_batches_tracked copied
     ema_update(teacher, student, 0.0)
     assert all(torch.equal(v, student.state_dict()[k]) for k, v in teacher.state_dict().items())
-    with pytest.raises(ValueError, match='momentum must be in'):
+    with pytest.raises(ValueError, match='decay must be in'):
         ema_update(teacher, student, 1.5)
 
 
 def test_mean_teacher_hook_warmup_and_updates():
-    hook = MeanTeacherHook(momentum=0.99)
-    assert [hook.momentum_at(i) for i in (0, 1, 3, 1000)] == [0.0, 0.5, 0.75, 0.99]
-    assert MeanTeacherHook(momentum=0.9, warmup=False).momentum_at(0) == 0.9
+    hook = MeanTeacherHook(decay=0.99)
+    assert [hook.decay_at(i) for i in (0, 1, 3, 1000)] == [0.0, 0.5, 0.75, 0.99]
+    assert MeanTeacherHook(decay=0.9, warmup=False).decay_at(0) == 0.9
     model = types.SimpleNamespace(teacher=_bn_net(0), student=_bn_net(1))
     runner = types.SimpleNamespace(model=model, iter=0)
     hook.after_train_iter(runner, 0)  # first update copies the student
     assert torch.equal(model.teacher[0].weight, model.student[0].weight)
     with pytest.raises(TypeError, match='needs a model with `teacher` and `student`'):
         hook.before_train(types.SimpleNamespace(model=nn.Linear(1, 1), iter=0))
+
+
+def test_mean_teacher_hook_refuses_momentum_naming_both_meanings():
+    """mmdetection's momentum is the student's share, cityseg's former one the teacher's: the
+    error gives the decay each would be."""
+    with pytest.raises(ValueError, match=r"mmdetection's momentum is the student's share "
+                                         r"\(write decay=0\.999\).*teacher's \(write "
+                                         r"decay=0\.001\)"):
+        MeanTeacherHook(momentum=0.001)
 
 
 def test_pixel_weights_threshold_and_confident_share():
@@ -121,41 +131,17 @@ def test_multi_branch_views_stay_aligned():
         TRANSFORMS.build(dict(type='MultiBranch', branch_field=['sup'], other=[]))
 
 
-def _semi(**semi_cfg) -> nn.Module:
-    return MODELS.build(dict(
-        type='SemiSegmentor',
-        student=dict(type='SMPSegmentor', arch='TestPointwiseNet', num_classes=5,
-                     loss=dict(type='FocalLoss')),
-        semi_cfg=dict(threshold=0.0, **semi_cfg)))
-
-
-def _batch(n_sup: int = 2, n_unsup: int = 2, size=(8, 12)) -> dict:
-    from helpers.seg_batch import make_data
-    sup = make_data([size] * n_sup)
-    unsup = make_data([size] * n_unsup, seed=1)
-    rows = []
-    for img, sample in zip(sup['inputs'], sup['data_samples']):
-        rows.append(dict(inputs=dict(sup=img, unsup_weak=None, unsup_strong=None),
-                         data_samples=dict(sup=sample, unsup_weak=None, unsup_strong=None)))
-    for img, sample in zip(unsup['inputs'], unsup['data_samples']):
-        del sample.gt_sem_seg
-        rows.append(dict(inputs=dict(sup=None, unsup_weak=img, unsup_strong=255 - img),
-                         data_samples=dict(sup=None, unsup_weak=sample,
-                                           unsup_strong=sample.clone())))
-    return pseudo_collate(rows)
-
-
 @pytest.mark.parametrize('semi_cfg', [
     dict(mix=dict(type='CutMix', prob=1.0)),
     dict(mix=dict(type='ClassMix'), mix_with='labelled', pixel_weight='confident_share'),
     dict(mix=None),
 ])
 def test_train_step_trains_the_student_only(semi_cfg):
-    model = _semi(**semi_cfg)
+    model = _semi(threshold=0.0, **semi_cfg)
     teacher_before = {k: v.clone() for k, v in model.teacher.state_dict().items()}
     optim = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
     from mmengine.optim import OptimWrapper
-    log = model.train_step(_batch(), OptimWrapper(optim))
+    log = model.train_step(semi_batch(), OptimWrapper(optim))
     assert {'loss', 'loss_focal', 'loss_unsup', 'pseudo_confident'} <= set(log)
     assert log['loss_unsup'] > 0 and log['pseudo_confident'] == 1.0  # threshold 0
     assert all(torch.equal(v, teacher_before[k]) for k, v in model.teacher.state_dict().items())
@@ -199,16 +185,16 @@ def test_test_time_settings_reach_the_predicting_network():
 
 
 def test_bad_semi_cfg_and_missing_branch_named():
-    with pytest.raises(ValueError, match=r"unknown model.semi_cfg keys \['treshold'\]"):
+    with pytest.raises(ValueError, match=r"unknown model.semi_cfg keys \['treshold'\] for "
+                                         r"SemiSegmentor"):
         _semi(treshold=0.9)
     with pytest.raises(ValueError, match='semi_cfg.threshold must be a number in'):
-        MODELS.build(dict(type='SemiSegmentor', semi_cfg=dict(threshold=2), student=dict(
-            type='SMPSegmentor', arch='TestPointwiseNet', num_classes=5)))
+        _semi(threshold=2)
     model = _semi()
-    batch = _batch()
+    batch = semi_batch(partners=False)
     batch['inputs'] = {'sup': batch['inputs']['sup']}
     batch['data_samples'] = {'sup': batch['data_samples']['sup']}
-    with pytest.raises(ValueError, match=r"no \['unsup_weak'\] branch"):
+    with pytest.raises(ValueError, match=r"no \['unsup_strong', 'unsup_weak'\] branch"):
         model(**model.data_preprocessor(batch, True), mode='loss')
 
 
@@ -231,33 +217,3 @@ def test_block_keep_masks_are_whole_blocks_at_the_ratio():
     blocks = keep[..., :24, :40].reshape(64, 1, 3, 8, 5, 8)
     assert (blocks == blocks[..., :1, :, :1]).all()  # constant within each block
     assert abs(1 - keep[..., :24, :].mean().item() - 0.7) < 0.05
-
-
-def test_unimatch_and_mic_extras_add_their_losses():
-    from helpers.seg_batch import make_data
-    model = MODELS.build(dict(
-        type='SemiSegmentor',
-        student=dict(type='SMPSegmentor', arch='Unet', encoder_name='resnet18', num_classes=5,
-                     model_kwargs=dict(decoder_channels=[8, 8, 8, 8, 8])),
-        semi_cfg=dict(threshold=0.0, second_strong_branch='unsup_strong2',
-                      feature_perturbation=dict(p=0.5, weight=0.5),
-                      masked_consistency=dict(block_size=8))))
-    assert model.semi_cfg['masked_consistency'] == dict(block_size=8, ratio=0.7, weight=1.0)
-    sup, unsup = make_data([(32, 32)] * 2), make_data([(32, 32)] * 2, seed=1)
-    branches = ['sup', 'unsup_weak', 'unsup_strong', 'unsup_strong2']
-    rows = [dict(inputs={b: img if b == 'sup' else None for b in branches},
-                 data_samples={b: s if b == 'sup' else None for b in branches})
-            for img, s in zip(sup['inputs'], sup['data_samples'])]
-    for img, s in zip(unsup['inputs'], unsup['data_samples']):
-        del s.gt_sem_seg
-        rows.append(dict(inputs=dict(sup=None, unsup_weak=img, unsup_strong=255 - img,
-                                     unsup_strong2=img // 2),
-                         data_samples=dict(sup=None, unsup_weak=s, unsup_strong=s.clone(),
-                                           unsup_strong2=s.clone())))
-    data = model.data_preprocessor(pseudo_collate(rows), True)
-    losses = model(**data, mode='loss')
-    for key in ('loss_unsup', 'loss_fp', 'loss_masked'):
-        assert losses[key] > 0 and losses[key].requires_grad, key
-    with pytest.raises(ValueError, match=r'semi_cfg.masked_consistency must be None or a dict '
-                                         r"with keys \['block_size', 'ratio', 'weight'\]"):
-        _semi(masked_consistency=dict(size=8))

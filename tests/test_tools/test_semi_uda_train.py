@@ -33,11 +33,10 @@ def _crop(key: str, at: int) -> list[str]:
 
 
 def _semi_data(root: str) -> list[str]:
-    opts = []
-    for i, crop_at in ((0, 2), (1, 1)):  # labelled: Load, LoadLabel, crop; unlabelled: Load, crop
-        key = f'{TRAIN}.{i}.dataset'
-        opts += [f'{TRAIN}.{i}.fraction=0.25', f'{key}.data_root={root}', *_generate(key),
-                 *_crop(key, crop_at)]
+    opts = ['train_dataloader.dataset.fraction=0.25']
+    for half, crop_at in (('labelled', 2), ('unlabelled', 1)):  # Load, (LoadLabel), crop
+        key = f'train_dataloader.dataset.{half}'
+        opts += [f'{key}.data_root={root}', *_generate(key), *_crop(key, crop_at)]
     for loader in ('val_dataloader', 'test_dataloader'):
         opts += [f'{loader}.dataset.data_root={root}', *_generate(f'{loader}.dataset')]
     return opts
@@ -59,8 +58,7 @@ CONFIGS = {'semi': (SEMI, _semi_data), 'uda': (UDA, _uda_data)}
 
 
 def _options(name: str, root: str, work_dir: str) -> list[str]:
-    opts = [f'work_dir={work_dir}', 'train_dataloader.batch_size=2',
-            'train_dataloader.sampler.batch_size=2']
+    opts = [f'work_dir={work_dir}', 'train_dataloader.batch_size=2']  # the sampler's too
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         opts += [f'{loader}.num_workers=0']
     return opts + CONFIGS[name][1](root) + [

@@ -1,9 +1,12 @@
-"""Semi-supervised and domain-adaptive self-training: a student, its EMA teacher, mixing."""
+"""Semi-supervised and domain-adaptive self-training: a student, its EMA teacher, mixing;
+one base (:class:`SemiSegmentor`) and a class per method."""
 from .data_preprocessor import MultiBranchDataPreprocessor
 from .ema import ema_update
+from .methods import DACS, MIC, FixMatch, UniMatch
 from .mixing import ClassMix, CutMix, mix
 from .pseudo_labels import pixel_weights, pseudo_labels, weighted_cross_entropy
-from .segmentor import SemiSegmentor
+from .segmentor import MixSource, PseudoLabels, SemiSegmentor
 
-__all__ = ['ClassMix', 'CutMix', 'MultiBranchDataPreprocessor', 'SemiSegmentor', 'ema_update',
-           'mix', 'pixel_weights', 'pseudo_labels', 'weighted_cross_entropy']
+__all__ = ['DACS', 'MIC', 'ClassMix', 'CutMix', 'FixMatch', 'MixSource',
+           'MultiBranchDataPreprocessor', 'PseudoLabels', 'SemiSegmentor', 'UniMatch',
+           'ema_update', 'mix', 'pixel_weights', 'pseudo_labels', 'weighted_cross_entropy']

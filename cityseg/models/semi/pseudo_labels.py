@@ -20,11 +20,12 @@ def pixel_weights(confidence: torch.Tensor, valid: torch.Tensor, threshold: floa
 
     - ``'threshold'`` (FixMatch, UniMatch): 1 where ``confidence >= threshold``, else 0;
     - ``'confident_share'`` (DACS, DAFormer): every pixel of an image weighs the share of its
-      valid pixels whose confidence exceeds ``threshold`` (one number per image).
+      valid pixels whose confidence reaches ``threshold`` (one number per image; DAFormer
+      takes one share over the whole batch).
 
     ``valid`` marks the image's pixels (not padding); invalid ones weigh 0.
     """
-    confident = confidence >= threshold if mode == 'threshold' else confidence > threshold
+    confident = confidence >= threshold  # UniMatch's >= and DAFormer's ge alike
     if mode == 'threshold':
         return (confident & valid).float()
     if mode == 'confident_share':

@@ -1,68 +1,70 @@
-"""A student segmentor and its EMA teacher: self-training from unlabelled images."""
+"""A student segmentor and its EMA teacher: the base of every self-training method."""
 from __future__ import annotations
 
 import copy
-import numbers
 from collections.abc import Mapping, Sequence
+from operator import attrgetter
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModel
-from torch import nn
 
 from cityseg.registry import MODELS
-from cityseg.structures import SegDataSample
+from cityseg.structures import SegDataSample, partner_branch
 
+from .config_check import check_semi_config
 from .data_preprocessor import MultiBranchDataPreprocessor
 from .mixing import mix
-from .perturbations import block_keep_masks, feature_perturbed_logits
-from .pseudo_labels import PIXEL_WEIGHTS, pixel_weights, pseudo_labels, weighted_cross_entropy
+from .pseudo_labels import pixel_weights, pseudo_labels, weighted_cross_entropy
+from .semi_cfg import BASE_SEMI_CFG, parse_semi_cfg
 
-# Every knob of the method, each a config key of model.semi_cfg.
-SEMI_CFG_DEFAULTS = dict(
-    threshold=0.95,              # pseudo-label confidence threshold (FixMatch / UniMatch 0.95)
-    pixel_weight='threshold',    # 'threshold' (FixMatch) | 'confident_share' (DACS)
-    unsup_weight=1.0,            # weight of the pseudo-label loss against the labelled loss
-    mix=dict(type='CutMix'),     # CutMix | ClassMix config, or None
-    mix_with='unlabelled',       # partner: another unlabelled image | 'labelled' (DACS: source)
-    sup_branch='sup', weak_branch='unsup_weak', strong_branch='unsup_strong',
-    # UniMatch: a second strong view (its branch name), mixed with its own mask; the two
-    # views' losses are averaged into loss_unsup
-    second_strong_branch=None,
-    # UniMatch: dict(p=0.5, weight=0.5): the weak view through the student with dropout on
-    # the encoder features, trained on the pseudo-labels (loss_fp)
-    feature_perturbation=None,
-    # MIC: dict(block_size=64, ratio=0.7, weight=1.0): the strong view with masked blocks,
-    # trained on the pseudo-labels of the whole image (loss_masked)
-    masked_consistency=None,
-    predict_on='student',        # which network validation and test use: student | teacher
-)
-_EXTRA_KEYS = dict(feature_perturbation=dict(p=0.5, weight=0.5),
-                   masked_consistency=dict(block_size=64, ratio=0.7, weight=1.0))
+if TYPE_CHECKING:
+    from ..segmentor import SMPSegmentor
+
+
+class PseudoLabels(NamedTuple):
+    """The teacher's labels of a batch of unlabelled images (each N x H x W)."""
+
+    labels: torch.Tensor      # the class of each pixel, ignore_index on the batch padding
+    weights: torch.Tensor     # how much each pixel's loss counts (semi_cfg.pixel_weight)
+    confident: torch.Tensor   # the share of the images' pixels above the threshold (a scalar)
+
+
+class MixSource(NamedTuple):
+    """Images with their labels and pixel weights: what mixing pastes, and what it gives."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    weights: torch.Tensor
 
 
 @MODELS.register_module()
 class SemiSegmentor(BaseModel):
-    """Weak-to-strong self-training around an :class:`~cityseg.models.SMPSegmentor` student.
+    """Weak-to-strong self-training around an :class:`~cityseg.models.SMPSegmentor` student,
+    the base of :class:`FixMatch`, :class:`UniMatch`, :class:`DACS` and :class:`MIC` (as
+    mmdetection's ``SemiBaseDetector`` is of its semi-supervised detectors).
 
     The teacher is a copy of the student that never trains: :class:`MeanTeacherHook` moves it
-    towards the student after every step (an exponential moving average; momentum 0 makes it
-    the student itself, UniMatch's setting). Both are submodules, so the teacher's weights are
-    in every checkpoint and ``--resume`` continues exactly. One training step:
+    towards the student after every step (``decay=0`` makes it the student itself, UniMatch's
+    setting), and a config without the hook is refused. Both are submodules, so the teacher's
+    weights are in every checkpoint and ``--resume`` continues exactly. A checkpoint of a plain
+    segmentor (``load_from`` a supervised ``SMPSegmentor``) loads into both.
 
-    1. the student's own loss on the labelled branch (``sup``: labelled images, or the source
-       domain);
-    2. the teacher's pseudo-labels on the weak view of the unlabelled images, and their pixel
-       weights (``threshold``, ``pixel_weight``);
-    3. the strong view mixed with a partner (``mix``, ``mix_with``): with CutMix another
-       unlabelled image and its pseudo-label (FixMatch / UniMatch), with ClassMix the labelled
-       image and its label (DACS: source pixels pasted into the target). Image, label and
-       weight take the same mask;
-    4. ``loss_unsup = unsup_weight * weighted cross-entropy`` of the student on the mixed
-       strong view (the mean over two views with ``second_strong_branch``, UniMatch);
-    5. optionally ``loss_fp`` (UniMatch's feature perturbation: the weak view with dropout on
-       the encoder features) and ``loss_masked`` (MIC: the strong view with masked blocks),
-       both on the same pseudo-labels and weights.
+    One training step (:meth:`loss`) is a sequence of steps a method overrides:
+
+    1. :meth:`loss_supervised`: the student's own loss on the labelled branch, times
+       ``sup_weight``;
+    2. :meth:`pseudo_label`: the teacher's labels of the weak view and their pixel weights
+       (``threshold``, ``pixel_weight``);
+    3. :meth:`mix_partners` and :meth:`mix`: each strong view (:meth:`strong_views`) mixed
+       with a partner (``mix``, ``mix_with``): with ``'unlabelled'`` the sample's mix partner,
+       another unlabelled image (``MultiSourceSampler(mix_partners=True)``) whose strong view
+       is pasted with the teacher's labels of its weak view; with ``'labelled'`` a labelled
+       image and its label (DACS). Image, label and weight take the same mask;
+    4. :meth:`loss_unsupervised`: ``loss_unsup = unsup_weight x`` :meth:`loss_pseudo` (the
+       weighted cross-entropy) of the student on the mixed strong views, averaged over them.
+       Methods add their own terms here.
 
     Logged besides the losses: ``pseudo_confident``, the share of unlabelled pixels above the
     threshold.
@@ -70,16 +72,21 @@ class SemiSegmentor(BaseModel):
     Args:
         student: config of the segmentor that learns (``type='SMPSegmentor'``, ...). Its data
             preprocessor preprocesses every branch.
-        semi_cfg: the method's settings, :data:`SEMI_CFG_DEFAULTS` key by key.
+        semi_cfg: the method's settings, :attr:`SEMI_CFG` key by key.
         test_cfg: merged into the student's ``test_cfg`` (and so the teacher's): ``--tta``,
             ``--calibration``, uncertainty scores and slide windows set ``model.test_cfg`` for
             either segmentor alike.
         temperature: the student's (and teacher's) ``temperature``.
     """
 
+    #: The method's settings and their defaults, each a key of ``model.semi_cfg``; a method
+    #: class states its published ones (and adds its own keys) here.
+    SEMI_CFG: ClassVar[dict] = BASE_SEMI_CFG
+
     def __init__(self, student: dict, semi_cfg: dict | None = None,
                  test_cfg: dict | None = None, temperature: float | None = None,
                  init_cfg: dict | None = None) -> None:
+        self.semi_cfg = self.parse_semi_cfg(semi_cfg)
         student = MODELS.build(_with_test_settings(student, test_cfg, temperature))
         super().__init__(data_preprocessor=MultiBranchDataPreprocessor(student.data_preprocessor),
                          init_cfg=init_cfg)
@@ -87,29 +94,30 @@ class SemiSegmentor(BaseModel):
         self.teacher = copy.deepcopy(student)
         self.teacher.requires_grad_(False)
         self.teacher.eval()
-        self.semi_cfg = parse_semi_cfg(semi_cfg)
         mix_cfg = self.semi_cfg['mix']
         self.mixer = None if mix_cfg is None else MODELS.build(dict(mix_cfg))
 
-    # What hooks, tools and the optimizer constructor read from a segmentor: the student's.
-    @property
-    def encoder(self) -> nn.Module:
-        return self.student.encoder
+    @classmethod
+    def parse_semi_cfg(cls, semi_cfg: Mapping | None) -> dict:
+        """``semi_cfg`` with this method's defaults filled in, checked (ValueError naming
+        ``model.semi_cfg.<key>``)."""
+        return parse_semi_cfg(cls.SEMI_CFG, semi_cfg, cls.__name__)
+
+    @classmethod
+    def check_config(cls, cfg: Mapping, path: str) -> None:
+        """Refuse, before anything is built, a config this method cannot train right
+        (:func:`~cityseg.models.semi.config_check.check_semi_config`)."""
+        check_semi_config(cls, cfg, path)
+
+    # The one seam through which training code reaches the student: the optimizer
+    # constructor and EncoderUnfreezeHook read `encoder`, ClassWeightHook `loss_module`, the
+    # checkpoint loader's class-count check `num_classes`.
+    encoder = property(attrgetter('student.encoder'))
+    loss_module = property(attrgetter('student.loss_module'))
+    num_classes = property(attrgetter('student.num_classes'))
 
     @property
-    def loss_module(self) -> nn.Module:
-        return self.student.loss_module
-
-    @property
-    def num_classes(self) -> int:
-        return self.student.num_classes
-
-    @property
-    def ignore_index(self) -> int:
-        return self.student.ignore_index
-
-    @property
-    def predictor(self) -> nn.Module:
+    def predictor(self) -> SMPSegmentor:
         """The network validation and test use (``semi_cfg.predict_on``)."""
         return self.teacher if self.semi_cfg['predict_on'] == 'teacher' else self.student
 
@@ -152,53 +160,124 @@ class SemiSegmentor(BaseModel):
 
     def loss(self, inputs: dict[str, torch.Tensor],
              data_samples: dict[str, Sequence[SegDataSample]]) -> dict:
+        """One self-training step's losses, from its overridable steps (class docstring)."""
+        self.check_branches(inputs)
         cfg = self.semi_cfg
-        missing = [cfg[k] for k in ('sup_branch', 'weak_branch') if cfg[k] not in inputs]
-        if missing:
-            raise ValueError(f'the training batch has no {missing} branch (it holds '
-                             f'{sorted(inputs)}): the labelled and unlabelled pipelines must end '
-                             f'with MultiBranch giving semi_cfg.sup_branch / weak_branch, and '
-                             f'the sampler must draw both (MultiSourceSampler)')
-        losses = dict(self.student.loss(inputs[cfg['sup_branch']],
-                                        data_samples[cfg['sup_branch']]))
-        weak = inputs[cfg['weak_branch']]
-        views = [cfg['strong_branch']] + ([cfg['second_strong_branch']]
-                                          if cfg['second_strong_branch'] else [])
-        strongs = [inputs.get(view, weak) for view in views]
-        for view, strong in zip(views, strongs):
-            if strong.shape != weak.shape:
-                raise ValueError(f'weak view {tuple(weak.shape)} and strong view {view} '
-                                 f'{tuple(strong.shape)} differ: strong branches must only '
-                                 'change colours (put crops and flips before MultiBranch)')
+        losses = self.loss_supervised(inputs[cfg['sup_branch']], data_samples[cfg['sup_branch']])
         with torch.no_grad():
-            valid = _valid_pixels(data_samples[cfg['weak_branch']], weak)
-            confidence, pseudo = pseudo_labels(self._teacher_probs(weak))
-            weights = pixel_weights(confidence, valid, cfg['threshold'], cfg['pixel_weight'])
-            pseudo = pseudo.masked_fill(~valid, self.ignore_index)
-            confident = (confidence >= cfg['threshold'])[valid].float().mean()
-        unsup = []
-        for strong in strongs:
-            mixed = (strong, pseudo, weights)
-            if self.mixer is not None:
-                with torch.no_grad():
-                    mixed = self._mix(strong, pseudo, weights, inputs, data_samples)
-            unsup.append(weighted_cross_entropy(self.student(mixed[0], mode='tensor'),
-                                                mixed[1], mixed[2], self.ignore_index))
-        losses['loss_unsup'] = cfg['unsup_weight'] * sum(unsup) / len(unsup)
-        if cfg['feature_perturbation']:
-            fp = cfg['feature_perturbation']
-            logits = feature_perturbed_logits(self.student.net, weak, fp['p'])
-            losses['loss_fp'] = fp['weight'] * weighted_cross_entropy(
-                logits, pseudo, weights, self.ignore_index)
-        if cfg['masked_consistency']:
-            mc = cfg['masked_consistency']
-            keep = block_keep_masks(strongs[0].shape, mc['block_size'], mc['ratio'],
-                                    strongs[0].device)
-            logits = self.student(strongs[0] * keep, mode='tensor')
-            losses['loss_masked'] = mc['weight'] * weighted_cross_entropy(
-                logits, pseudo, weights, self.ignore_index)
-        losses['pseudo_confident'] = confident
+            pseudo = self.pseudo_label(inputs[cfg['weak_branch']],
+                                       data_samples[cfg['weak_branch']])
+            partners = None if self.mixer is None else self.mix_partners(inputs, data_samples)
+        losses.update(self.loss_unsupervised(inputs, pseudo, partners))
+        losses['pseudo_confident'] = pseudo.confident
         return losses
+
+    def strong_views(self) -> list[str]:
+        """The branches of the strong views the student learns the pseudo-labels on."""
+        return [self.semi_cfg['strong_branch']]
+
+    def partner_branches(self) -> list[str]:
+        """The mix partners' branches a training batch must hold: their weak view and strong
+        views, when unlabelled images are mixed with each other."""
+        if self.mixer is None or self.semi_cfg['mix_with'] != 'unlabelled':
+            return []
+        return [partner_branch(b) for b in (self.semi_cfg['weak_branch'], *self.strong_views())]
+
+    def check_branches(self, inputs: Mapping[str, torch.Tensor]) -> None:
+        """A ValueError naming what the batch lacks: a branch a ``semi_cfg`` key names (a
+        misspelt one is not replaced by another view), or the mix partners; and a view whose
+        size is not the weak view's."""
+        cfg = self.semi_cfg
+        views = [*self.strong_views(), *self.partner_branches()]
+        missing = [b for b in (cfg['sup_branch'], cfg['weak_branch'], *views) if b not in inputs]
+        named = {k: v for k, v in cfg.items() if k.endswith('_branch') and v in missing}
+        if named:
+            raise ValueError(f'the training batch has no {sorted(named.values())} branch '
+                             f'(model.semi_cfg {named}; the batch holds {sorted(inputs)}): the '
+                             'pipelines must end with MultiBranch packing these branches, and '
+                             'the sampler must draw labelled and unlabelled samples '
+                             '(MultiSourceSampler)')
+        if missing:
+            raise ValueError(
+                f'{type(self).__name__} mixes each unlabelled image with another one '
+                f'(mix_with=unlabelled) but the batch holds no mix partners {missing}: set '
+                'train_dataloader.sampler.mix_partners=True (MultiSourceSampler)')
+        weak = inputs[cfg['weak_branch']]
+        for view in views:
+            if inputs[view].shape != weak.shape:
+                raise ValueError(f'weak view {tuple(weak.shape)} and {view} '
+                                 f'{tuple(inputs[view].shape)} differ: strong views and mix '
+                                 'partners must have the weak view\'s size (crop every '
+                                 'unlabelled image to one size, before MultiBranch)')
+
+    def loss_supervised(self, images: torch.Tensor,
+                        samples: Sequence[SegDataSample]) -> dict:
+        """The student's own losses on the labelled images, times ``sup_weight``."""
+        weight = self.semi_cfg['sup_weight']
+        return {name: value * weight if 'loss' in name else value
+                for name, value in self.student.loss(images, samples).items()}
+
+    def pseudo_label(self, images: torch.Tensor,
+                     samples: Sequence[SegDataSample]) -> PseudoLabels:
+        """The teacher's labels of ``images`` (weak views) and their pixel weights."""
+        cfg = self.semi_cfg
+        valid = _valid_pixels(samples, images)
+        confidence, labels = pseudo_labels(self._teacher_probs(images))
+        weights = pixel_weights(confidence, valid, cfg['threshold'], cfg['pixel_weight'])
+        confident = (confidence >= cfg['threshold'])[valid].float().mean()
+        return PseudoLabels(labels.masked_fill(~valid, self.student.ignore_index), weights,
+                            confident)
+
+    def mix_partners(self, inputs: dict[str, torch.Tensor],
+                     data_samples: dict[str, Sequence[SegDataSample]]) -> dict[str, MixSource]:
+        """What each strong view is mixed with, view by view: the mix partners' strong views
+        with the teacher's labels of their weak views (``mix_with='unlabelled'``), or the
+        labelled images with their labels and weight 1, cycled when there are fewer."""
+        cfg, views = self.semi_cfg, self.strong_views()
+        if cfg['mix_with'] == 'unlabelled':
+            weak = partner_branch(cfg['weak_branch'])
+            pseudo = self.pseudo_label(inputs[weak], data_samples[weak])
+            return {view: MixSource(inputs[partner_branch(view)], pseudo.labels, pseudo.weights)
+                    for view in views}
+        sup, strong = cfg['sup_branch'], inputs[views[0]]
+        order = torch.arange(len(strong)) % len(inputs[sup])
+        images = inputs[sup][order]
+        labels = torch.cat([s.gt_sem_seg.data for s in data_samples[sup]]).long()[order]
+        if images.shape != strong.shape:
+            raise ValueError(f'labelled images {tuple(images.shape[1:])} and unlabelled '
+                             f'{tuple(strong.shape[1:])} differ in size: mixing them '
+                             '(mix_with=labelled) needs the same crop size in both pipelines')
+        partner = MixSource(images, labels.to(strong.device),
+                            torch.ones(labels.shape, device=strong.device))
+        return dict.fromkeys(views, partner)
+
+    def mix(self, strong: torch.Tensor, pseudo: PseudoLabels, partner: MixSource) -> MixSource:
+        """``strong`` with the partner's pixels pasted where the mixer's mask holds (masks
+        drawn from the partner's labels), and the labels and weights of the pixels pasted."""
+        mask = self.mixer.masks(partner.labels)
+        return MixSource(mix(mask, partner.images, strong), mix(mask, partner.labels,
+                                                                 pseudo.labels),
+                         mix(mask, partner.weights, pseudo.weights))
+
+    def loss_unsupervised(self, inputs: dict[str, torch.Tensor], pseudo: PseudoLabels,
+                          partners: dict[str, MixSource] | None) -> dict:
+        """``loss_unsup``: :meth:`loss_pseudo` of the student on each strong view, mixed
+        with its partner, averaged over the views, times ``unsup_weight``."""
+        losses = []
+        for view in self.strong_views():
+            mixed = MixSource(inputs[view], pseudo.labels, pseudo.weights)
+            if partners is not None:
+                with torch.no_grad():
+                    mixed = self.mix(inputs[view], pseudo, partners[view])
+            losses.append(self.loss_pseudo(self.student(mixed.images, mode='tensor'),
+                                           mixed.labels, mixed.weights))
+        return dict(loss_unsup=self.semi_cfg['unsup_weight'] * sum(losses) / len(losses))
+
+    def loss_pseudo(self, logits: torch.Tensor, labels: torch.Tensor,
+                    weights: torch.Tensor) -> torch.Tensor:
+        """The loss of the student's ``logits`` on pseudo-labels: each pixel's cross-entropy
+        times its weight, over the labelled pixels (UniMatch's and DACS' normalisation)."""
+        return weighted_cross_entropy(logits, labels, weights, self.student.ignore_index)
 
     def _teacher_probs(self, images: torch.Tensor) -> torch.Tensor:
         logits = self.teacher(images, mode='tensor')
@@ -207,26 +286,22 @@ class SemiSegmentor(BaseModel):
                                    align_corners=False)
         return logits.float().softmax(1)
 
-    def _mix(self, strong: torch.Tensor, pseudo: torch.Tensor, weights: torch.Tensor,
-             inputs: dict, data_samples: dict) -> tuple[torch.Tensor, ...]:
-        """Each unlabelled sample mixed with its partner: the next unlabelled sample, or a
-        labelled one (cycled when the batch holds fewer)."""
-        if self.semi_cfg['mix_with'] == 'unlabelled':
-            images, labels, partner_weights = (t.roll(1, 0) for t in (strong, pseudo, weights))
-        else:
-            sup = self.semi_cfg['sup_branch']
-            order = torch.arange(len(strong)) % len(inputs[sup])
-            images = inputs[sup][order]
-            labels = torch.cat([s.gt_sem_seg.data for s in data_samples[sup]]).long()[order]
-            if images.shape != strong.shape:
-                raise ValueError(f'labelled images {tuple(images.shape[1:])} and unlabelled '
-                                 f'{tuple(strong.shape[1:])} differ in size: mixing them '
-                                 '(mix_with=labelled) needs the same crop size in both '
-                                 'pipelines')
-            partner_weights = torch.ones_like(weights)
-        mask = self.mixer.masks(labels)
-        return mix(mask, images, strong), mix(mask, labels, pseudo), \
-            mix(mask, partner_weights, weights)
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, local_metadata: dict,
+                              strict: bool, missing_keys: list, unexpected_keys: list,
+                              error_msgs: list) -> None:
+        """A plain segmentor's weights (no ``student.`` / ``teacher.`` key: ``load_from`` a
+        supervised ``SMPSegmentor`` checkpoint) go into the student and the teacher alike,
+        as mmdetection's ``SemiBaseDetector`` does: otherwise they would match no key and
+        training would silently start from scratch."""
+        own = [k for k in state_dict if k.startswith(prefix)]
+        if own and not any(k.startswith((f'{prefix}student.', f'{prefix}teacher.'))
+                           for k in own):
+            for key in own:
+                value = state_dict.pop(key)
+                for net in ('student', 'teacher'):
+                    state_dict[f'{prefix}{net}.{key[len(prefix):]}'] = value
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict,
+                                      missing_keys, unexpected_keys, error_msgs)
 
 
 def _with_test_settings(student: Mapping, test_cfg: dict | None,
@@ -253,35 +328,3 @@ def _valid_pixels(samples: Sequence[SegDataSample], images: torch.Tensor) -> tor
         ih, iw = sample.metainfo.get('img_shape', (h, w))
         valid[i, :ih, :iw] = True
     return valid
-
-
-def parse_semi_cfg(semi_cfg: Mapping | None) -> dict:
-    """``semi_cfg`` with defaults filled in; an unknown key or a bad value is an error naming
-    ``model.semi_cfg.<key>``."""
-    cfg = {**SEMI_CFG_DEFAULTS, **(semi_cfg or {})}
-    unknown = sorted(set(cfg) - set(SEMI_CFG_DEFAULTS))
-    if unknown:
-        raise ValueError(f'unknown model.semi_cfg keys {unknown}; valid: '
-                         f'{list(SEMI_CFG_DEFAULTS)}')
-    for key in ('threshold', 'unsup_weight'):
-        value = cfg[key]
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or value < 0 or (
-                key == 'threshold' and value > 1):
-            raise ValueError(f'model.semi_cfg.{key} must be a number '
-                             f'{"in [0, 1]" if key == "threshold" else ">= 0"}, got {value!r}')
-    choices = dict(pixel_weight=PIXEL_WEIGHTS, mix_with=('unlabelled', 'labelled'),
-                   predict_on=('student', 'teacher'))
-    for key, allowed in choices.items():
-        if cfg[key] not in allowed:
-            raise ValueError(f'model.semi_cfg.{key} must be one of {allowed}, got {cfg[key]!r}')
-    for key, defaults in _EXTRA_KEYS.items():
-        if cfg[key] is None:
-            continue
-        if not isinstance(cfg[key], Mapping) or set(cfg[key]) - set(defaults):
-            raise ValueError(f'model.semi_cfg.{key} must be None or a dict with keys '
-                             f'{list(defaults)}, got {cfg[key]!r}')
-        cfg[key] = {**defaults, **cfg[key]}
-    if cfg['mix'] is not None and not isinstance(cfg['mix'], Mapping):
-        raise ValueError(f"model.semi_cfg.mix must be a dict (type='CutMix' | 'ClassMix') or "
-                         f"None, got {cfg['mix']!r}")
-    return cfg

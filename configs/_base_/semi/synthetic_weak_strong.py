@@ -1,15 +1,16 @@
 # Labelled + unlabelled synthetic street scenes for self-training: a labelled subset of the
-# synthetic train split (fraction + seed, or --cfg-options ...split_file=FILE), the rest of the
-# split as unlabelled images, each batch half and half (MultiSourceSampler). The unlabelled
-# pipeline crops and flips once, then packs a weak view (as is) and a strong view (colour
-# jitter, grey, blur: UniMatch's strong augmentation without its CutMix, which the model does
-# in the batch), pixel-aligned so a pseudo-label of one is the label of the other.
+# synthetic train split (fraction + seed, or --cfg-options train_dataloader.dataset.split_file=
+# FILE), the rest of the split as unlabelled images (SemiSplitDataset), each batch half and half
+# (MultiSourceSampler), every unlabelled image with a mix partner (another unlabelled image,
+# mix_partners). The unlabelled pipeline crops and flips once, then packs a weak view (as is)
+# and a strong view (colour jitter, grey, blur: UniMatch's strong augmentation without its
+# CutMix, which the model does in the batch), pixel-aligned so a pseudo-label of one is the
+# label of the other.
 data_root = 'data/synthetic_cityscapes_semi'
 synthetic = dict(num_train=48, num_val=16, num_test=0, size=(512, 256), seed=0)
 crop_size = (128, 256)  # (height, width)
 labelled_fraction = 0.125  # 1/8: 6 of 48 images
 subset_seed = 0
-batch_size = 8
 source_ratio = [1, 1]  # labelled : unlabelled per batch
 
 # unsup_strong2: UniMatch's second strong view (empty unless a pipeline packs it)
@@ -36,20 +37,18 @@ unlabelled_pipeline = [
          unsup_weak=[dict(type='PackSegInputs')],
          unsup_strong=[strong, dict(type='PackSegInputs')]),
 ]
-labelled = dict(
-    type='SubsetDataset', fraction=labelled_fraction, seed=subset_seed,
-    dataset=dict(type='SyntheticCityscapesDataset', data_root=data_root, generate=synthetic,
-                 split='train', pipeline=labelled_pipeline))
-unlabelled = dict(
-    type='SubsetDataset', fraction=labelled_fraction, seed=subset_seed, complement=True,
-    dataset=dict(type='SyntheticCityscapesDataset', data_root=data_root, generate=synthetic,
-                 split='train', with_labels=False, pipeline=unlabelled_pipeline))
 train_dataloader = dict(
-    batch_size=batch_size,
+    batch_size=8,  # the sampler's too (cityseg.utils.load_config gives it)
     num_workers=1,
     persistent_workers=True,
-    sampler=dict(type='MultiSourceSampler', batch_size=batch_size, source_ratio=source_ratio),
-    dataset=dict(type='MultiSourceDataset', datasets=[labelled, unlabelled]))
+    sampler=dict(type='MultiSourceSampler', source_ratio=source_ratio, mix_partners=True),
+    dataset=dict(
+        type='SemiSplitDataset', fraction=labelled_fraction, seed=subset_seed,
+        labelled=dict(type='SyntheticCityscapesDataset', data_root=data_root,
+                      generate=synthetic, split='train', pipeline=labelled_pipeline),
+        unlabelled=dict(type='SyntheticCityscapesDataset', data_root=data_root,
+                        generate=synthetic, split='train', with_labels=False,
+                        pipeline=unlabelled_pipeline)))
 val_dataloader = dict(
     batch_size=4,
     num_workers=1,

@@ -10,7 +10,6 @@ target_root = 'data/synthetic_cityscapes_uda_night'
 source_data = dict(num_train=48, num_val=0, num_test=0, size=(512, 256), seed=0)
 target_data = dict(num_train=48, num_val=16, num_test=0, size=(512, 256), seed=1, style='night')
 crop_size = (128, 256)  # (height, width)
-batch_size = 8
 source_ratio = [1, 1]  # source : target per batch
 
 # unsup_strong2: UniMatch's second strong view (empty unless a pipeline packs it)
@@ -41,10 +40,10 @@ source = dict(type='SyntheticCityscapesDataset', data_root=source_root, generate
 target = dict(type='SyntheticCityscapesDataset', data_root=target_root, generate=target_data,
               split='train', with_labels=False, pipeline=target_pipeline)
 train_dataloader = dict(
-    batch_size=batch_size,
+    batch_size=8,  # the sampler's too (cityseg.utils.load_config gives it)
     num_workers=1,
     persistent_workers=True,
-    sampler=dict(type='MultiSourceSampler', batch_size=batch_size, source_ratio=source_ratio),
+    sampler=dict(type='MultiSourceSampler', source_ratio=source_ratio),
     dataset=dict(type='MultiSourceDataset', datasets=[source, target]))
 val_dataloader = dict(
     batch_size=4,

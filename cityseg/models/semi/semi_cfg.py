@@ -1,0 +1,78 @@
+"""``model.semi_cfg``: a method's settings, its defaults filled in and each value checked."""
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping
+
+from .pseudo_labels import PIXEL_WEIGHTS
+
+# The settings of every self-training method (SemiSegmentor); a method class adds its own.
+BASE_SEMI_CFG = dict(
+    threshold=0.95,              # pseudo-label confidence threshold
+    pixel_weight='threshold',    # 'threshold' (FixMatch) | 'confident_share' (DACS)
+    sup_weight=1.0,              # weight of the student's loss on the labelled images
+    unsup_weight=1.0,            # weight of the pseudo-label loss (loss_unsup)
+    mix=None,                    # CutMix | ClassMix config, or None
+    mix_with='unlabelled',       # partner: another unlabelled image | 'labelled' (DACS: source)
+    sup_branch='sup', weak_branch='unsup_weak', strong_branch='unsup_strong',
+    predict_on='student',        # which network validation and test use: student | teacher
+)
+_CHOICES = dict(pixel_weight=PIXEL_WEIGHTS, mix_with=('unlabelled', 'labelled'),
+                predict_on=('student', 'teacher'))
+_WEIGHTS = ('sup_weight', 'unsup_weight')
+
+
+def parse_semi_cfg(defaults: Mapping, semi_cfg: Mapping | None, method: str) -> dict:
+    """``semi_cfg`` over ``defaults`` (the ``method`` class's settings), checked.
+
+    A setting whose default is a dict of numbers (UniMatch's ``feature_perturbation``, MIC's
+    ``masked_consistency``) is merged key by key with it; so is ``mix`` (a registry config,
+    ``type=...``) unless it names another type, which replaces the default whole. An unknown
+    key, a number out of range or a choice not offered is a ValueError naming
+    ``model.semi_cfg.<key>`` and ``method``.
+    """
+    semi_cfg = dict(semi_cfg or {})
+    unknown = sorted(set(semi_cfg) - set(defaults))
+    if unknown:
+        raise ValueError(f'unknown model.semi_cfg keys {unknown} for {method}; valid: '
+                         f'{list(defaults)}')
+    cfg = {**defaults, **semi_cfg}
+    for key, default in defaults.items():
+        if isinstance(default, Mapping) and key != 'mix':
+            cfg[key] = _merged(key, default, cfg[key], method)
+    mix = cfg['mix']
+    if isinstance(defaults['mix'], Mapping) and isinstance(mix, Mapping) and mix.get(
+            'type', defaults['mix']['type']) == defaults['mix']['type']:
+        cfg['mix'] = {**defaults['mix'], **mix}  # e.g. mix=dict(prob=1.0): the default's prob
+    threshold = cfg['threshold']
+    if not _number(threshold) or not 0 <= threshold <= 1:
+        raise ValueError(f'model.semi_cfg.threshold must be a number in [0, 1], got '
+                         f'{threshold!r}')
+    for key in _WEIGHTS:
+        if not _number(cfg[key]) or cfg[key] < 0:
+            raise ValueError(f'model.semi_cfg.{key} must be a number >= 0, got {cfg[key]!r}')
+    for key, allowed in _CHOICES.items():
+        if cfg[key] not in allowed:
+            raise ValueError(f'model.semi_cfg.{key} must be one of {allowed}, got {cfg[key]!r}')
+    for key in (k for k in cfg if k.endswith('_branch')):
+        if not isinstance(cfg[key], str) or not cfg[key]:
+            raise ValueError(f'model.semi_cfg.{key} must be a branch name, got {cfg[key]!r}')
+    if cfg['mix'] is not None and not (isinstance(cfg['mix'], Mapping) and 'type' in cfg['mix']):
+        raise ValueError(f"model.semi_cfg.mix must be a dict (type='CutMix' | 'ClassMix') or "
+                         f"None, got {cfg['mix']!r}")
+    return cfg
+
+
+def _merged(key: str, default: Mapping, value: object, method: str) -> dict:
+    if not isinstance(value, Mapping) or set(value) - set(default):
+        raise ValueError(f'model.semi_cfg.{key} of {method} must be a dict with keys '
+                         f'{list(default)}, got {value!r}')
+    merged = {**default, **value}
+    bad = {k: v for k, v in merged.items() if not _number(v) or v < 0}
+    if bad:
+        raise ValueError(f'model.semi_cfg.{key} values must be numbers >= 0, got {bad}')
+    return merged
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
