@@ -2,13 +2,21 @@
 for a supervised segmentor and for a self-training model (its student or teacher)."""
 from __future__ import annotations
 
+import logging
+from types import SimpleNamespace
+
 import onnx
 import pytest
 import torch
 from helpers.seg_batch import PointwiseNet  # noqa: F401  (registers TestPointwiseNet)
 from torch import nn
 
-from cityseg.apis.onnx import OnnxRuntimeNet, export_onnx, use_onnxruntime
+from cityseg.apis.onnx import (
+    OnnxRuntimeNet,
+    export_onnx,
+    use_onnxruntime,
+    use_onnxruntime_in_runner,
+)
 from cityseg.models import SemiSegmentor, SMPSegmentor, predicting_segmentor
 from cityseg.models.predictor import segmentor_key
 from cityseg.registry import MODELS
@@ -99,6 +107,25 @@ def test_onnx_export_and_runtime_use_the_predicting_network(tmp_path):
     assert not torch.allclose(got, model.student.net(
         model.student.data_preprocessor(dict(inputs=[image[0]]))['inputs'])), \
         'the student would give the same logits: the test could not tell them apart'
+
+
+def test_the_onnxruntime_backend_of_test_py_swaps_the_predicting_network(tmp_path):
+    """tools/test.py --backend onnxruntime: the Runner's (wrapped) model exported into the
+    work dir and its predicting network run from that file."""
+    model = _semi('teacher')
+    teacher_net = model.teacher.net
+    runner = SimpleNamespace(model=nn.DataParallel(model), work_dir=str(tmp_path),
+                             logger=logging.getLogger('test'))
+    path = use_onnxruntime_in_runner(runner, None, str(tmp_path / 'iter_4.pth'))
+    assert path == str(tmp_path / 'onnx' / 'iter_4.onnx')
+    assert isinstance(model.teacher.net, OnnxRuntimeNet)
+    assert not isinstance(model.student.net, OnnxRuntimeNet)
+    image = torch.randint(0, 256, (1, 3, 8, 16)).float()
+    normalised = (image - model.teacher.data_preprocessor.mean) / \
+        model.teacher.data_preprocessor.std
+    with torch.no_grad():
+        torch.testing.assert_close(model.teacher.net(normalised), teacher_net(normalised),
+                                   atol=1e-4, rtol=1e-4)
 
 
 def test_compile_reaches_the_student_and_the_teacher():

@@ -121,7 +121,8 @@ EXPORT = {'semi': [], 'uda': ['--quantize', 'int8', '--calib-images', '2',
                               '--min-agreement', '0.5']}
 
 
-def test_export_onnx_writes_the_predicting_network(self_training_run, tmp_path):
+def test_export_onnx_writes_the_predicting_network_and_infer_runs_it(self_training_run,
+                                                                     tmp_path):
     run, image = self_training_run, val_image(self_training_run)
     path = str(tmp_path / 'model.onnx')
     log = run_tool('export_onnx.py', run.config, run.checkpoint, '--out', path, '--dynamic',
@@ -132,12 +133,21 @@ def test_export_onnx_writes_the_predicting_network(self_training_run, tmp_path):
     assert {p.key: p.value for p in graph.metadata_props}['temperature'] == '1.0'
     got = ort.InferenceSession(path, providers=['CPUExecutionProvider']).run(
         None, {'image': raw_rgb(image)})[0]
-    expected = logits(reference(run, run_cfg(run, str(tmp_path / 'ref'))), raw_rgb(image))
+    segmentor = reference(run, run_cfg(run, str(tmp_path / 'ref')))
+    expected = logits(segmentor, raw_rgb(image))
     if run.kind == 'uda':
         assert {'QuantizeLinear', 'DequantizeLinear'} <= {n.op_type for n in graph.graph.node}
         assert (got.argmax(1) == expected.argmax(1)).mean() >= 0.8
     else:
         np.testing.assert_allclose(got, expected, atol=1e-3)
+    # infer.py with the file (no checkpoint: no encoder weights read either)
+    out = tmp_path / 'pred'
+    run_tool('infer.py', run.config, '-', image, '--out', str(out), '--backend', 'onnxruntime',
+             '--onnx', path, '--cfg-options', *run.options(str(tmp_path / 'w')),
+             offline(tmp_path))
+    train_ids = mmcv.imread(str(out / f'{osp.basename(image)[:-4]}_trainIds.png'),
+                            flag='unchanged')
+    assert (train_ids == got[0].argmax(0)).mean() >= 0.999  # the file's own prediction
 
 
 def test_publish_model_gives_plain_smp_the_predicting_network(self_training_run, evaluated,
