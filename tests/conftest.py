@@ -1,5 +1,6 @@
-"""Session fixtures: one small synthetic dataset per test session and the tiny trained
-checkpoint (tests/helpers/tiny_checkpoint.py). Helpers shared by test modules live in
+"""Session fixtures: one small synthetic dataset per test session, the tiny trained
+checkpoint (tests/helpers/tiny_checkpoint.py) and the self-training checkpoints
+(tests/helpers/self_training_checkpoint.py). Helpers shared by test modules live in
 tests/helpers/, imported as ``helpers.<module>``; test modules never import each other."""
 import os
 import os.path as osp
@@ -11,8 +12,9 @@ from helpers.shared_dir import run_temp_dir, shared_dir
 
 from cityseg.utils import register_all_modules
 
-# The tiny trained checkpoint's fixtures (tiny_work_dir, checkpoint, model).
-pytest_plugins = ['helpers.tiny_checkpoint']
+# The tiny trained checkpoint's fixtures (tiny_work_dir, checkpoint, model) and the trained
+# self-training runs (self_training_run: FixMatch and DACS).
+pytest_plugins = ['helpers.tiny_checkpoint', 'helpers.self_training_checkpoint']
 
 torch.set_num_threads(2)
 register_all_modules()

@@ -26,6 +26,7 @@ from mmengine.config import DictAction
 
 from cityseg.apis import init_model, read_image
 from cityseg.apis.onnx import compare_with_pytorch, export_int8, export_onnx
+from cityseg.models import predicting_segmentor
 from cityseg.registry import DATASETS
 from cityseg.utils.fileio import atomic_output
 
@@ -79,7 +80,8 @@ def main() -> None:
         h, w = args.shape
         size = 'any batch, height and width' if args.dynamic else f'shape 1x3x{h}x{w}'
         print(f'exported {args.out}: input "image" float32 RGB NCHW 0..255, {size} (multiples '
-              f'of {model.data_preprocessor.size_divisor}); output "logits"')
+              f'of {predicting_segmentor(model).data_preprocessor.size_divisor}); output '
+              '"logits"')
         paths = args.check_images or dataset_images(model, args.num_check)
         shape = None if args.dynamic else args.shape
         stats = compare_with_pytorch(model, tmp, [read_image(p) for p in paths], shape)

@@ -14,9 +14,13 @@ Images give ``<stem>_color.png`` (in the config's dataset palette), ``<stem>_ove
 sub-folders as the input; a video gives ``<stem>_overlay.mp4`` with one annotated frame per
 input frame. ``--uncertainty SCORE ...`` (msp, maxlogit, entropy, energy, sml) adds, per image,
 ``<stem>_<score>.png`` (16-bit; its value range in the PNG's text chunks, see
-cityseg/visualization/score_maps.py) and ``<stem>_<score>_color.png``; ``sml`` needs
-``--sml-stats`` (the sml_stats.json of tools/analysis_tools/anomaly.py). A checkpoint's
-temperature (tools/analysis_tools/calibration.py --fit-temperature) applies to every score.
+cityseg/visualization/score_maps.py) and ``<stem>_<score>_color.png``; for a video, the same two
+files per frame in ``<stem>_scores/``, named by the frame's index (``000000_<score>.png``,
+``000000_<score>_color.png``, ...), so that no score value is lost to video compression.
+``sml`` needs ``--sml-stats`` (the sml_stats.json of tools/analysis_tools/anomaly.py). A
+checkpoint's temperature (tools/analysis_tools/calibration.py --fit-temperature) applies to
+every score. A self-training checkpoint (configs/semi/, configs/uda/) predicts with the network
+its ``semi_cfg.predict_on`` names.
 """
 from __future__ import annotations
 
@@ -33,10 +37,12 @@ from tqdm import tqdm
 
 from cityseg.apis import inference_model, init_model, read_image
 from cityseg.apis.onnx import use_onnxruntime
+from cityseg.models import predicting_segmentor
 from cityseg.models.uncertainty import SCORES
 from cityseg.utils import apply_tta, config_section, load_config, resolve_checkpoint
 from cityseg.utils.fileio import write_image
 from cityseg.utils.output_dir import OutputDirError, check_output_dir, output_dir
+from cityseg.utils.segmentor_cfg import drop_encoder_weights
 from cityseg.visualization import write_prediction_pictures
 from cityseg.visualization.score_maps import write_score_map
 
@@ -133,7 +139,9 @@ def find_images(folder: str, recursive: bool) -> list[str]:
 
 def write_predictions(model, paths: list[str], root: str, out_dir: str, batch_size: int,
                       opacity: float) -> None:
-    """Colour mask, overlay and id PNGs for every image, mirroring sub-folders of ``root``."""
+    """Colour mask, overlay and id PNGs (and score maps) for every image, mirroring
+    sub-folders of ``root``."""
+    num_classes = predicting_segmentor(model).num_classes
     with tqdm(total=len(paths), unit='img', desc='infer') as bar:
         for start in range(0, len(paths), batch_size):
             chunk = paths[start:start + batch_size]
@@ -147,7 +155,7 @@ def write_predictions(model, paths: list[str], root: str, out_dir: str, batch_si
                 write_image(result.label_ids, f'{prefix}_labelIds.png')
                 write_image(result.train_ids, f'{prefix}_trainIds.png')
                 for name, score in result.scores.items():
-                    write_score_map(prefix, name, score, model.num_classes)
+                    write_score_map(prefix, name, score, num_classes)
             bar.update(len(chunk))
 
 
@@ -166,9 +174,16 @@ def read_frames(capture: cv2.VideoCapture, batch_size: int) -> Iterator[list[np.
         yield batch
 
 
+def video_prefix(path: str, out_dir: str) -> str:
+    """``<out_dir>/<stem>``: what the outputs of the video ``path`` are named after."""
+    return osp.join(out_dir, osp.splitext(osp.basename(path))[0])
+
+
 def write_video(model, path: str, out_dir: str, batch_size: int,
                 opacity: float) -> tuple[str, int, int | None]:
-    """``<stem>_overlay.mp4``: every frame of ``path`` with its prediction overlaid.
+    """``<stem>_overlay.mp4``: every frame of ``path`` with its prediction overlaid; with
+    score maps (``--uncertainty``), each frame's in ``<stem>_scores/<index>_<score>.png``
+    (and ``_color.png``).
 
     Returns the output path, the frames read and the frames the container announces (None when
     it does not say): a truncated file ends early without an error from OpenCV.
@@ -179,7 +194,9 @@ def write_video(model, path: str, out_dir: str, batch_size: int,
     fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
     size = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
     total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None  # some containers don't say
-    out_path = osp.join(out_dir, osp.splitext(osp.basename(path))[0] + '_overlay.mp4')
+    stem = video_prefix(path, out_dir)
+    out_path = f'{stem}_overlay.mp4'
+    num_classes = predicting_segmentor(model).num_classes
     writer = cv2.VideoWriter(out_path, cv2.VideoWriter_fourcc(*'mp4v'), fps, size)
     if not writer.isOpened():
         raise OSError(f'cannot write video {out_path} with the mp4v codec')
@@ -187,8 +204,14 @@ def write_video(model, path: str, out_dir: str, batch_size: int,
     try:
         with tqdm(total=total, unit='frame', desc='infer') as bar:
             for frames in read_frames(capture, batch_size):
-                for frame, result in zip(frames, inference_model(model, frames, batch_size)):
+                results = inference_model(model, frames, batch_size)
+                for index, (frame, result) in enumerate(zip(frames, results), start=read):
                     writer.write(np.ascontiguousarray(result.overlay(frame, opacity)[..., ::-1]))
+                    if result.scores:
+                        os.makedirs(f'{stem}_scores', exist_ok=True)
+                    for name, score in result.scores.items():
+                        write_score_map(osp.join(f'{stem}_scores', f'{index:06d}'), name, score,
+                                        num_classes)
                 bar.update(len(frames))
                 read += len(frames)
     finally:
@@ -205,7 +228,8 @@ def main() -> None:
         raise SystemExit(f'error: {err}') from None
     cfg = inference_config(args)
     if args.backend == 'onnxruntime':
-        model = init_model(cfg, None, args.device, {'model.encoder_weights': None})
+        drop_encoder_weights(cfg)  # the ONNX file holds every weight
+        model = init_model(cfg, None, args.device)
         use_onnxruntime(model, args.onnx)
     else:
         model = init_model(cfg, resolve_checkpoint(args.checkpoint, cfg, args.config),
@@ -228,7 +252,9 @@ def write_outputs(model, args: argparse.Namespace) -> None:
     elif args.input.lower().endswith(VIDEO_EXTS):
         out_path, read, total = write_video(model, args.input, args.out, args.batch_size,
                                             args.opacity)
-        print(f'annotated video written to {out_path} ({read} frames)')
+        scores = (f'; score maps of every frame in {video_prefix(args.input, args.out)}_scores'
+                  if args.uncertainty else '')
+        print(f'annotated video written to {out_path} ({read} frames){scores}')
         if total is not None and read < total:
             short = (f'video {args.input} ended after {read} of the {total} frames its header '
                      f'announces (truncated or corrupt?); {out_path} holds only those {read}')

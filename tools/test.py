@@ -34,6 +34,7 @@ from cityseg.utils import (
 from cityseg.utils.checkpoint_loading import read_checkpoint_once
 from cityseg.utils.launch import end_distributed
 from cityseg.utils.output_dir import OutputDirError, claim_output_dir, record_output_dir
+from cityseg.utils.segmentor_cfg import segmentor_cfg
 from cityseg.utils.work_dir import is_main_launch_process
 
 OUT_KIND = 'test-server predictions (tools/test.py --out)'
@@ -101,7 +102,8 @@ def configure(cfg: Config, args: argparse.Namespace, checkpoint_sha256: str | No
             output_file='metrics.json',
             output_meta=dict(config=args.config, checkpoint=args.checkpoint,
                              checkpoint_sha256=checkpoint_sha256,
-                             pretrained=cfg.model.get('pretrained'), split=split,
+                             pretrained=segmentor_cfg(cfg.model)[1].get('pretrained'),
+                             split=split,
                              tta=args.tta, backend=args.backend, onnx=args.onnx))
         if args.calibration:
             cfg.test_evaluator = [cfg.test_evaluator, dict(type='CalibrationMetric')]

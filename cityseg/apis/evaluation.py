@@ -10,6 +10,7 @@ from mmengine.runner import Runner
 
 from cityseg.engine.runtime import EvaluationRunner, build_runner
 from cityseg.utils import load_model_weights
+from cityseg.utils.segmentor_cfg import drop_encoder_weights
 
 from .onnx import use_onnxruntime_in_runner
 
@@ -22,16 +23,18 @@ def build_evaluation_runner(cfg: Config, args: argparse.Namespace,
     ``args.checkpoint`` is already resolved (:func:`~cityseg.utils.resolve_checkpoint`). The
     Runner's own loading is switched off: it only warns about parameters whose shapes differ,
     and would evaluate a half-initialised model; :func:`~cityseg.utils.load_model_weights`
-    refuses that. With a checkpoint or an ONNX file, ``model.encoder_weights`` is set to None
-    (as :func:`~cityseg.apis.init_model` does): the ImageNet weights they replace are not
+    refuses that. With a checkpoint or an ONNX file, the segmentor's ``encoder_weights``
+    (``model.student``'s for a self-training model) is set to None
+    (:func:`~cityseg.utils.segmentor_cfg.drop_encoder_weights`, as
+    :func:`~cityseg.apis.init_model` does): the ImageNet weights they replace are not
     downloaded, so an offline machine evaluates a checkpoint of the reference config.
     ``checkpoint_state``: ``args.checkpoint``'s contents, already read
     (:func:`~cityseg.utils.checkpoint_loading.read_checkpoint_once`), so that the file is not
     read again.
     """
     cfg.load_from, cfg.resume = None, False
-    if (args.checkpoint or args.onnx) and 'encoder_weights' in cfg.model:  # no download offline
-        cfg.model.encoder_weights = None
+    if args.checkpoint or args.onnx:  # no download offline
+        drop_encoder_weights(cfg)
     runner = build_runner(cfg, args.config, launcher=args.launcher,
                           runner_class=EvaluationRunner)  # the config copy in its log dir
     if args.checkpoint and not args.onnx:  # else model.pretrained's or the ONNX file's weights

@@ -1,6 +1,7 @@
 """Build a trained segmentor from a config and run it on images, from a script or a notebook."""
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from mmengine.registry import init_default_scope
 from cityseg.datasets.labels import train_ids_to_label_ids
 from cityseg.registry import MODELS
 from cityseg.utils import load_model_weights, register_all_modules
+from cityseg.utils.segmentor_cfg import drop_encoder_weights
 from cityseg.visualization import colorize, overlay, palette_of
 
 ImageInput = str | os.PathLike | np.ndarray
@@ -62,10 +64,11 @@ def init_model(config: str | os.PathLike | Config, checkpoint: str | None = None
 
     Without one, a config with ``model.pretrained`` (a folder written by smp's
     ``save_pretrained`` or ``tools/publish_model.py``, or a hub id) gives that network as it
-    was published. With a checkpoint, ``encoder_weights`` is set to ``None``: the checkpoint
-    holds every weight, so downloading ImageNet ones would be wasted (and fails offline). The
-    config is kept as ``model.cfg``: :func:`inference_model` takes its test pipeline from
-    there.
+    was published. With a checkpoint, the segmentor's ``encoder_weights`` is set to ``None``
+    (:func:`~cityseg.utils.segmentor_cfg.drop_encoder_weights`; ``model.student``'s for a
+    self-training model): the checkpoint holds every weight, so downloading ImageNet ones
+    would be wasted (and fails offline). The config (a copy: ``config`` is left as it was) is
+    kept as ``model.cfg``: :func:`inference_model` takes its test pipeline from there.
 
     Args:
         config: a config file or a loaded :class:`~mmengine.config.Config`.
@@ -75,13 +78,14 @@ def init_model(config: str | os.PathLike | Config, checkpoint: str | None = None
         cfg_options: overrides with dotted keys, as ``--cfg-options`` gives them
             (``{'model.test_cfg.mode': 'slide'}``).
     """
-    cfg = Config.fromfile(config) if isinstance(config, str | os.PathLike) else config.copy()
+    cfg = (Config.fromfile(config) if isinstance(config, str | os.PathLike)
+           else copy.deepcopy(config))
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     register_all_modules(init_scope=False)
     init_default_scope(cfg.get('default_scope', 'cityseg'))
     if checkpoint is not None:
-        cfg.model.encoder_weights = None
+        drop_encoder_weights(cfg)
     model = MODELS.build(cfg.model)
     if checkpoint is not None:
         load_model_weights(model, checkpoint, cfg.filename)

@@ -5,7 +5,9 @@ holds what smp's ``save_pretrained`` writes (``config.json``, ``model.safetensor
 card (``README.md``) with the evaluation, the dataset, the preprocessing and the training
 config, that config as ``cityseg_config.py``, and the slimmed cityseg checkpoint
 (``<name>-<sha256[:8]>.pth``: weights and meta, no optimizer state), as mmsegmentation's
-``tools/misc/publish_model.py`` names it.
+``tools/misc/publish_model.py`` names it. A self-training checkpoint (student and teacher)
+publishes the network it predicts with (``semi_cfg.predict_on``), which then works as
+``model.student.pretrained``.
 """
 from __future__ import annotations
 
@@ -22,9 +24,11 @@ from mmengine.runner import CheckpointLoader
 from torch import nn
 
 from cityseg.evaluation.metrics_file import read_metrics_file, summary_keys
+from cityseg.models import predicting_segmentor
 from cityseg.models.networks import strip_head_dropout
 from cityseg.utils.fileio import atomic_output, atomic_write, file_sha256
 from cityseg.utils.output_dir import check_output_dir, record_output_dir
+from cityseg.utils.segmentor_cfg import segmentor_cfg
 
 from .inference import init_model
 
@@ -72,9 +76,11 @@ def slim_checkpoint(checkpoint: str, out_dir: Path) -> Path:
 
 
 def publishable_network(model: nn.Module) -> nn.Module:
-    """``model.net`` as smp builds it: the head dropout cityseg adds is removed (it has no
-    weights and is the identity in eval mode); only smp networks can be published."""
-    net = strip_head_dropout(model.net)
+    """The predicting network (:func:`~cityseg.models.predicting_segmentor`: the segmentor's
+    ``net``, or that of the student or teacher a self-training model predicts with) as smp
+    builds it: the head dropout cityseg adds is removed (it has no weights and is the
+    identity in eval mode); only smp networks can be published."""
+    net = strip_head_dropout(predicting_segmentor(model).net)
     if not hasattr(net, 'save_pretrained'):
         raise TypeError(f'{type(net).__name__} is not a segmentation_models_pytorch network, '
                         "so smp.from_pretrained could not load it")
@@ -85,9 +91,11 @@ def publishable_network(model: nn.Module) -> nn.Module:
 
 
 def preprocessing(cfg: Config, model: nn.Module) -> dict:
-    """What a user of the plain smp network must do to an image, from the config."""
-    pre = model.data_preprocessor
-    test_cfg = dict(model.test_cfg)
+    """What a user of the plain smp network must do to an image, from the config and the
+    predicting segmentor."""
+    segmentor = predicting_segmentor(model)
+    pre = segmentor.data_preprocessor
+    test_cfg = dict(segmentor.test_cfg)
     return dict(
         channel_order='RGB' if getattr(pre, 'bgr_to_rgb', False) else 'BGR',
         mean=[round(v, 4) for v in pre.mean.flatten().tolist()],  # float32 buffers
@@ -151,7 +159,8 @@ def model_card(net: nn.Module, cfg: Config, metrics: Mapping, prep: dict, datase
         '## cityseg',
         f'`{slim_name}`: the cityseg checkpoint (weights and meta, no optimizer state; the '
         'digits are the start of its sha256), for `tools/test.py cityseg_config.py '
-        f'{slim_name}`. The folder also works as `model.pretrained` in a cityseg config.',
+        f'{slim_name}`. The folder also works as `{segmentor_cfg(cfg.model)[0]}.pretrained` '
+        'in a cityseg config.',
         '',
         '### Training config',
         '```python', cfg.pretty_text.rstrip(), '```', '']

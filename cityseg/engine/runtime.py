@@ -92,7 +92,7 @@ def check_training_run(cfg: Config, config_path: str | None = None) -> None:
                    if cfg.get('resume') else None)
     if resume_from and osp.isfile(resume_from):
         try:
-            check_resume_classes(resume_from, cfg.model.get('num_classes'), config_path)
+            check_resume_classes(resume_from, cfg.model, config_path)
         except ValueError as err:
             raise RunRefusedError(str(err)) from None
     if not cfg.get('resume') and not cfg.get('allow_existing_work_dir'):

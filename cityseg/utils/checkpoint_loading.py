@@ -36,6 +36,7 @@ from mmengine.runner import CheckpointLoader
 from torch import nn
 
 from .mmengine_compat import history_buffer_statistics
+from .segmentor_cfg import segmentor_cfg
 
 _NUMPY_SCALAR_DTYPES = ('bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32',
                         'uint64', 'float16', 'float32', 'float64')
@@ -146,11 +147,13 @@ def load_model_weights(model: nn.Module, checkpoint: str, config: str | None = N
     parameter fails torch's strict loading, with checkpoint and config named. A partial load
     would evaluate or run a half-initialised model with only a warning (mmengine's default).
     A ``temperature`` in the checkpoint's ``meta`` (written by
-    ``tools/analysis_tools/calibration.py --fit-temperature``) becomes ``model.temperature``,
-    unless the config set ``model.temperature`` itself.
+    ``tools/analysis_tools/calibration.py --fit-temperature``) becomes the predicting
+    segmentor's ``temperature`` (:func:`~cityseg.models.predicting_segmentor`), unless the
+    config set ``model.temperature`` itself.
 
     Args:
-        model: the model built from ``config``; its ``num_classes`` (if any) is checked.
+        model: the model built from ``config``; its predicting segmentor's ``num_classes`` is
+            checked.
         checkpoint: a path or URI that mmengine's ``CheckpointLoader`` reads (safely, see
             :func:`allow_mmengine_checkpoints`).
         config: the config file the model was built from, for the error messages.
@@ -161,34 +164,42 @@ def load_model_weights(model: nn.Module, checkpoint: str, config: str | None = N
     allow_mmengine_checkpoints()  # for callers that did not set cityseg up first
     ckpt = state if state is not None else CheckpointLoader.load_checkpoint(
         checkpoint, map_location='cpu')
+    # imported here: cityseg.models imports this module
+    from cityseg.models.predictor import predicting_segmentor, segmentor_key
+    from cityseg.models.test_cfg import check_temperature
     model = model.module if is_model_wrapper(model) else model
-    check_checkpoint_classes(ckpt, getattr(model, 'num_classes', None), checkpoint, config)
+    segmentor = predicting_segmentor(model)
+    check_checkpoint_classes(ckpt, segmentor.num_classes, checkpoint, config,
+                             segmentor_key(model))
     try:
         model.load_state_dict(ckpt.get('state_dict', ckpt), strict=True)
     except RuntimeError as err:
         raise RuntimeError(f'{checkpoint} does not fit the model built from {config}:\n{err}') \
             from err
     temperature = (ckpt.get('meta') or {}).get('temperature')
-    if temperature is not None and getattr(model, 'temperature_cfg', False) is None:
-        # imported here: cityseg.models imports this module
-        from cityseg.models.test_cfg import check_temperature
-        model.temperature = check_temperature(temperature, f"{checkpoint}: meta['temperature']")
+    if temperature is not None and segmentor.temperature_cfg is None:
+        segmentor.temperature = check_temperature(temperature,
+                                                  f"{checkpoint}: meta['temperature']")
 
 
 def check_checkpoint_classes(ckpt: dict, num_classes: int | None, checkpoint: str,
-                             config: str) -> None:
+                             config: str, key: str = 'model') -> None:
     """Raise ValueError when the checkpoint's ``dataset_meta`` classes are not ``num_classes``.
 
     Caught here, the mismatch is named as such instead of as a tensor shape deep in loading.
+    ``key``: the config section holding ``num_classes``, for the message (``model``, or
+    ``model.student`` for a self-training model).
     """
     classes = ckpt.get('meta', {}).get('dataset_meta', {}).get('classes')
     if classes is not None and num_classes is not None and len(classes) != num_classes:
         raise ValueError(f'{checkpoint} was trained on {len(classes)} classes but {config} '
                          f'builds a model with num_classes={num_classes}: use the config it '
-                         f'was trained with, or set model.num_classes={len(classes)}')
+                         f'was trained with, or set {key}.num_classes={len(classes)}')
 
 
-def check_resume_classes(checkpoint: str, num_classes: int | None, config: str) -> None:
-    """Refuse to ``--resume`` from a checkpoint of another class count before anything runs."""
+def check_resume_classes(checkpoint: str, model_cfg: dict, config: str) -> None:
+    """Refuse to ``--resume`` from a checkpoint of another class count than ``model_cfg``'s
+    segmentor (:func:`~cityseg.utils.segmentor_cfg.segmentor_cfg`) before anything runs."""
+    key, section = segmentor_cfg(model_cfg)
     ckpt = safe_torch_load(checkpoint, map_location='cpu', mmap=True)  # the Runner reads it
-    check_checkpoint_classes(ckpt, num_classes, checkpoint, config)
+    check_checkpoint_classes(ckpt, section.get('num_classes'), checkpoint, config, key)

@@ -36,9 +36,14 @@ def pop_compile_options(cfg: Config) -> dict | None:
 
 
 def compile_network(model: nn.Module, options: dict) -> None:
-    """Compile the segmentor's network (``model.net``, in place) with ``torch.compile``."""
-    segmentor = model.module if is_model_wrapper(model) else model
-    if not isinstance(getattr(segmentor, 'net', None), nn.Module):
-        raise TypeError(f'cfg.compile: {type(segmentor).__name__} has no network `net` to '
-                        f'compile')
-    segmentor.net.compile(**{'dynamic': False, **options})
+    """Compile the network (``net``, in place) of every segmentor ``model`` holds with
+    ``torch.compile``: the model's own, or a self-training model's student and teacher. The
+    network it predicts with (:func:`~cityseg.models.predicting_segmentor`) is one of them,
+    and the other runs in every training step too (the student learns, the teacher
+    pseudo-labels)."""
+    from cityseg.models import SMPSegmentor, predicting_segmentor  # cityseg.models imports utils
+    model = model.module if is_model_wrapper(model) else model
+    predicting_segmentor(model)  # a model without one is named
+    for segmentor in model.modules():
+        if isinstance(segmentor, SMPSegmentor):
+            segmentor.net.compile(**{'dynamic': False, **options})

@@ -12,6 +12,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from .mmengine_compat import ENV_CFG_KEYS
+from .segmentor_cfg import segmentor_cfg
 from .setup_env import register_all_modules
 
 
@@ -231,17 +232,19 @@ def _refuse_unknown_arguments(args: dict, params: dict, passed: set[str], extra:
 
 
 def check_num_classes(cfg: Config) -> None:
-    """Refuse a model whose ``num_classes`` differs from the classes a dataloader's dataset
-    states (``classes=`` or ``metainfo.classes``), naming both: such a model would train and
-    be scored against the wrong number of classes."""
-    num_classes = (cfg.get('model') or {}).get('num_classes')
+    """Refuse a model whose ``num_classes`` (``model.num_classes``, or a self-training model's
+    ``model.student.num_classes``: :func:`~cityseg.utils.segmentor_cfg.segmentor_cfg`) differs
+    from the classes a dataloader's dataset states (``classes=`` or ``metainfo.classes``),
+    naming both: such a model would train and be scored against the wrong number of classes."""
+    key, section = segmentor_cfg(cfg.get('model') or {})
+    num_classes = section.get('num_classes')
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         dataset = (cfg.get(loader) or {}).get('dataset') or {}
         classes = dataset.get('classes', (dataset.get('metainfo') or {}).get('classes'))
         if num_classes is not None and classes is not None and len(classes) != num_classes:
-            raise ValueError(f'model.num_classes={num_classes} but {loader}.dataset has '
+            raise ValueError(f'{key}.num_classes={num_classes} but {loader}.dataset has '
                              f'{len(classes)} classes {tuple(classes)}: set '
-                             f'model.num_classes={len(classes)}, or the same classes everywhere')
+                             f'{key}.num_classes={len(classes)}, or the same classes everywhere')
 
 
 def drop_persistent_workers_without_workers(cfg: Config) -> None:
@@ -287,9 +290,10 @@ def resolve_checkpoint(checkpoint: str | None, cfg: Config, config_path: str,
     naming both ways."""
     if checkpoint == '-':
         checkpoint = None
-    if checkpoint is None and not onnx and not cfg.model.get('pretrained'):
-        raise SystemExit(f'no CHECKPOINT given and {config_path} sets no model.pretrained: '
-                         'pass a checkpoint, or --cfg-options model.pretrained=FOLDER_OR_HUB_ID')
+    key, section = segmentor_cfg(cfg.model)
+    if checkpoint is None and not onnx and not section.get('pretrained'):
+        raise SystemExit(f'no CHECKPOINT given and {config_path} sets no {key}.pretrained: '
+                         f'pass a checkpoint, or --cfg-options {key}.pretrained=FOLDER_OR_HUB_ID')
     return checkpoint
 
 

@@ -313,3 +313,26 @@ def test_score_maps_and_temperature_agree_with_pytorch(checkpoint, synthetic_roo
         assert set(a.scores) == {'msp', 'maxlogit', 'entropy', 'energy'}
         for name in a.scores:
             np.testing.assert_allclose(a.scores[name], b.scores[name], atol=1e-3, rtol=1e-3)
+
+
+@pytest.mark.parametrize('stored', ['nan', '0', '-1', 'inf', 'warm'])
+def test_a_bad_temperature_in_the_metadata_is_refused_naming_the_file(
+        synthetic_root, dynamic_onnx, tmp_path, stored):
+    """Fault run of issue 31: an ONNX file whose temperature metadata was edited to nan, 0 or -1
+    evaluated with mIoU 0.0038 (every probability nan, read as class 0) and infer.py predicted
+    road everywhere. It is refused as a checkpoint's meta['temperature'] is."""
+    graph = onnx.load(dynamic_onnx)
+    (entry,) = [p for p in graph.metadata_props if p.key == 'temperature']
+    entry.value = stored
+    path = str(tmp_path / 'edited.onnx')
+    onnx.save(graph, path)
+    model = init_model(QUICKSTART, None, cfg_options=model_options(synthetic_root))
+    shown = repr(float(stored)) if stored != 'warm' else repr(stored)
+    with pytest.raises(ValueError, match=rf'{re.escape(path)}: metadata temperature must be a '
+                                         rf'positive number, got {re.escape(shown)}'):
+        use_onnxruntime(model, path)
+    assert not isinstance(model.net, OnnxRuntimeNet)  # nothing half-replaced
+    # a config's model.temperature wins over the file's, as over a checkpoint's
+    override = {**model_options(synthetic_root), 'model.temperature': 2.0}
+    assert use_onnxruntime(init_model(QUICKSTART, None, cfg_options=override),
+                           path).temperature == 2.0

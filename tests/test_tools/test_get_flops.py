@@ -4,6 +4,7 @@ import os.path as osp
 
 import pytest
 from helpers.cli import QUICKSTART, ROOT
+from helpers.self_training_checkpoint import SEMI, UDA
 from mmengine.config import Config
 
 from cityseg.registry import MODELS
@@ -34,3 +35,15 @@ def test_flops_scale_with_pixels_for_a_fully_convolutional_network():
     large = get_flops.complexity(tiny_cfg(), (128, 256))['flops']
     assert small > 0
     assert abs(large / small - 4) < 0.05
+
+
+@pytest.mark.parametrize('config', [SEMI, UDA])
+def test_a_self_training_config_counts_the_network_it_predicts_with(config):
+    """One network (student and teacher are the same one), its encoder weights not fetched
+    (``imagenet`` would download)."""
+    cfg = Config.fromfile(config)
+    cfg.model.student.encoder_weights = 'imagenet'
+    info = get_flops.complexity(cfg, (64, 128))
+    net = MODELS.build(dict(cfg.model.student, encoder_weights=None)).net
+    assert info['params'] == sum(p.numel() for p in net.parameters())
+    assert cfg.model.student.encoder_weights == 'imagenet'  # the caller's config is left alone

@@ -24,12 +24,12 @@ import os.path as osp
 import torch
 from matplotlib.figure import Figure
 from mmengine.dist import all_reduce
-from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from terminaltables import AsciiTable
 
 from cityseg.apis.evaluation import build_evaluation_runner
 from cityseg.evaluation.metrics_file import nan_to_none
+from cityseg.models import predicting_segmentor
 from cityseg.models.uncertainty import SCORES, SMLStats, max_logit_sums
 from cityseg.registry import DATASETS
 from cityseg.utils import (
@@ -133,7 +133,7 @@ def main() -> None:
     configure(cfg, args)  # a dataset without anomaly masks is refused before anything loads
     args.checkpoint = resolve_checkpoint(args.checkpoint, cfg, args.config, args.onnx)
     runner = build_evaluation_runner(cfg, args)
-    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    model = predicting_segmentor(runner.model)  # what test_step runs on, and its settings
     report = dict(config=args.config, checkpoint=args.checkpoint,
                   dataset=cfg.test_dataloader.dataset.type, temperature=model.temperature)
     if 'sml' in args.scores:

@@ -23,12 +23,12 @@ import os.path as osp
 
 import torch
 from mmengine.dist import broadcast_object_list
-from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 from cityseg.apis.evaluation import build_evaluation_runner
 from cityseg.evaluation import fit_temperature
 from cityseg.evaluation.metrics_file import nan_to_none
+from cityseg.models import predicting_segmentor
 from cityseg.utils import (
     config_section,
     load_config,
@@ -92,7 +92,7 @@ def main() -> None:
     args.checkpoint = resolve_checkpoint(args.checkpoint, cfg, args.config, args.onnx)
     configure(cfg, args)
     runner = build_evaluation_runner(cfg, args)
-    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    model = predicting_segmentor(runner.model)  # whose temperature runner.test() applies
     report = dict(config=args.config, checkpoint=args.checkpoint,
                   split=cfg.test_dataloader.dataset.get('split'), num_bins=args.num_bins)
     if args.fit_temperature:

@@ -2,19 +2,23 @@
 
     python tools/analysis_tools/get_flops.py configs/deeplabv3plus_effb3_512.py --shape 1024 2048
 
-Counts the network alone (``model.net``) on one image of ``--shape``, with mmengine's
+Counts the network alone (the one the model predicts with: ``model.net``, or a self-training
+model's student or teacher, the same network) on one image of ``--shape``, with mmengine's
 ``get_model_complexity_info`` (a jit-traced counter derived from fvcore).
 """
 from __future__ import annotations
 
 import argparse
+import copy
 
 import torch
 from mmengine.analysis import get_model_complexity_info
 from mmengine.config import Config, DictAction
 
 from cityseg.apis import init_model
+from cityseg.models import predicting_segmentor
 from cityseg.utils import load_config
+from cityseg.utils.segmentor_cfg import drop_encoder_weights, segmentor_cfg
 
 
 def parse_args() -> argparse.Namespace:
@@ -30,9 +34,11 @@ def parse_args() -> argparse.Namespace:
 def complexity(cfg: Config, shape: tuple[int, int], show_table: bool = False) -> dict:
     """FLOPs and parameter count of ``cfg.model``'s network on a ``(1, 3, H, W)`` input."""
     # Complexity does not depend on the weights: no download.
-    model = init_model(cfg, cfg_options={'model.encoder_weights': None})
+    cfg = copy.deepcopy(cfg)
+    drop_encoder_weights(cfg)
+    net = predicting_segmentor(init_model(cfg)).net
     with torch.no_grad():
-        return get_model_complexity_info(model.net, inputs=(torch.zeros(1, 3, *shape),),
+        return get_model_complexity_info(net, inputs=(torch.zeros(1, 3, *shape),),
                                          show_table=show_table, show_arch=False)
 
 
@@ -43,7 +49,8 @@ def main() -> None:
     h, w = args.shape
     if args.table:
         print(info['out_table'])
-    print(f'{cfg.model.arch} / {cfg.model.encoder_name}, input 1x3x{h}x{w}')
+    section = segmentor_cfg(cfg.model)[1]
+    print(f'{section.arch} / {section.encoder_name}, input 1x3x{h}x{w}')
     print(f"FLOPs: {info['flops_str']}  parameters: {info['params_str']}")
 
 

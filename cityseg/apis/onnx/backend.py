@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import os.path as osp
 
-from mmengine.model import is_model_wrapper
 from torch import nn
 
+from cityseg.models import predicting_segmentor
 from cityseg.utils.fileio import atomic_output
 
 from .export import export_onnx
@@ -20,9 +20,10 @@ from .runtime import use_onnxruntime
 
 
 def trace_shape(model: nn.Module) -> tuple[int, int]:
-    """A small input size for tracing a dynamic graph: 8 x 16 times the size divisor (the
-    traced size only has to be valid; the graph then takes any multiple of the divisor)."""
-    divisor = model.data_preprocessor.size_divisor or 32
+    """A small input size for tracing a dynamic graph: 8 x 16 times the size divisor of the
+    predicting segmentor (the traced size only has to be valid; the graph then takes any
+    multiple of the divisor)."""
+    divisor = predicting_segmentor(model).data_preprocessor.size_divisor or 32
     return 8 * divisor, 16 * divisor
 
 
@@ -45,7 +46,7 @@ def use_onnxruntime_in_runner(runner, onnx_path: str | os.PathLike | None,
             ``<work_dir>/onnx/<checkpoint name>.onnx`` first.
         checkpoint: the loaded checkpoint, naming the exported file.
     """
-    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    model = runner.model
     if onnx_path is None:
         name = osp.splitext(osp.basename(checkpoint))[0] if checkpoint else 'model'
         onnx_path = export_for_evaluation(model, osp.join(runner.work_dir, 'onnx'), name)

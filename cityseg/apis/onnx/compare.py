@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from cityseg.models import predicting_segmentor
+
 from .graph import INPUT_NAME, OUTPUT_NAME, RawImageNet
 from .runtime import create_session
 
@@ -30,6 +32,8 @@ def compare_with_pytorch(model: nn.Module, onnx_path: str | os.PathLike,
     """Run onnxruntime and PyTorch on the same real images and compare their logits.
 
     Args:
+        model: a segmentor, or a self-training model (its predicting network,
+            :func:`~cityseg.models.predicting_segmentor`).
         images_bgr: uint8 BGR images, resized to ``shape`` for a fixed-size graph (else padded
             to the size divisor).
 
@@ -39,7 +43,7 @@ def compare_with_pytorch(model: nn.Module, onnx_path: str | os.PathLike,
     """
     session = create_session(onnx_path)
     wrapper = RawImageNet(model).eval()
-    divisor = model.data_preprocessor.size_divisor or 1
+    divisor = predicting_segmentor(model).data_preprocessor.size_divisor or 1
     max_diff, same, total = 0.0, 0, 0
     for image in images_bgr:
         x = onnx_input(image, shape, divisor)

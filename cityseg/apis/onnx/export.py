@@ -9,6 +9,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from cityseg.models import predicting_segmentor
+
 from .extra import require
 from .graph import INPUT_NAME, OUTPUT_NAME, TEMPERATURE_KEY, RawImageNet
 
@@ -20,7 +22,8 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, shape: Sequence[int] 
     """Write ``model``'s network, fed raw RGB, to ``path`` (see :mod:`cityseg.apis.onnx.graph`).
 
     Args:
-        model: an :class:`~cityseg.models.SMPSegmentor` (``net`` + ``data_preprocessor``).
+        model: a segmentor, or a self-training model: its predicting network is exported
+            (:func:`~cityseg.models.predicting_segmentor`).
         shape: ``(H, W)`` of the traced input; the graph's fixed size unless ``dynamic``.
         dynamic: let batch size, height and width vary.
 
@@ -28,13 +31,14 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, shape: Sequence[int] 
     The exporter serialises with the ``onnx`` package, an optional dependency of cityseg.
     The model's ``temperature`` is stored as the graph's ``temperature`` metadata.
     """
+    segmentor = predicting_segmentor(model)
     h, w = shape
-    divisor = model.data_preprocessor.size_divisor or 1
+    divisor = segmentor.data_preprocessor.size_divisor or 1
     if h % divisor or w % divisor:
         raise ValueError(f'export shape {h}x{w} must be a multiple of the size divisor '
-                         f'{divisor} of {type(model.net).__name__}')
+                         f'{divisor} of {type(segmentor.net).__name__}')
     onnx = require('onnx', 'exporting to ONNX')
-    wrapper = RawImageNet(model).eval()
+    wrapper = RawImageNet(segmentor).eval()
     dummy = torch.randint(0, 256, (1, 3, h, w), device=wrapper.mean.device).float()
     axes = {0: 'batch', 2: 'height', 3: 'width'}
     # The exporter warns that the legacy path is deprecated and that the wrapper's shape test
@@ -48,5 +52,5 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, shape: Sequence[int] 
                           dynamic_axes={INPUT_NAME: axes, OUTPUT_NAME: axes} if dynamic else None)
     graph = onnx.load(os.fspath(path))
     entry = graph.metadata_props.add()
-    entry.key, entry.value = TEMPERATURE_KEY, repr(float(getattr(model, 'temperature', 1.0)))
+    entry.key, entry.value = TEMPERATURE_KEY, repr(float(segmentor.temperature))
     onnx.save(graph, os.fspath(path))

@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cityseg.models import predicting_segmentor
+
 INPUT_NAME = 'image'
 OUTPUT_NAME = 'logits'
 # Metadata key of the model's temperature (the logits are raw: divide by it before a softmax).
@@ -26,7 +28,9 @@ TEMPERATURE_KEY = 'temperature'
 
 
 class RawImageNet(nn.Module):
-    """A segmentor's network that takes raw RGB pixels: ``net((x - mean) / std)``.
+    """A model's predicting network (:func:`~cityseg.models.predicting_segmentor`: the
+    segmentor's own, or the student or teacher a self-training model predicts with) taking
+    raw RGB pixels: ``net((x - mean) / std)``.
 
     ``mean``/``std`` are the data preprocessor's (RGB order, 0..255 units), so the graph
     computes exactly what :class:`~cityseg.models.SegDataPreProcessor` feeds the network.
@@ -34,9 +38,10 @@ class RawImageNet(nn.Module):
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
-        self.net = model.net
-        self.register_buffer('mean', model.data_preprocessor.mean.detach().clone())
-        self.register_buffer('std', model.data_preprocessor.std.detach().clone())
+        segmentor = predicting_segmentor(model)
+        self.net = segmentor.net
+        self.register_buffer('mean', segmentor.data_preprocessor.mean.detach().clone())
+        self.register_buffer('std', segmentor.data_preprocessor.std.detach().clone())
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         logits = self.net((image - self.mean) / self.std)

@@ -12,6 +12,7 @@ the model's own data preprocessor, then de-normalised: exactly what
 """
 from __future__ import annotations
 
+import copy
 import os
 import os.path as osp
 import tempfile
@@ -24,6 +25,7 @@ from mmengine.config import ConfigDict
 from mmengine.dataset import pseudo_collate
 from torch import nn
 
+from cityseg.models import predicting_segmentor
 from cityseg.registry import DATASETS
 
 from .export import export_onnx
@@ -33,9 +35,23 @@ from .graph import INPUT_NAME
 
 def calibration_dataset_cfg(cfg) -> ConfigDict:
     """The config's train dataset with its test pipeline (no augmentation: the ranges must be
-    those of the images the deployed model sees)."""
-    dataset = cfg.train_dataloader.dataset.copy()
-    dataset.pipeline = cfg.test_dataloader.dataset.pipeline
+    those of the images the deployed model sees). A dataset of several sources (a
+    self-training config's ``MultiSourceDataset``: labelled and unlabelled images, or the
+    source and the target domain) gets it in each source, so the ranges cover every domain
+    trained on, the one deployed on included."""
+    return _with_pipeline(cfg.train_dataloader.dataset, cfg.test_dataloader.dataset.pipeline)
+
+
+def _with_pipeline(dataset: dict, pipeline: list) -> ConfigDict:
+    """A copy of the ``dataset`` config whose datasets read through ``pipeline``: inside
+    wrappers (``dataset=``) and concatenations (``datasets=[...]``)."""
+    dataset = ConfigDict(copy.deepcopy(dataset))
+    if 'datasets' in dataset:
+        dataset.datasets = [_with_pipeline(d, pipeline) for d in dataset.datasets]
+    elif 'dataset' in dataset:
+        dataset.dataset = _with_pipeline(dataset.dataset, pipeline)
+    else:
+        dataset.pipeline = pipeline
     return dataset
 
 
@@ -44,7 +60,8 @@ class CalibrationImages:
     over ``num`` evenly spaced images of ``dataset_cfg``, one graph input per image.
 
     Args:
-        model: the segmentor whose ``data_preprocessor`` prepares the images.
+        model: the model whose predicting segmentor's ``data_preprocessor`` prepares the
+            images (:func:`~cityseg.models.predicting_segmentor`).
         dataset_cfg: a dataset config (see :func:`calibration_dataset_cfg`).
         num: how many images (all of them if the dataset is smaller).
         shape: ``(H, W)`` of a fixed-size graph (inputs resized to it), ``None`` for dynamic.
@@ -60,7 +77,7 @@ class CalibrationImages:
                              f'{dataset_cfg.get("data_root")} has no images')
         self.indices = np.linspace(0, len(self.dataset) - 1, min(num, len(self.dataset)))
         self.indices = sorted({int(round(i)) for i in self.indices})
-        self.preprocessor = model.data_preprocessor
+        self.preprocessor = predicting_segmentor(model).data_preprocessor
         self.shape = shape
         self._items = self._inputs()
 

@@ -13,6 +13,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from cityseg.models.predictor import predicting_segmentor, segmentor_key
+from cityseg.models.test_cfg import check_temperature
+
 from .extra import require
 from .graph import INPUT_NAME, OUTPUT_NAME, TEMPERATURE_KEY
 
@@ -85,30 +88,43 @@ def output_classes(session: ort.InferenceSession, divisor: int) -> int:
 
 def use_onnxruntime(model: nn.Module, onnx_path: str | os.PathLike,
                     num_threads: int | None = None) -> nn.Module:
-    """Replace ``model.net`` by the ONNX file's network run with onnxruntime (in place).
+    """Replace the predicting network (:func:`~cityseg.models.predicting_segmentor`: the
+    segmentor's ``net``, or that of the student or teacher a self-training model predicts
+    with) by the ONNX file's network run with onnxruntime (in place); returns ``model``.
 
-    The graph's ``temperature`` metadata becomes ``model.temperature`` unless the config set
-    ``model.temperature`` itself (as a checkpoint's does in ``load_model_weights``).
+    The graph's ``temperature`` metadata becomes the predicting segmentor's ``temperature``
+    unless the config set ``model.temperature`` itself (as a checkpoint's does in
+    ``load_model_weights``), and is checked as that one is
+    (:func:`~cityseg.models.test_cfg.check_temperature`).
 
     Raises:
         ValueError: the graph outputs another number of classes than the config's
-            ``model.num_classes``; its scores would be mapped to the wrong class names (or
-            to none) without an error.
+            ``num_classes``; its scores would be mapped to the wrong class names (or to none)
+            without an error. Or its ``temperature`` metadata is not a positive finite
+            number: ``nan``, ``0`` or a negative one would turn every probability into
+            ``nan`` or invert the scores, and argmax would read ``nan`` as class 0.
     """
-    pre = model.data_preprocessor
+    segmentor = predicting_segmentor(model)
+    pre = segmentor.data_preprocessor
     session = create_session(onnx_path, str(pre.mean.device), num_threads)
     found = output_classes(session, int(pre.size_divisor or 32))
-    if found != model.num_classes:
+    if found != segmentor.num_classes:
         raise ValueError(
             f'{os.fspath(onnx_path)} outputs {found} classes, but the config has '
-            f'model.num_classes={model.num_classes}: pass the config the ONNX model was '
-            'exported from, or export this config\'s checkpoint (tools/export_onnx.py)')
-    model.net = OnnxRuntimeNet(session, pre.mean, pre.std)
+            f'{segmentor_key(model)}.num_classes={segmentor.num_classes}: pass the config '
+            'the ONNX model was exported from, or export this config\'s checkpoint '
+            '(tools/export_onnx.py)')
     stored = session.get_modelmeta().custom_metadata_map.get(TEMPERATURE_KEY)
-    if stored is not None and getattr(model, 'temperature_cfg', False) is None:
-        try:
-            model.temperature = float(stored)
-        except ValueError:
-            raise ValueError(f'{os.fspath(onnx_path)}: metadata {TEMPERATURE_KEY}={stored!r} '
-                             'is not a number') from None
+    if stored is not None and segmentor.temperature_cfg is None:
+        segmentor.temperature = check_temperature(
+            _number(stored), f'{os.fspath(onnx_path)}: metadata {TEMPERATURE_KEY}')
+    segmentor.net = OnnxRuntimeNet(session, pre.mean, pre.std)
     return model
+
+
+def _number(text: str) -> float | str:
+    """``text`` as a float when it reads as one, else as it is (for the error message)."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
