@@ -35,6 +35,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import CheckpointLoader
 from torch import nn
 
+from .errors import CitysegRuntimeError
 from .mmengine_compat import history_buffer_statistics
 
 _NUMPY_SCALAR_DTYPES = ('bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32',
@@ -166,7 +167,8 @@ def load_model_weights(model: nn.Module, checkpoint: str, config: str | None = N
     try:
         model.load_state_dict(ckpt.get('state_dict', ckpt), strict=True)
     except RuntimeError as err:
-        raise RuntimeError(f'{checkpoint} does not fit the model built from {config}:\n{err}') \
+        raise CitysegRuntimeError(
+            f'{checkpoint} does not fit the model built from {config}:\n{err}') \
             from err
     temperature = (ckpt.get('meta') or {}).get('temperature')
     if temperature is not None and getattr(model, 'temperature_cfg', False) is None:

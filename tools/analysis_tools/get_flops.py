@@ -15,6 +15,7 @@ from mmengine.config import Config, DictAction
 
 from cityseg.apis import init_model
 from cityseg.utils import load_config
+from cityseg.utils.cli import run_cli
 
 
 def parse_args() -> argparse.Namespace:
@@ -48,4 +49,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)
