@@ -24,18 +24,21 @@ CONFIG_SUFFIXES = ('.py', '.json', '.yaml', '.yml')
 
 
 def read_config_file(path: str) -> Config:
-    """``Config.fromfile(path)`` once :func:`check_config_files` passed. An exception raised
-    by a config file's own code as mmengine runs it (``model: {type: X}`` is Python, but
-    ``X`` is not defined) becomes a ``ConfigFileError`` naming the file and line."""
+    """``Config.fromfile(path)`` once :func:`check_config_files` passed.
+
+    What mmengine raises while reading the files is then about them (a key of a child config
+    that does not fit its base's, keys defined in two bases, a failed ``custom_imports``), and
+    becomes a ``ConfigFileError`` naming ``path``, or the file and line when a config file's
+    own code raised it (``model: {type: X}`` is Python, but ``X`` is not defined).
+    """
     files = check_config_files(path)
     try:
         return Config.fromfile(path)
     except Exception as err:
         frame = traceback.extract_tb(err.__traceback__)[-1]
-        if osp.realpath(frame.filename) not in files:
-            raise
-        raise ConfigFileError(f'{frame.filename}, line {frame.lineno}: '
-                              f'{type(err).__name__}: {err}') from err
+        where = (f'{frame.filename}, line {frame.lineno}'
+                 if osp.realpath(frame.filename) in files else path)
+        raise ConfigFileError(f'{where}: {type(err).__name__}: {err}') from err
 
 
 def check_config_files(path: str) -> set[str]:
