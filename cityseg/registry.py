@@ -11,6 +11,10 @@ Two kinds:
   because the Runner builds through mmengine's roots under the default scope, and a root with
   no ``'cityseg'`` child logs "Failed to search registry with scope 'cityseg'" at every build.
   A class registered into one of them must move it to the first kind, with ``locations``.
+
+And **cityseg's own registries**, of things mmengine has no root for: ``ANOMALY_SCORES`` (the
+per-pixel anomaly scores ``model.test_cfg.scores`` names, functions registered with
+:func:`cityseg.models.uncertainty.register_score`).
 """
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
@@ -66,3 +70,7 @@ EVALUATOR = Registry('evaluator', parent=MMENGINE_EVALUATOR)
 VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS)
 INFERENCERS = Registry('inferencer', parent=MMENGINE_INFERENCERS)
 FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS)
+
+# cityseg's own registries.
+ANOMALY_SCORES = Registry('anomaly score', scope='cityseg',
+                          locations=['cityseg.models.uncertainty'])

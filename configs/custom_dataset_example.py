@@ -23,7 +23,10 @@ model = dict(num_classes=len(classes))
 
 folder = dict(type='SegFolderDataset', data_root=data_root, img_suffix='.jpg',
               seg_map_suffix='.png', classes=classes, palette=palette,
-              label_map=None,  # e.g. {0: 255, 1: 0, 2: 1} when 0 marks void in the files
+              # {value in the files: class index}, e.g. {0: 255, 1: 0, 2: 1} when 0 marks void;
+              # empty: the values are the class indices. A dict, so a config inheriting this
+              # one sets it as train_dataloader = dict(dataset=dict(label_map={11: 255})).
+              label_map=dict(),
               ignore_index=255)
 train_pipeline = [
     dict(type='LoadCityscapesImage'),

@@ -132,3 +132,28 @@ def test_num_workers_zero_alone_builds_a_dataloader(synthetic_root):
     assert cfg.val_dataloader.num_workers == 1 and cfg.val_dataloader.persistent_workers is True
     batch = next(iter(Runner.build_dataloader(cfg.train_dataloader)))
     assert len(batch['inputs']) == cfg.train_dataloader.batch_size
+
+
+def test_custom_dataset_example_is_inherited_with_a_label_map(tmp_path):
+    """The config a user is told to start from takes the obvious override: CamVid's labels
+    store void as 11 (docs/datasets.md)."""
+    import numpy as np
+    from PIL import Image
+
+    from cityseg.registry import DATASETS
+
+    for folder, array in (('images/val/a.jpg', np.full((4, 6, 3), 90, np.uint8)),
+                          ('labels/val/a.png', np.array([[0, 1, 11, 4, 2, 3]] * 4, np.uint8))):
+        (tmp_path / folder).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(array).save(tmp_path / folder)
+    child = tmp_path / 'camvid.py'
+    child.write_text(f"_base_ = [{osp.join(ROOT, 'configs', 'custom_dataset_example.py')!r}]\n"
+                     'train_dataloader = dict(dataset=dict(label_map={11: 255}))\n'
+                     'val_dataloader = dict(dataset=dict(label_map={11: 255}))\n'
+                     'test_dataloader = val_dataloader\n')
+    cfg = load_config(str(child), {'val_dataloader.dataset.data_root': str(tmp_path)})
+    assert dict(cfg.train_dataloader.dataset.label_map) == {11: 255}
+    assert cfg.test_dataloader.dataset.classes == cfg.val_dataloader.dataset.classes
+    (sample,) = DATASETS.build(cfg.val_dataloader.dataset)
+    label = sample['data_samples'].gt_sem_seg.data[0]
+    assert label.tolist() == [[0, 1, 255, 4, 2, 3]] * 4  # 11 is void, the rest as stored

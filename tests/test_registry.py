@@ -33,15 +33,27 @@ FALL_THROUGH = {
     'VISBACKENDS': 'TensorboardVisBackend', 'INFERENCERS': None, 'FUNCTIONS': 'default_collate',
 }
 
+# cityseg's own registries (no mmengine root): what each resolves.
+OWN = {'ANOMALY_SCORES': ['msp', 'maxlogit', 'entropy', 'energy', 'sml']}
+
 
 def test_every_registry_is_classified():
-    """A new registry in cityseg/registry.py must be listed here as holding cityseg classes or
-    as falling through to mmengine."""
+    """A new registry in cityseg/registry.py must be listed here as holding cityseg classes,
+    as falling through to mmengine, or as cityseg's own."""
     from mmengine.registry import Registry
     defined = {name for name, value in vars(registry).items()
                if isinstance(value, Registry) and value.scope == 'cityseg'}
-    assert defined == set(EXPECTED) | set(FALL_THROUGH)
+    assert defined == set(EXPECTED) | set(FALL_THROUGH) | set(OWN)
     assert not set(EXPECTED) & set(FALL_THROUGH)
+
+
+@pytest.mark.parametrize('name,functions', OWN.items())
+def test_own_registry_has_no_parent_and_resolves_its_functions(name, functions):
+    reg = getattr(registry, name)
+    assert reg.parent is None and reg._locations
+    for function in functions:
+        assert reg.get(function).__module__.startswith('cityseg.'), function
+    assert reg.get('AdamW') is None  # nothing falls through to an mmengine root
 
 
 @pytest.mark.parametrize('name', sorted(set(EXPECTED) | set(FALL_THROUGH)))

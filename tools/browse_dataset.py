@@ -20,8 +20,9 @@ from tqdm import tqdm
 from cityseg.datasets.labels import IGNORE_INDEX
 from cityseg.registry import DATASETS
 from cityseg.utils import load_config
+from cityseg.utils.cli import run_cli
 from cityseg.utils.fileio import write_image
-from cityseg.utils.output_dir import OutputDirError, output_dir
+from cityseg.utils.output_dir import output_dir
 from cityseg.visualization import Palette, colorize, overlay, palette_of
 
 
@@ -53,21 +54,19 @@ def render(packed: dict, opacity: float, palette: Palette) -> np.ndarray:
 
 def main() -> None:
     args = parse_args()
-    cfg = load_config(args.config, args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options, required=(f'{args.split}_dataloader',))
     dataset = DATASETS.build(cfg[f'{args.split}_dataloader'].dataset)
     palette = palette_of(dataset.metainfo)
     count = min(args.n, len(dataset))
-    try:  # a folder holding the user's files is refused, an earlier output replaced
-        with output_dir(args.out, 'dataset pictures (tools/browse_dataset.py --out)'):
-            for i in tqdm(range(count), unit='sample', desc=f'browse {args.split}'):
-                packed = dataset[i]
-                stem = osp.splitext(osp.basename(packed['data_samples'].img_path))[0]
-                path = osp.join(args.out, f'{i:04d}_{stem}.png')
-                write_image(render(packed, args.opacity, palette)[..., ::-1], path)
-    except OutputDirError as err:
-        raise SystemExit(f'error: {err}') from None
+    # a folder holding the user's files is refused, an earlier output replaced
+    with output_dir(args.out, 'dataset pictures (tools/browse_dataset.py --out)'):
+        for i in tqdm(range(count), unit='sample', desc=f'browse {args.split}'):
+            packed = dataset[i]
+            stem = osp.splitext(osp.basename(packed['data_samples'].img_path))[0]
+            path = osp.join(args.out, f'{i:04d}_{stem}.png')
+            write_image(render(packed, args.opacity, palette)[..., ::-1], path)
     print(f'{count} samples written to {args.out}')
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

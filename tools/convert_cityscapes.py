@@ -25,6 +25,8 @@ from glob import glob
 from cityscapesscripts.preparation.json2labelImg import json2labelImg
 from mmengine.utils import track_parallel_progress, track_progress
 
+from cityseg.utils.cli import run_cli
+from cityseg.utils.errors import CitysegRuntimeError
 from cityseg.utils.fileio import atomic_output
 
 POLYGON_SUFFIX = '_gtFine_polygons.json'
@@ -50,7 +52,7 @@ def convert_one(json_path: str) -> bool:
     except (Exception, SystemExit) as exc:  # its printError() calls sys.exit
         printed = messages.getvalue().strip()
         reason = printed.splitlines()[0] if printed else repr(exc)
-        raise RuntimeError(f'Cannot convert {json_path}: {reason}') from None
+        raise CitysegRuntimeError(f'Cannot convert {json_path}: {reason}') from None
     return True
 
 
@@ -59,8 +61,8 @@ def main(argv: list[str] | None = None) -> None:
     pattern = osp.join(args.data_root, 'gtFine', '*', '*', '*' + POLYGON_SUFFIX)
     json_paths = sorted(glob(pattern))
     if not json_paths:
-        raise SystemExit(f'No polygon files match {pattern}: is {args.data_root} the Cityscapes '
-                         f'root (with gtFine_trainvaltest.zip unpacked)?')
+        raise FileNotFoundError(f'No polygon files match {pattern}: is {args.data_root} the '
+                                f'Cityscapes root (with gtFine_trainvaltest.zip unpacked)?')
     if args.nproc > 1:
         written = track_parallel_progress(convert_one, json_paths, args.nproc, chunksize=8)
     else:
@@ -70,4 +72,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -28,6 +28,8 @@ from cityseg.apis import init_model, read_image
 from cityseg.apis.onnx import compare_with_pytorch, export_int8, export_onnx
 from cityseg.models import predicting_segmentor
 from cityseg.registry import DATASETS
+from cityseg.utils.cli import run_cli
+from cityseg.utils.errors import CitysegError
 from cityseg.utils.fileio import atomic_output
 
 
@@ -88,9 +90,9 @@ def main() -> None:
         print(f'onnxruntime vs PyTorch on {len(paths)} images: max |logit difference| '
               f'{stats["max_abs_diff"]:.3g}, pixel agreement {100 * stats["agreement"]:.4f}%')
         if stats['agreement'] < min_agreement:
-            raise SystemExit(f'FAILED: agreement below {100 * min_agreement:.2f}%: '
-                             f'{args.out} was not written (left as it was)')
+            raise CitysegError(f'agreement below {100 * min_agreement:.2f}%: '
+                               f'{args.out} was not written (left as it was)')
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -40,8 +40,10 @@ from cityseg.apis.onnx import use_onnxruntime
 from cityseg.models import predicting_segmentor
 from cityseg.models.uncertainty import SCORES
 from cityseg.utils import apply_tta, config_section, load_config, resolve_checkpoint
+from cityseg.utils.cli import run_cli
+from cityseg.utils.errors import CitysegError
 from cityseg.utils.fileio import write_image
-from cityseg.utils.output_dir import OutputDirError, check_output_dir, output_dir
+from cityseg.utils.output_dir import check_output_dir, output_dir
 from cityseg.utils.segmentor_cfg import drop_encoder_weights
 from cityseg.visualization import write_prediction_pictures
 from cityseg.visualization.score_maps import write_score_map
@@ -222,10 +224,7 @@ def write_video(model, path: str, out_dir: str, batch_size: int,
 
 def main() -> None:
     args = parse_args()
-    try:  # before the model is loaded: a refusal costs seconds
-        check_output_dir(args.out, OUTPUT_KIND)
-    except OutputDirError as err:
-        raise SystemExit(f'error: {err}') from None
+    check_output_dir(args.out, OUTPUT_KIND)  # before the model is loaded: a refusal costs seconds
     cfg = inference_config(args)
     if args.backend == 'onnxruntime':
         drop_encoder_weights(cfg)  # the ONNX file holds every weight
@@ -236,11 +235,9 @@ def main() -> None:
                            args.device)
     if not osp.exists(args.input):
         raise FileNotFoundError(f'input not found: {args.input}')
-    try:  # a folder holding the user's files is refused, an earlier output replaced
-        with output_dir(args.out, OUTPUT_KIND):
-            write_outputs(model, args)
-    except OutputDirError as err:
-        raise SystemExit(f'error: {err}') from None
+    # a folder holding the user's files is refused, an earlier output replaced
+    with output_dir(args.out, OUTPUT_KIND):
+        write_outputs(model, args)
 
 
 def write_outputs(model, args: argparse.Namespace) -> None:
@@ -259,7 +256,7 @@ def write_outputs(model, args: argparse.Namespace) -> None:
             short = (f'video {args.input} ended after {read} of the {total} frames its header '
                      f'announces (truncated or corrupt?); {out_path} holds only those {read}')
             if not args.allow_short_video:
-                raise SystemExit(f'error: {short}. Pass --allow-short-video to accept it.')
+                raise CitysegError(f'{short}. Pass --allow-short-video to accept it.')
             print(f'warning: {short}', file=sys.stderr)
     else:
         write_predictions(model, [args.input], osp.dirname(args.input), args.out, 1,
@@ -268,4 +265,4 @@ def write_outputs(model, args: argparse.Namespace) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

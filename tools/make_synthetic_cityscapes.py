@@ -12,6 +12,7 @@ import time
 
 from cityseg.datasets.synthetic import generate_synthetic_cityscapes
 from cityseg.datasets.synthetic.styles import STYLES
+from cityseg.utils.cli import run_cli
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -53,4 +54,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -10,6 +10,7 @@ import argparse
 from mmengine.config import DictAction
 
 from cityseg.utils import load_config
+from cityseg.utils.cli import run_cli
 
 
 def parse_args() -> argparse.Namespace:
@@ -24,7 +25,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    cfg = load_config(args.config, args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options, required=())
     print(cfg.pretty_text)
     if args.save:
         cfg.dump(args.save)
@@ -32,4 +33,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

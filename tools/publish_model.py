@@ -17,7 +17,7 @@ import argparse
 from mmengine.config import DictAction
 
 from cityseg.apis.publish import publish_model, push_to_hub
-from cityseg.utils.output_dir import OutputDirError
+from cityseg.utils.cli import run_cli
 
 
 def parse_args() -> argparse.Namespace:
@@ -40,15 +40,12 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    try:
-        out = publish_model(args.config, args.checkpoint, args.out_dir, args.metrics,
-                            dataset=args.dataset, cfg_options=args.cfg_options)
-    except OutputDirError as err:
-        raise SystemExit(f'error: {err}') from None
+    out = publish_model(args.config, args.checkpoint, args.out_dir, args.metrics,
+                        dataset=args.dataset, cfg_options=args.cfg_options)
     print(f'published to {out}')
     if args.push_to_hub:
         print(f'uploaded: {push_to_hub(str(out), args.push_to_hub, args.private)}')
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

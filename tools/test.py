@@ -32,8 +32,10 @@ from cityseg.utils import (
     resolve_work_dir,
 )
 from cityseg.utils.checkpoint_loading import read_checkpoint_once
+from cityseg.utils.cli import run_cli
+from cityseg.utils.errors import CitysegError
 from cityseg.utils.launch import end_distributed
-from cityseg.utils.output_dir import OutputDirError, claim_output_dir, record_output_dir
+from cityseg.utils.output_dir import claim_output_dir, record_output_dir
 from cityseg.utils.segmentor_cfg import segmentor_cfg
 from cityseg.utils.work_dir import is_main_launch_process
 
@@ -89,10 +91,10 @@ def configure(cfg: Config, args: argparse.Namespace, checkpoint_sha256: str | No
     split = cfg.test_dataloader.dataset.get('split')
     if split == 'test':
         if args.report:
-            raise SystemExit('--report needs labels to score, which the test split lacks')
+            raise CitysegError('--report needs labels to score, which the test split lacks')
         if not (args.out or args.show_dir):
-            raise SystemExit('the test split has no public labels, so there is nothing to '
-                             'evaluate: pass --out DIR (test-server files) and/or --show-dir DIR')
+            raise CitysegError('the test split has no public labels, so there is nothing to '
+                               'evaluate: pass --out DIR (test-server files) and/or --show-dir DIR')
         cfg.test_evaluator = dict(type='IoUMetric', format_only=True)
     elif isinstance(cfg.get('test_evaluator'), dict) and \
             cfg.test_evaluator.get('type') == 'IoUMetric':
@@ -117,11 +119,8 @@ def claim_output_folders(args: argparse.Namespace) -> dict[str, str]:
     # the report first: --out or --show-dir may be a folder inside it
     wanted = {args.report: REPORT_KIND, args.show_dir: SHOW_KIND, args.out: OUT_KIND}
     folders = {path: kind for path, kind in wanted.items() if path}
-    try:
-        for path, kind in folders.items():
-            claim_output_dir(path, kind)
-    except OutputDirError as err:
-        raise SystemExit(f'error: {err}') from None
+    for path, kind in folders.items():
+        claim_output_dir(path, kind)
     return folders
 
 
@@ -152,4 +151,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -7,8 +7,9 @@ import os
 
 from mmengine.config import DictAction
 
-from cityseg.engine.runtime import RunRefusedError, train
+from cityseg.engine.runtime import train
 from cityseg.utils import load_config, resolve_work_dir
+from cityseg.utils.cli import run_cli
 
 
 def parse_args() -> argparse.Namespace:
@@ -53,11 +54,8 @@ def main() -> None:
         cfg.resume, cfg.load_from = True, None
     elif args.resume:
         cfg.resume, cfg.load_from = True, args.resume
-    try:
-        train(cfg, args.config, launcher=args.launcher)
-    except RunRefusedError as err:
-        raise SystemExit(f'error: {err}') from None
+    train(cfg, args.config, launcher=args.launcher)
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

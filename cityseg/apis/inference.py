@@ -17,6 +17,8 @@ from mmengine.registry import init_default_scope
 from cityseg.datasets.labels import train_ids_to_label_ids
 from cityseg.registry import MODELS
 from cityseg.utils import load_model_weights, register_all_modules
+from cityseg.utils.config_file import read_config_file
+from cityseg.utils.errors import CitysegKeyError, CitysegTypeError
 from cityseg.utils.segmentor_cfg import drop_encoder_weights
 from cityseg.visualization import colorize, overlay, palette_of
 
@@ -78,7 +80,7 @@ def init_model(config: str | os.PathLike | Config, checkpoint: str | None = None
         cfg_options: overrides with dotted keys, as ``--cfg-options`` gives them
             (``{'model.test_cfg.mode': 'slide'}``).
     """
-    cfg = (Config.fromfile(config) if isinstance(config, str | os.PathLike)
+    cfg = (read_config_file(str(config)) if isinstance(config, str | os.PathLike)
            else copy.deepcopy(config))
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
@@ -141,8 +143,9 @@ def build_inference_pipeline(cfg: Config) -> Compose:
     dataset = cfg.get('test_dataloader', {}).get('dataset', {})
     pipeline = dataset.get('pipeline') or cfg.get('test_pipeline')
     if not pipeline:
-        raise KeyError('the config has neither test_dataloader.dataset.pipeline nor '
-                       'test_pipeline; inference_model needs one to prepare images')
+        raise CitysegKeyError(
+            'the config has neither test_dataloader.dataset.pipeline nor '
+            'test_pipeline; inference_model needs one to prepare images')
     return Compose([t for t in pipeline if not str(t['type']).startswith('Load')])
 
 
@@ -177,6 +180,7 @@ def _load(item: ImageInput, index: int) -> dict:
             raise ValueError(f'image {index} is a {img.dtype} array of shape {img.shape}; '
                              f'expected (H, W, 3) uint8 BGR')
     else:
-        raise TypeError(f'image {index} is a {type(item).__name__}; expected a path or an '
-                        f'(H, W, 3) uint8 BGR array')
+        raise CitysegTypeError(
+            f'image {index} is a {type(item).__name__}; expected a path or an '
+            f'(H, W, 3) uint8 BGR array')
     return dict(img=img, img_path=path, img_shape=img.shape[:2], ori_shape=img.shape[:2])

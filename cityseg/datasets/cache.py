@@ -33,6 +33,7 @@ import numpy as np
 from mmengine.logging import print_log
 from mmengine.utils import track_iter_progress
 
+from cityseg.utils.errors import CitysegKeyError
 from cityseg.utils.fileio import FileLock, atomic_output, lock_path
 
 CACHE_VERSION = 1
@@ -108,8 +109,9 @@ class DecodedSampleCache:
         try:
             arrays, keys = self._entries[data_info['img_path']]
         except KeyError:
-            raise KeyError(f'{data_info["img_path"]} is not in the cache {self.path}.bin; '
-                           f'delete the cache to rebuild it') from None
+            raise CitysegKeyError(
+                f'{data_info["img_path"]} is not in the cache {self.path}.bin; '
+                f'delete the cache to rebuild it') from None
         if self._file is None:
             self._file = open(self.path + '.bin', 'rb')  # noqa: SIM115 (kept for the process)
         results = dict(data_info, **keys)

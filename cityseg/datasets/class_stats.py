@@ -20,6 +20,7 @@ from functools import partial
 import numpy as np
 from mmengine.utils import track_parallel_progress, track_progress
 
+from cityseg.utils.errors import CitysegKeyError
 from cityseg.utils.fileio import atomic_write
 
 from .labels import NUM_CLASSES
@@ -40,9 +41,10 @@ def label_files(dataset) -> list[LabelFile]:
     for idx in range(len(dataset)):
         info = dataset.get_data_info(idx)
         if 'seg_map_path' not in info:
-            raise KeyError(f'sample {idx} ({info.get("img_path", "?")}) of '
-                           f'{type(dataset).__name__} has no seg_map_path: class statistics '
-                           f'need a labelled split')
+            raise CitysegKeyError(
+                f'sample {idx} ({info.get("img_path", "?")}) of '
+                f'{type(dataset).__name__} has no seg_map_path: class statistics '
+                f'need a labelled split')
         files.append((info['seg_map_path'], {k: info[k] for k in LABEL_FIELDS if k in info}))
     return files
 

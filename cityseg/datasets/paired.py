@@ -205,11 +205,10 @@ class PairedSegDataset(BaseDataset):
         return data_list
 
     def full_init(self) -> None:
-        """List the samples, then build or open the decoded-sample cache if one is asked for."""
-        if self._fully_initialized:
-            return
+        """List the samples (mmengine's ``full_init``), then build or open the decoded-sample
+        cache if one is asked for and is not open yet."""
         super().full_init()
-        if self.cache_dir is not None:
+        if self.cache_dir is not None and self._cache is None:
             self._open_cache()
 
     def _open_cache(self) -> None:

@@ -10,6 +10,7 @@ from mmengine.dist import get_dist_info, sync_random_seed
 from torch.utils.data import Sampler
 
 from cityseg.registry import DATA_SAMPLERS
+from cityseg.utils.errors import CitysegTypeError
 
 from .class_stats import dataset_num_classes, label_files, per_image_class_counts
 from .multi_source import MultiSourceDataset
@@ -73,8 +74,9 @@ class MultiSourceSampler(Sampler):
                  rare_class_sampling: dict | None = None,
                  class_stats_file: str | None = None, mix_partners: bool = False) -> None:
         if not hasattr(dataset, 'cumulative_sizes'):
-            raise TypeError(f'MultiSourceSampler needs a ConcatDataset (MultiSourceDataset), '
-                            f'got {type(dataset).__name__}')
+            raise CitysegTypeError(
+                f'MultiSourceSampler needs a ConcatDataset (MultiSourceDataset), '
+                f'got {type(dataset).__name__}')
         if len(source_ratio) != len(dataset.datasets):
             raise ValueError(f'source_ratio {list(source_ratio)} has {len(source_ratio)} '
                              f'entries for {len(dataset.datasets)} datasets')

@@ -5,6 +5,7 @@ import os.path as osp
 from collections.abc import Mapping, Sequence
 
 from cityseg.registry import DATASETS
+from cityseg.utils.errors import CitysegTypeError
 
 from .labels import IGNORE_INDEX
 from .loading import class_id_tables
@@ -58,7 +59,7 @@ class SegFolderDataset(PairedSegDataset):
                  label_map: Mapping[int, int] | None = None,
                  ignore_index: int = IGNORE_INDEX, **kwargs) -> None:
         if 'metainfo' in kwargs:
-            raise TypeError('SegFolderDataset takes classes= and palette=, not metainfo=')
+            raise CitysegTypeError('SegFolderDataset takes classes= and palette=, not metainfo=')
         classes, palette = tuple(classes), [tuple(c) for c in palette]
         if len(palette) != len(classes) or any(
                 len(c) != 3 or not all(0 <= v <= 255 for v in c) for c in palette):

@@ -42,8 +42,11 @@ class SynthiaDataset(ConvertedSourceDataset):
             raise ValueError(f'SYNTHIA protocol must be one of {sorted(PROTOCOL_CLASSES)} '
                              f'classes, got {protocol!r}')
         self.protocol = protocol
-        super().__init__(data_root=data_root, split=split, label_type=label_type, **kwargs)
-        self._metainfo['protocol_classes'] = PROTOCOL_CLASSES[protocol]
+        # through BaseDataset's own metainfo argument, which adds keys to METAINFO's
+        metainfo = {**(kwargs.pop('metainfo', None) or {}),
+                    'protocol_classes': PROTOCOL_CLASSES[protocol]}
+        super().__init__(data_root=data_root, split=split, label_type=label_type,
+                         metainfo=metainfo, **kwargs)
 
     @property
     def cache_prefix(self) -> str:

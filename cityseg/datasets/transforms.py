@@ -20,6 +20,7 @@ from mmengine.structures import PixelData
 
 from cityseg.registry import TRANSFORMS
 from cityseg.structures import SegDataSample
+from cityseg.utils.errors import CitysegKeyError
 
 from .labels import IGNORE_INDEX
 
@@ -56,7 +57,7 @@ class Albu(BaseTransform):
         name = cfg.pop('type')
         cls = getattr(A, name, None)
         if cls is None:
-            raise KeyError(f'albumentations has no transform named {name!r}')
+            raise CitysegKeyError(f'albumentations has no transform named {name!r}')
         if 'transforms' in cfg:
             cfg['transforms'] = [self._build(t) for t in cfg['transforms']]
             return cls(**cfg)

@@ -29,17 +29,23 @@ from mmengine.runner import Runner, find_latest_checkpoint
 from torch import nn
 
 from cityseg.utils.checkpoint_loading import check_resume_classes
+from cityseg.utils.cli import interruption
 from cityseg.utils.compile import compile_network, pop_compile_options
 from cityseg.utils.config import prepare_config, resolve_work_dir
 from cityseg.utils.dataset_roots import check_dataset_roots
+from cityseg.utils.errors import CitysegRuntimeError
 from cityseg.utils.launch import apply_launcher, end_distributed
 from cityseg.utils.work_dir import WorkDirBusyError, claim_work_dir, is_main_launch_process
 
 UNNAMED = 'the config'  # a Config built from a dict has no file name
 
 
-class RunRefusedError(RuntimeError):
+class RunRefusedError(CitysegRuntimeError):
     """A run refused before anything slow started; the message says why and what to do."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """A Ctrl-C during a training, with what was kept and how to resume in its message."""
 
 
 def build_runner(cfg: Config, config_path: str | None = None, *,
@@ -124,6 +130,9 @@ def train(cfg: Config, config_path: str | None = None, *, launcher: str = 'none'
 
     Raises:
         RunRefusedError: the run was refused before it started (nothing was written).
+        TrainingInterrupted: a Ctrl-C stopped it (also one that a library turned into another
+            exception, as mmengine's config formatting does while a checkpoint is saved); the
+            message names the latest checkpoint and how to resume.
     """
     config_path = _config_path(cfg, config_path)
     if not cfg.get('work_dir') and config_path == UNNAMED:
@@ -142,9 +151,23 @@ def train(cfg: Config, config_path: str | None = None, *, launcher: str = 'none'
         del runner  # its DDP wrapper holds the process group that end_distributed ends
         end_distributed()
         return model
+    except BaseException as err:
+        if interruption(err) is None:
+            raise
+        raise TrainingInterrupted(_resume_note(cfg.work_dir)) from err
     finally:
         if lock is not None:
             lock.release()
+
+
+def _resume_note(work_dir: str) -> str:
+    """What an interrupted training kept in ``work_dir`` and how to go on from it."""
+    latest = find_latest_checkpoint(work_dir)
+    if latest is None:
+        return (f'training stopped before its first checkpoint; nothing to resume in {work_dir}'
+                ': run the same command again to start over')
+    return (f'training stopped; its latest checkpoint is {latest}: resume with the same '
+            'command plus --resume (in Python: cfg.resume = True)')
 
 
 def _config_path(cfg: Config, config_path: str | None) -> str:

@@ -29,6 +29,7 @@ from terminaltables import AsciiTable
 
 from cityseg.datasets.synthia_labels import SYNTHIA_CLASS_SUBSETS
 from cityseg.registry import METRICS
+from cityseg.utils.errors import CitysegTypeError
 
 from .confusion import confusion_matrix, metrics_from_confusion
 from .instance_iou import (
@@ -63,8 +64,9 @@ def resolve_class_subsets(class_subsets: Mapping[str, Sequence[str]] | str | Non
                              f'{{key: [class names]}}')
         class_subsets = CLASS_SUBSET_PRESETS[class_subsets]
     if not isinstance(class_subsets, Mapping):
-        raise TypeError(f'IoUMetric class_subsets must be a preset name or a dict '
-                        f'{{key: [class names]}}, got {type(class_subsets).__name__}')
+        raise CitysegTypeError(
+            f'IoUMetric class_subsets must be a preset name or a dict '
+            f'{{key: [class names]}}, got {type(class_subsets).__name__}')
     resolved = {}
     for key, names in class_subsets.items():
         where = f'IoUMetric class_subsets[{key!r}]'

@@ -9,6 +9,7 @@ from mmengine.logging import print_log
 from torch import nn
 
 from cityseg.utils.checkpoint_loading import load_safetensors, safe_torch_load
+from cityseg.utils.errors import CitysegRuntimeError
 
 LOCAL_SUFFIXES = ('.pth', '.pt', '.bin', '.safetensors')
 _MAX_KEYS_SHOWN = 10
@@ -47,7 +48,7 @@ def wrap_download_errors(encoder_name: str | None, encoder_weights: str | bool |
     except (OSError, PretrainedUnavailableError) as err:
         # the probe's own advice is about model.pretrained; its cause is the network's answer
         cause = (err.__cause__ or err) if isinstance(err, PretrainedUnavailableError) else err
-        raise RuntimeError(
+        raise CitysegRuntimeError(
             f'could not download encoder_weights={encoder_weights!r} for encoder '
             f'{encoder_name!r} (no network?): {type(cause).__name__}: {cause}\n'
             'Train without a download by setting model.encoder_weights=None (random init) '

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cityseg.registry import MODELS
+from cityseg.utils.errors import CitysegKeyError, CitysegTypeError
 
 ClassWeight = Sequence[float] | torch.Tensor | None
 
@@ -40,7 +41,7 @@ def check_target(logits: torch.Tensor, target: torch.Tensor, ignore_index: int) 
         raise ValueError(f'target of shape {tuple(target.shape)} does not match logits of shape '
                          f'{tuple(logits.shape)}; expected (N, C, *spatial) and (N, *spatial)')
     if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
-        raise TypeError(f'target must hold integer class indices, got {target.dtype}')
+        raise CitysegTypeError(f'target must hold integer class indices, got {target.dtype}')
     num_classes = logits.shape[1]
     bad = ((target < 0) | (target >= num_classes)) & (target != ignore_index)
     if bad.any():
@@ -254,12 +255,14 @@ def build_loss(cfg: Mapping | Sequence[Mapping], ignore_index: int,
     if isinstance(cfg, Sequence) and not isinstance(cfg, str):
         cfg = dict(type='JointLoss', losses=list(cfg))
     if not isinstance(cfg, Mapping) or 'type' not in cfg:
-        raise TypeError(f"{where} must be a loss config such as dict(type='FocalLoss') or a "
-                        f'list of them, got {cfg!r}')
+        raise CitysegTypeError(
+            f"{where} must be a loss config such as dict(type='FocalLoss') or a "
+            f'list of them, got {cfg!r}')
     loss_cls = MODELS.get(cfg['type']) if isinstance(cfg['type'], str) else cfg['type']
     if not isinstance(loss_cls, type):
-        raise KeyError(f'{where}.type={cfg["type"]!r} is not a registered loss; register it with '
-                       f'@cityseg.registry.MODELS.register_module() (and custom_imports)')
+        raise CitysegKeyError(
+            f'{where}.type={cfg["type"]!r} is not a registered loss; register it with '
+            f'@cityseg.registry.MODELS.register_module() (and custom_imports)')
     params = inspect.signature(loss_cls.__init__).parameters
     if 'ignore_index' in params and 'ignore_index' not in cfg:
         cfg = {**cfg, 'ignore_index': ignore_index}
@@ -287,10 +290,11 @@ def named_losses(losses: object, loss: nn.Module) -> dict[str, torch.Tensor]:
         return {loss_key(loss): losses}
     if isinstance(losses, Mapping) and any('loss' in key for key in losses):
         return dict(losses)
-    raise TypeError(f'model.loss {type(loss).__name__} returned {type(losses).__name__} '
-                    f'{list(losses) if isinstance(losses, Mapping) else ""}: a loss must return a '
-                    f"tensor, or a dict of tensors whose names contain 'loss' (mmengine "
-                    f'optimises their sum)')
+    raise CitysegTypeError(
+        f'model.loss {type(loss).__name__} returned {type(losses).__name__} '
+        f'{list(losses) if isinstance(losses, Mapping) else ""}: a loss must return a '
+        f"tensor, or a dict of tensors whose names contain 'loss' (mmengine "
+        f'optimises their sum)')
 
 
 @MODELS.register_module()

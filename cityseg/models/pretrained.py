@@ -23,6 +23,7 @@ from mmengine.logging import print_log
 from torch import nn
 
 from cityseg.utils.checkpoint_loading import load_safetensors
+from cityseg.utils.errors import CitysegRuntimeError
 
 from .networks import OWN_ARGS, check_arch
 
@@ -33,7 +34,7 @@ WEIGHTS_FILE = 'model.safetensors'
 HUB_TIMEOUT_S = 5.0
 
 
-class PretrainedUnavailableError(RuntimeError):
+class PretrainedUnavailableError(CitysegRuntimeError):
     """A hub id that cannot be fetched now (offline, hub unreachable) and is not cached."""
 
 
@@ -186,8 +187,9 @@ def build_pretrained_network(spec: PretrainedSpec, weights_file: Path) -> nn.Mod
         net.load_state_dict(load_safetensors(weights_file, 'model.pretrained weights'),
                             strict=True)
     except RuntimeError as err:
-        raise RuntimeError(f'{weights_file} (model.pretrained={spec.source!r}) does not fit '
-                           f'the {spec.arch} its config.json describes:\n{err}') from err
+        raise CitysegRuntimeError(
+            f'{weights_file} (model.pretrained={spec.source!r}) does not fit '
+            f'the {spec.arch} its config.json describes:\n{err}') from err
     print_log(f'Loaded the whole {spec.arch} / {spec.encoder_name} network '
               f'({spec.num_classes} classes) from {spec.source}', logger='current')
     return net

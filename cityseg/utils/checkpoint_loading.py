@@ -35,6 +35,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import CheckpointLoader
 from torch import nn
 
+from .errors import CitysegError, CitysegRuntimeError
 from .mmengine_compat import history_buffer_statistics
 from .segmentor_cfg import segmentor_cfg
 
@@ -48,6 +49,10 @@ def _history_buffer_method(obj: object, name: str) -> object:
         return getattr(HistoryBuffer, name)
     raise pickle.UnpicklingError(f'checkpoint asks for getattr({obj!r}, {name!r}); only '
                                  f'HistoryBuffer statistics methods are allowed')
+
+
+class UnreadableCheckpointError(CitysegError, pickle.UnpicklingError):
+    """A file that ``torch.load`` cannot read, or must not: named, with the reason."""
 
 
 def trusted_checkpoint_globals() -> list:
@@ -81,16 +86,30 @@ def safe_torch_load(filename: str | IO[bytes], map_location=None, what: str = 'c
     mmap = mmap and isinstance(filename, str) and zipfile.is_zipfile(filename)  # zip files only
     try:
         return torch.load(filename, map_location=map_location, weights_only=True, mmap=mmap)
-    except pickle.UnpicklingError as exc:
+    except OSError:
+        raise  # a missing or unreadable file: the error names it
+    except Exception as exc:  # torch.load's other errors are about the file, which they do not name
         found = re.search(r'GLOBAL (\S+)|(getattr\(.*?\))', str(exc))
-        if found is None:  # not a refused global: a corrupt file, say
-            raise
-        raise pickle.UnpicklingError(
+        if found is None:  # not a refused global: a truncated file, or not a PyTorch one
+            size = f' ({os.path.getsize(filename)} bytes)' if isinstance(filename, str) else ''
+            raise UnreadableCheckpointError(
+                f'{what} {name or filename}{size} cannot be read by torch.load '
+                f'({_torch_load_reason(exc)}): it may be truncated (an interrupted copy or '
+                'download) or not a PyTorch file') from None
+        raise UnreadableCheckpointError(
             f'Refusing to load {what} {name or filename}: its pickle references '
             f'{found.group(1) or found.group(2)}, which is '
             f'not among the globals mmengine checkpoints use (tensors, numpy arrays, '
             f'HistoryBuffer). The file may have been tampered with, or written by other code; '
             f'load it with weights_only=False only if you trust where it came from.') from None
+
+
+def _torch_load_reason(exc: Exception) -> str:
+    """The gist of torch.load's error: the unpickler's complaint, else its first sentence
+    (torch's own text goes on about weights_only and filing issues)."""
+    text = ' '.join(str(exc).split())
+    found = re.search(r'WeightsUnpickler error: (.+?)(?: Check the documentation|$)', text)
+    return found.group(1) if found else f'{type(exc).__name__}: {text.split(". ")[0]}'.rstrip(': ')
 
 
 def load_local_checkpoint(filename: str, map_location=None) -> dict:
@@ -174,7 +193,8 @@ def load_model_weights(model: nn.Module, checkpoint: str, config: str | None = N
     try:
         model.load_state_dict(ckpt.get('state_dict', ckpt), strict=True)
     except RuntimeError as err:
-        raise RuntimeError(f'{checkpoint} does not fit the model built from {config}:\n{err}') \
+        raise CitysegRuntimeError(
+            f'{checkpoint} does not fit the model built from {config}:\n{err}') \
             from err
     temperature = (ckpt.get('meta') or {}).get('temperature')
     if temperature is not None and segmentor.temperature_cfg is None:

@@ -6,22 +6,35 @@ import difflib
 import inspect
 import os
 import os.path as osp
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
+from .config_file import read_config_file
+from .errors import CitysegError, CitysegKeyError, CitysegTypeError, ConfigFileError
 from .mmengine_compat import ENV_CFG_KEYS
 from .segmentor_cfg import segmentor_cfg
 from .setup_env import register_all_modules
 
 
-def load_config(path: str, cfg_options: dict | None = None) -> Config:
-    """``Config.fromfile(path)`` with ``--cfg-options`` deep-merged (list items by index), then
-    :func:`prepare_config`. A top-level override key that is neither in the config nor a
-    Runner argument is refused first (:func:`check_override_keys`)."""
+def load_config(path: str, cfg_options: dict | None = None,
+                required: Sequence[str] = ('model',)) -> Config:
+    """The config file ``path`` (read by :func:`~cityseg.utils.config_file.read_config_file`:
+    a file that is not a config, or an ``_base_`` cycle, is named) with ``--cfg-options``
+    deep-merged (list items by index), then :func:`prepare_config`.
+
+    Refused first, before a tool creates anything: a config without one of the ``required``
+    top-level keys (what the tool reads; every tool that builds a model needs ``model``), and
+    a top-level override key that is neither in the config nor a Runner argument
+    (:func:`check_override_keys`)."""
     register_all_modules()
-    cfg = Config.fromfile(path)
+    cfg = read_config_file(path)
+    missing = [key for key in required if key not in cfg]
+    if missing:
+        raise ConfigFileError(
+            f'{path} sets no {" and no ".join(missing)}, which this tool needs; is it a cityseg '
+            f'config? Its top-level keys: {sorted(cfg.keys()) or "none"}')
     if cfg_options:
         check_override_keys(cfg, cfg_options, path)
         cfg.merge_from_dict(cfg_options)
@@ -61,8 +74,9 @@ def check_override_keys(cfg: Config, cfg_options: dict, path: str) -> None:
         if top not in known:
             close = difflib.get_close_matches(top, sorted(known), n=1)
             hint = f'; did you mean {close[0] + key[len(top):]!r}?' if close else ''
-            raise KeyError(f'--cfg-options {key}: {path} has no key {top!r}, and it is not a '
-                           f'Runner argument{hint}')
+            raise CitysegKeyError(
+                f'--cfg-options {key}: {path} has no key {top!r}, and it is not a '
+                f'Runner argument{hint}')
 
 
 def check_hook_arguments(cfg: Config, path: str) -> None:
@@ -211,7 +225,7 @@ def _registered(registry, cfg: dict, where: str, path: str, kind: str) -> type:
     """The class ``cfg['type']`` names in ``registry``, or a KeyError naming ``where``."""
     cls = registry.get(cfg['type'])
     if cls is None:
-        raise KeyError(f'{where}.type={cfg["type"]!r} in {path} is not a registered {kind}')
+        raise CitysegKeyError(f'{where}.type={cfg["type"]!r} in {path} is not a registered {kind}')
     return cls
 
 
@@ -227,8 +241,9 @@ def _refuse_unknown_arguments(args: dict, params: dict, passed: set[str], extra:
         if arg not in allowed:
             close = difflib.get_close_matches(arg, sorted(allowed), n=1)
             hint = f'; did you mean {where}.{close[0]}?' if close else ''
-            raise TypeError(f'{where}.{arg} in {path} (or --cfg-options): '
-                            f'{name} takes no argument {arg!r}{hint}')
+            raise CitysegTypeError(
+                f'{where}.{arg} in {path} (or --cfg-options): '
+                f'{name} takes no argument {arg!r}{hint}')
 
 
 def check_num_classes(cfg: Config) -> None:
@@ -292,8 +307,8 @@ def resolve_checkpoint(checkpoint: str | None, cfg: Config, config_path: str,
         checkpoint = None
     key, section = segmentor_cfg(cfg.model)
     if checkpoint is None and not onnx and not section.get('pretrained'):
-        raise SystemExit(f'no CHECKPOINT given and {config_path} sets no {key}.pretrained: '
-                         f'pass a checkpoint, or --cfg-options {key}.pretrained=FOLDER_OR_HUB_ID')
+        raise CitysegError(f'no CHECKPOINT given and {config_path} sets no {key}.pretrained: '
+                           f'pass a checkpoint, or --cfg-options {key}.pretrained=FOLDER_OR_HUB_ID')
     return checkpoint
 
 

@@ -40,14 +40,20 @@ passed on.
    ``self.dump_config()``, once ``log_dir`` exists, and that writes
    ``<work_dir>/<config file name>`` (:class:`~cityseg.engine.runtime.EvaluationRunner`
    overrides it to write into its log dir instead).
+10. ``config_base_files``: ``Config._get_base_files(path)`` lists the ``_base_`` entries of a
+    config file as written, and ``Config._get_cfg_path(entry, path)`` resolves one to the file
+    ``Config.fromfile`` reads for it (:mod:`cityseg.utils.config_file` walks the inheritance
+    with them to name an ``_base_`` cycle, which mmengine follows until ``RecursionError``).
 """
 from __future__ import annotations
 
 import importlib
+import os.path as osp
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
+from mmengine.config import Config
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import IterBasedTrainLoop
 
@@ -80,6 +86,14 @@ def validates_after(loop: object, iteration: int) -> bool:
         return False
     return iteration >= loop.val_begin and (iteration % loop.val_interval == 0
                                             or iteration == loop.max_iters)
+
+
+def config_base_files(path: str) -> list[str]:
+    """Assumption 10: the files that the config file ``path`` names in its ``_base_``, in
+    order, as ``Config.fromfile`` resolves them (next to ``path``, or in an installed
+    package for ``'pkg::...'``)."""
+    path = osp.abspath(path)
+    return [Config._get_cfg_path(entry, path)[0] for entry in Config._get_base_files(path)]
 
 
 @contextmanager

@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import os.path as osp
 
+from .errors import CitysegRuntimeError
 from .fileio import FileLock, LockHeldError, remove_stale_temporaries
 
 LOCK_NAME = '.train.lock'
 
 
-class WorkDirBusyError(RuntimeError):
+class WorkDirBusyError(CitysegRuntimeError):
     """Another live run holds the work dir."""
 
 

@@ -69,6 +69,14 @@ def run_tool(script: str, *args: str, env: dict | None = None,
                        expect_failure)
 
 
+def tool_process(script: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``python tools/<script> *args`` (2 torch threads), finished: its status, stdout and
+    stderr apart, for tests of how a tool ends."""
+    return subprocess.run([sys.executable, osp.join(ROOT, 'tools', script), *args],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600,
+                          env={**os.environ, 'OMP_NUM_THREADS': '2', **(env or {})})
+
+
 def metrics_file(work_dir: str) -> str:
     """The one ``<work_dir>/<timestamp>/metrics.json`` a tools/test.py run wrote."""
     (path,) = glob.glob(osp.join(work_dir, '*', 'metrics.json'))

@@ -102,6 +102,19 @@ def test_workers_read_the_mapping_not_pickled_bytes(synthetic_root, tmp_path):
             assert_same_samples(sample, uncached[i])
 
 
+def test_lazy_dataset_opens_its_cache_once_at_full_init(synthetic_root, tmp_path):
+    ds = CityscapesDataset(data_root=str(synthetic_root), split='val', lazy_init=True,
+                           pipeline=pipeline(BASE, 'test_pipeline'), cache_dir=str(tmp_path))
+    assert ds.cache is None  # nothing listed or cached before full_init
+    ds.full_init()
+    cache = ds.cache
+    assert cache is not None and len(ds) == len(build(synthetic_root, [], split='val'))
+    ds.full_init()  # mmengine's force_full_init methods may call it again
+    assert ds.cache is cache
+    assert_same_samples(ds[0], build(synthetic_root, pipeline(BASE, 'test_pipeline'),
+                                     split='val')[0])
+
+
 def test_cache_needs_a_cacheable_head(synthetic_root, tmp_path):
     steps = [dict(type='LoadImageFromFile'), *pipeline(BASE, 'test_pipeline')[1:]]
     with pytest.raises(ValueError, match='does not start with a cacheable transform'):

@@ -72,5 +72,5 @@ def test_unknown_label_names_the_file_and_leaves_no_partial_png(polygons_only):
 
 
 def test_no_polygons_is_a_clear_error(tmp_path):
-    with pytest.raises(SystemExit, match='No polygon files match'):
+    with pytest.raises(FileNotFoundError, match='No polygon files match'):
         convert.main([str(tmp_path)])

@@ -111,6 +111,12 @@ def test_synthia_16_bit_labels_and_protocols(synthia):
     assert len(thirteen.metainfo['protocol_classes']) == 13
     with pytest.raises(ValueError, match='protocol must be one of'):
         DATASETS.build(dict(type='SynthiaDataset', data_root=synthia, protocol=19))
+    # a metainfo of the config's own keeps its keys beside the protocol's classes
+    own = DATASETS.build(dict(type='SynthiaDataset', data_root=synthia, protocol=13,
+                              metainfo=dict(source='synthia-rand')))
+    assert own.metainfo['source'] == 'synthia-rand'
+    assert own.metainfo['protocol_classes'] == thirteen.metainfo['protocol_classes']
+    assert own.metainfo['classes'] == CLASSES
 
 
 def test_synthia_id_outside_its_table_named(synthia):

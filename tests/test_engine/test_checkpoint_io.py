@@ -3,6 +3,7 @@ import glob
 import os
 import os.path as osp
 import pickle
+import re
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from mmengine.runner import CheckpointLoader
 from mmengine.runner.checkpoint import save_checkpoint
 
 from cityseg.engine.checkpoint_backend import AtomicLocalBackend
+from cityseg.utils.checkpoint_loading import UnreadableCheckpointError
 
 ATOMIC = dict(backend='atomic_local')
 
@@ -131,3 +133,15 @@ def test_safe_torch_load_mmap_reads_a_legacy_format_file(tmp_path):
     loaded = safe_torch_load(path, map_location='cpu', mmap=True)
     assert loaded['meta'] == {'iter': 3}
     assert torch.equal(loaded['state_dict']['w'], torch.arange(4.))
+
+
+@pytest.mark.parametrize('damage', ['truncated', 'not a checkpoint'])
+def test_an_unreadable_checkpoint_is_named_with_its_size(tmp_path, damage):
+    path = tmp_path / 'ckpt.pth'
+    torch.save(checkpoint(1.0), path)
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2] if damage == 'truncated' else b'a text file\n')
+    with pytest.raises(UnreadableCheckpointError,
+                       match=rf'^checkpoint {re.escape(str(path))} \({path.stat().st_size} '
+                       r'bytes\) cannot be read by torch.load \(.+\): it may be truncated'):
+        CheckpointLoader.load_checkpoint(str(path), map_location='cpu')

@@ -4,7 +4,13 @@ import math
 import pytest
 import torch
 
-from cityseg.models.uncertainty import SMLStats, anomaly_score, max_logit_sums
+from cityseg.models.uncertainty import (
+    ScoreInputs,
+    SMLStats,
+    anomaly_score,
+    max_logit_sums,
+    register_score,
+)
 
 
 def test_scores_on_two_pixels():
@@ -83,3 +89,33 @@ def test_segmentor_refuses_unknown_scores():
     from cityseg.models.test_cfg import parse_test_cfg
     with pytest.raises(ValueError, match="unknown anomaly scores \\['odin'\\]"):
         parse_test_cfg(dict(scores=['odin']))
+
+
+@register_score('test_margin', bounds=lambda num_classes: (0.0, 1.0))
+def margin_score(inputs: ScoreInputs) -> torch.Tensor:
+    """1 - (top-1 minus top-2 probability): a score registered the way a user adds one."""
+    top2 = inputs.probs.topk(2, dim=-3).values
+    return 1 - (top2.select(-3, 0) - top2.select(-3, 1))
+
+
+def test_a_registered_score_is_usable_through_test_cfg_scores():
+    from helpers.seg_batch import make_data
+
+    from cityseg.models import SMPSegmentor
+    from cityseg.visualization.score_maps import score_map_range
+
+    torch.manual_seed(0)
+    model = SMPSegmentor(arch='Unet', encoder_name='resnet18', num_classes=5,
+                         model_kwargs=dict(decoder_channels=(16, 16, 16, 16, 16)),
+                         test_cfg=dict(scores=['test_margin', 'msp'],
+                                       return_logits=True)).eval()
+    data = model.data_preprocessor(make_data([(32, 48)], 5), False)
+    (out,) = model.predict(data['inputs'], data['data_samples'])
+    probs = out.seg_logits.data.softmax(0)
+    sorted_probs = probs.sort(dim=0, descending=True).values
+    expected = 1 - (sorted_probs[0] - sorted_probs[1])
+    torch.testing.assert_close(out.anomaly_scores.test_margin[0], expected)
+    torch.testing.assert_close(out.anomaly_scores.msp[0], 1 - sorted_probs[0])
+    # its bounds scale its pictures, as the built-in bounded scores' do
+    assert score_map_range('test_margin', expected.numpy(), 5) == (0.0, 1.0)
+    assert score_map_range('msp', expected.numpy(), 5) == (0.0, 0.8)

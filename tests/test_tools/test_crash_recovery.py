@@ -160,3 +160,47 @@ def test_validation_killed_midway_runs_again_on_resume(synthetic_root, tmp_path)
     assert glob.glob(osp.join(work_dir, 'best_mIoU_iter_*.pth'))
     final = torch.load(osp.join(work_dir, 'iter_4.pth'), map_location='cpu')
     assert 'validation_pending' not in final['meta']  # re-saved after its validation
+
+
+def test_ctrl_c_while_a_checkpoint_is_saved_is_an_interruption_naming_resume(synthetic_root,
+                                                                            tmp_path):
+    """A Ctrl-C that lands while mmengine formats the config into a checkpoint (yapf, a
+    noticeable share of a small save) reached the user as mmengine's ``SyntaxError: Failed to
+    format the config file`` and status 1 (issue 31)."""
+    work_dir = str(tmp_path / 'work')
+    opts = tiny_cfg_options(synthetic_root, work_dir) + ['train_cfg.max_iters=6']
+    config = osp.join(ROOT, 'configs', 'quickstart_synthetic.py')
+    script = tmp_path / 'train_interrupted.py'
+    script.write_text(textwrap.dedent(f'''
+        import os, runpy, signal, sys
+        from mmengine.config import config
+        real_format, saves = config.FormatCode, [0]
+
+        def format_code(*args, **kwargs):
+            frame = sys._getframe(1)
+            while frame is not None and frame.f_code.co_name != 'save_checkpoint':
+                frame = frame.f_back
+            if frame is not None:
+                saves[0] += 1
+                if saves[0] == 3:  # iter_2 and its best saved: Ctrl-C in the third save
+                    os.kill(os.getpid(), signal.SIGINT)
+            return real_format(*args, **kwargs)
+
+        config.FormatCode = format_code
+        sys.argv = [{TRAIN!r}] + sys.argv[1:]
+        runpy.run_path({TRAIN!r}, run_name='__main__')
+    '''))
+    proc = subprocess.run([sys.executable, str(script), config, '--cfg-options', *opts],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600,
+                          env={**os.environ, 'OMP_NUM_THREADS': '2'})
+    assert proc.returncode == 130, proc.stderr[-3000:]
+    assert 'Traceback' not in proc.stderr and 'SyntaxError' not in proc.stderr
+    latest = osp.join(work_dir, 'iter_2.pth')
+    assert proc.stderr.splitlines()[-1] == (
+        f'interrupted: training stopped; its latest checkpoint is {latest}: resume with the '
+        'same command plus --resume (in Python: cfg.resume = True)')
+    assert not os.path.exists(osp.join(work_dir, 'iter_4.pth'))
+
+    out = run_tool('train.py', config, '--resume', '--cfg-options', *opts)  # as it says
+    assert f'Load checkpoint from {latest}' in out
+    assert torch.load(osp.join(work_dir, 'iter_6.pth'), map_location='cpu')['meta']['iter'] == 6

@@ -219,7 +219,7 @@ def test_export_onnx_fails_below_the_agreement_bar(checkpoint, opts, tmp_path):
              '--min-agreement', '1.01', *opts],
             capture_output=True, text=True, cwd=ROOT, env={**os.environ, 'OMP_NUM_THREADS': '2'})
         assert proc.returncode == 1
-        assert f'FAILED: agreement below 101.00%: {out} was not written' in proc.stderr
+        assert f'error: agreement below 101.00%: {out} was not written' in proc.stderr
         assert 'shape 1x3x64x128' in proc.stdout
         assert [p.name for p in tmp_path.iterdir()] == ([out.name] if earlier else [])
     assert out.read_bytes() == b'the model deployed before'

@@ -14,6 +14,7 @@ import pytest
 import torch
 import torch.distributed as dist
 from helpers.engine import EngineTestFCN, tiny_config, train
+from mmengine.config import Config
 from mmengine.fileio import LocalBackend, get_file_backend, register_backend
 from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer
@@ -26,6 +27,7 @@ from cityseg.utils.mmengine_compat import (
     AMP_WRAPPER_MODULE,
     ENV_CFG_KEYS,
     amp_optim_wrapper_init,
+    config_base_files,
     history_buffer_statistics,
     set_train_loop_iterator,
     train_loop_iterator,
@@ -218,3 +220,19 @@ def test_9_dump_config_is_called_once_by_init_and_writes_into_the_work_dir():
     init = inspect.getsource(Runner.__init__)
     assert init.index('self._log_dir') < init.index('self.dump_config()')
     assert 'osp.join(self.work_dir, filename)' in inspect.getsource(Runner.dump_config)
+
+
+def test_10_config_base_files_are_the_files_fromfile_merges(tmp_path):
+    (tmp_path / 'sub').mkdir()
+    (tmp_path / 'sub' / 'a.py').write_text("_base_ = '../c.py'\na = 1\n")
+    (tmp_path / 'b.json').write_text('{"b": 2}')
+    (tmp_path / 'c.py').write_text('c = 3\n')
+    leaf = tmp_path / 'leaf.py'
+    leaf.write_text("_base_ = ['sub/a.py', 'b.json']\nd = 4\n")
+    bases = config_base_files(str(leaf))
+    assert [osp.normpath(p) for p in bases] == [str(tmp_path / 'sub' / 'a.py'),
+                                                 str(tmp_path / 'b.json')]
+    assert [osp.normpath(p) for p in config_base_files(bases[0])] == [str(tmp_path / 'c.py')]
+    assert config_base_files(str(tmp_path / 'c.py')) == []
+    # those are the files mmengine read: each one's key is in the merged config
+    assert dict(Config.fromfile(str(leaf))) == dict(a=1, b=2, c=3, d=4)

@@ -12,6 +12,7 @@ from mmengine.config import Config
 from cityseg.utils import resolve_checkpoint
 from cityseg.utils.checkpoint_loading import check_resume_classes
 from cityseg.utils.config import check_num_classes
+from cityseg.utils.errors import CitysegError
 from cityseg.utils.segmentor_cfg import drop_encoder_weights, segmentor_cfg
 
 
@@ -59,7 +60,7 @@ def test_resume_class_check_reads_the_students_num_classes(tmp_path):
 
 def test_no_checkpoint_needs_the_students_pretrained():
     cfg = Config.fromfile(SEMI)
-    with pytest.raises(SystemExit, match=r'sets no model\.student\.pretrained: .*--cfg-options '
+    with pytest.raises(CitysegError, match=r'sets no model\.student\.pretrained: .*--cfg-options '
                                          r'model\.student\.pretrained=FOLDER_OR_HUB_ID'):
         resolve_checkpoint('-', cfg, SEMI)
     cfg.model.student.pretrained = 'published_folder'

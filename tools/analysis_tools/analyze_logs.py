@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from matplotlib.figure import Figure
 from terminaltables import AsciiTable
 
+from cityseg.utils.cli import run_cli
 from cityseg.visualization import draw_series, load_scalars, series
 
 PANEL_SIZE = (8, 3)  # inches per key
@@ -97,4 +98,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -39,6 +39,8 @@ from cityseg.utils import (
     resolve_checkpoint,
     resolve_work_dir,
 )
+from cityseg.utils.cli import run_cli
+from cityseg.utils.errors import CitysegError
 from cityseg.utils.launch import end_distributed
 
 
@@ -62,7 +64,7 @@ def anomaly_dataset_class(cfg, config: str) -> type:
     name = cfg.test_dataloader.dataset.type
     cls = DATASETS.get(name)
     if cls is None or not getattr(cls, 'anomaly_masks', False):
-        raise SystemExit(
+        raise CitysegError(
             f'{config}: test_dataloader.dataset.type={name!r} is not a dataset with anomaly '
             'masks; use SyntheticAnomalyDataset, FishyscapesLAFDataset, RoadAnomaly21Dataset '
             'or RoadObstacle21Dataset (e.g. configs/anomaly_quickstart_synthetic.py)')
@@ -161,4 +163,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

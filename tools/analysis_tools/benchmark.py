@@ -37,7 +37,9 @@ from torch.utils.data import DataLoader, Dataset
 from cityseg.apis import init_model
 from cityseg.registry import DATASETS, OPTIMIZERS
 from cityseg.utils import load_config
+from cityseg.utils.cli import run_cli
 from cityseg.utils.compile import compile_network
+from cityseg.utils.errors import CitysegError
 
 # What each --modes entry changes in the config (optim wrapper type, model.channels_last) and
 # whether the network is compiled.
@@ -290,7 +292,7 @@ def select_device(device: str) -> None:
     if device == 'cpu':
         os.environ['CUDA_VISIBLE_DEVICES'] = ''
     elif device == 'cuda' and not torch.cuda.is_available():
-        raise SystemExit('--device cuda: no CUDA device is visible to torch')
+        raise CitysegError('--device cuda: no CUDA device is visible to torch')
 
 
 def main() -> None:
@@ -320,4 +322,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -34,6 +34,7 @@ from timing import time_side_by_side
 from cityseg.datasets.synthetic import generate_synthetic_cityscapes
 from cityseg.registry import DATASETS
 from cityseg.utils import load_config
+from cityseg.utils.cli import run_cli
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PIPELINE_TARGET = 1.3
@@ -62,7 +63,7 @@ def main() -> None:
     args = parse_args()
     cv2.setNumThreads(args.threads)
     torch.set_num_threads(args.threads)
-    dataset_cfg = load_config(args.config).train_dataloader.dataset
+    dataset_cfg = load_config(args.config, required=('train_dataloader',)).train_dataloader.dataset
     with tempfile.TemporaryDirectory() as tmp:
         data_root = args.data_root
         if data_root is None:
@@ -96,4 +97,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

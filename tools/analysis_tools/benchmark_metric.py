@@ -35,6 +35,7 @@ from cityseg.apis.inference import build_inference_pipeline
 from cityseg.datasets.labels import CLASSES, IGNORE_INDEX, NUM_CLASSES
 from cityseg.registry import METRICS
 from cityseg.utils import load_config
+from cityseg.utils.cli import run_cli
 from cityseg.visualization import colorize
 
 
@@ -131,4 +132,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -40,6 +40,7 @@ from cityseg.apis.onnx import (
 )
 from cityseg.datasets.synthetic import ensure_synthetic_cityscapes
 from cityseg.registry import DATASETS, METRICS
+from cityseg.utils.cli import run_cli
 
 DEFAULT_CONFIGS = ['configs/deeplabv3plus_effb3_512.py']
 BACKENDS = ('PyTorch', 'onnxruntime fp32', 'onnxruntime int8')
@@ -151,4 +152,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -30,6 +30,7 @@ from mmengine.runner import Runner
 from cityseg.datasets.samplers import samples_per_source
 from cityseg.registry import MODELS, OPTIMIZERS
 from cityseg.utils import load_config
+from cityseg.utils.cli import run_cli
 
 KINDS = ('supervised', 'self-training')
 
@@ -140,4 +141,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

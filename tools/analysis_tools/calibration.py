@@ -37,6 +37,8 @@ from cityseg.utils import (
     resolve_work_dir,
 )
 from cityseg.utils.checkpoint_loading import safe_torch_load
+from cityseg.utils.cli import run_cli
+from cityseg.utils.errors import CitysegError
 from cityseg.utils.fileio import atomic_output
 from cityseg.utils.launch import end_distributed
 from cityseg.visualization.calibration import plot_reliability
@@ -61,7 +63,7 @@ def configure(cfg, args: argparse.Namespace) -> None:
     """Evaluate the val dataloader with CalibrationMetric; the model returns its logits."""
     cfg.work_dir = resolve_work_dir(cfg, args.config, args.work_dir)
     if 'val_dataloader' not in cfg:
-        raise SystemExit(f'{args.config} has no val_dataloader: calibration is measured on it')
+        raise CitysegError(f'{args.config} has no val_dataloader: calibration is measured on it')
     cfg.test_dataloader = copy.deepcopy(cfg.val_dataloader)
     cfg.test_evaluator = dict(type='CalibrationMetric', num_bins=args.num_bins,
                               fit_pixels_per_image=args.fit_pixels if args.fit_temperature
@@ -128,4 +130,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

@@ -15,6 +15,7 @@ import argparse
 import numpy as np
 
 from cityseg.evaluation.metrics_file import read_metrics_file
+from cityseg.utils.cli import run_cli
 from cityseg.visualization.confusion import normalize, plot_confusion
 
 
@@ -44,4 +45,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

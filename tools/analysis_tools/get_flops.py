@@ -18,6 +18,7 @@ from mmengine.config import Config, DictAction
 from cityseg.apis import init_model
 from cityseg.models import predicting_segmentor
 from cityseg.utils import load_config
+from cityseg.utils.cli import run_cli
 from cityseg.utils.segmentor_cfg import drop_encoder_weights, segmentor_cfg
 
 
@@ -55,4 +56,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

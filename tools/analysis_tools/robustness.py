@@ -39,6 +39,8 @@ from cityseg.utils import (
     resolve_checkpoint,
     resolve_work_dir,
 )
+from cityseg.utils.cli import run_cli
+from cityseg.utils.errors import CitysegError
 from cityseg.utils.fileio import write_image
 from cityseg.utils.launch import end_distributed
 
@@ -206,8 +208,8 @@ def configure(cfg: Config, args: argparse.Namespace) -> None:
     """Work dir; the test split, which has no labels, is refused."""
     cfg.work_dir = resolve_work_dir(cfg, args.config, args.work_dir)
     if cfg.test_dataloader.dataset.get('split') == 'test':
-        raise SystemExit('the test split has no public labels: choose a labelled split with '
-                         '--cfg-options test_dataloader.dataset.split=val')
+        raise CitysegError('the test split has no public labels: choose a labelled split with '
+                           '--cfg-options test_dataloader.dataset.split=val')
 
 
 def main() -> None:
@@ -225,4 +227,4 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_cli(main)

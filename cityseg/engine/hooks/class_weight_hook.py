@@ -17,6 +17,7 @@ from cityseg.datasets.class_stats import (
 )
 from cityseg.datasets.multi_source import labelled_part
 from cityseg.registry import HOOKS
+from cityseg.utils.errors import CitysegTypeError
 
 METHODS = ('enet', 'median_freq')
 
@@ -105,8 +106,9 @@ class ClassWeightHook(Hook):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         loss = getattr(model, 'loss_module', None)
         if not hasattr(loss, 'set_class_weight'):
-            raise TypeError(f'ClassWeightHook needs model.loss_module.set_class_weight(); '
-                            f'{type(model).__name__}.loss_module is {type(loss).__name__}')
+            raise CitysegTypeError(
+                f'ClassWeightHook needs model.loss_module.set_class_weight(); '
+                f'{type(model).__name__}.loss_module is {type(loss).__name__}')
         loss.set_class_weight(weights.tolist())
         classes = runner.train_dataloader.dataset.metainfo.get('classes', ())
         runner.logger.info(f'Class weights ({self.weight_args["method"]}):\n'

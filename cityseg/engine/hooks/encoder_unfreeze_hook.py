@@ -8,6 +8,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from cityseg.registry import HOOKS
+from cityseg.utils.errors import CitysegKeyError
 
 
 def set_encoder_frozen(encoder: nn.Module, frozen: bool, training: bool = True) -> None:
@@ -60,9 +61,10 @@ class EncoderUnfreezeHook(Hook):
         self.unfreeze_step = round(self.unfreeze_at * total)
         names = [g.get('name') for g in runner.optim_wrapper.param_groups]
         if 'encoder' not in names:
-            raise KeyError("EncoderUnfreezeHook needs an 'encoder' parameter group: set "
-                           "optim_wrapper.constructor='EncoderDecoderOptimWrapperConstructor' "
-                           "(paramwise_cfg=dict(encoder_lr_mult=...))")
+            raise CitysegKeyError(
+                "EncoderUnfreezeHook needs an 'encoder' parameter group: set "
+                "optim_wrapper.constructor='EncoderDecoderOptimWrapperConstructor' "
+                "(paramwise_cfg=dict(encoder_lr_mult=...))")
         self._encoder_group = runner.optim_wrapper.param_groups[names.index('encoder')]
         unit = 'epoch' if self.by_epoch else 'iteration'
         runner.logger.info(f'Encoder frozen until {unit} {self.unfreeze_step}')

@@ -7,6 +7,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import IterBasedTrainLoop
 
 from cityseg.registry import HOOKS
+from cityseg.utils.errors import CitysegRuntimeError
 from cityseg.utils.mmengine_compat import set_train_loop_iterator, train_loop_iterator
 
 from ..rng_state import capture_rng_state, restore_rng_state
@@ -101,7 +102,7 @@ class RNGStateHook(Hook):
             return
         set_train_loop_iterator(runner.train_loop, replay.iterator)
         if replay.remaining:
-            raise RuntimeError(
+            raise CitysegRuntimeError(
                 f'RNGStateHook: resuming at iteration {runner.iter}, mmengine\'s '
                 f'{type(runner.train_loop).__name__} drew {runner.iter - replay.remaining} '
                 f'batches, not {runner.iter}, to replay the data order before training; this '

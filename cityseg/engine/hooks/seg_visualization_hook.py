@@ -11,6 +11,7 @@ from mmengine.structures import PixelData
 
 from cityseg.registry import HOOKS
 from cityseg.structures import SegDataSample
+from cityseg.utils.errors import CitysegTypeError
 from cityseg.visualization import SegLocalVisualizer
 
 
@@ -55,7 +56,7 @@ class SegVisualizationHook(Hook):
 
     def before_run(self, runner) -> None:
         if not isinstance(runner.visualizer, SegLocalVisualizer):
-            raise TypeError(
+            raise CitysegTypeError(
                 f'SegVisualizationHook draws through runner.visualizer, which is a '
                 f'{type(runner.visualizer).__name__}: set the config\'s visualizer.type to '
                 f"'SegLocalVisualizer' (configs/_base_/default_runtime.py does)")

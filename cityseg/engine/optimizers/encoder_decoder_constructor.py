@@ -5,6 +5,7 @@ from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
 from torch import nn
 
 from cityseg.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS, OPTIMIZERS
+from cityseg.utils.errors import CitysegKeyError
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
@@ -29,8 +30,9 @@ class EncoderDecoderOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         paramwise_cfg = dict(paramwise_cfg or {})
         self.encoder_lr_mult = float(paramwise_cfg.pop('encoder_lr_mult', 0.1))
         if paramwise_cfg:
-            raise KeyError(f'EncoderDecoderOptimWrapperConstructor takes only encoder_lr_mult '
-                           f'in paramwise_cfg, got {sorted(paramwise_cfg)}')
+            raise CitysegKeyError(
+                f'EncoderDecoderOptimWrapperConstructor takes only encoder_lr_mult '
+                f'in paramwise_cfg, got {sorted(paramwise_cfg)}')
         if self.encoder_lr_mult < 0:
             raise ValueError(f'encoder_lr_mult must be >= 0, got {self.encoder_lr_mult}')
         super().__init__(optim_wrapper_cfg)
@@ -42,7 +44,8 @@ class EncoderDecoderOptimWrapperConstructor(DefaultOptimWrapperConstructor):
             raise AttributeError(f'{type(model).__name__} has no `encoder` module to give its '
                                  f'own learning rate')
         if self.base_lr is None:
-            raise KeyError('optim_wrapper.optimizer needs an explicit lr for encoder_lr_mult')
+            raise CitysegKeyError(
+                'optim_wrapper.optimizer needs an explicit lr for encoder_lr_mult')
         encoder_params = list(encoder.parameters())
         encoder_ids = {id(p) for p in encoder_params}
         # a teacher (SemiSegmentor) never trains: its weights follow the student's (EMA)
