@@ -66,7 +66,6 @@ def test_every_camvid_config_is_found():
     names = {osp.relpath(p, osp.join(ROOT, 'configs')) for p in CONFIGS}
     assert RECIPE in names
     assert {n.split('/')[0] for n in names} == {'camvid', 'semi', 'uda'}
-    assert len(names) == 8
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
