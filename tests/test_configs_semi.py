@@ -14,7 +14,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ALL = sorted(glob.glob(osp.join(ROOT, 'configs', 'semi', '*.py'))
              + glob.glob(osp.join(ROOT, 'configs', 'uda', '*.py')))
 CONFIGS = [p for p in ALL if 'synthetic' in osp.basename(p)]
-PUBLISHED = [p for p in ALL if 'synthetic' not in osp.basename(p)]
+# the CamVid configs (CPU-sized, from scratch) are tested in test_configs_camvid.py
+PUBLISHED = [p for p in ALL if not any(w in osp.basename(p) for w in ('synthetic', 'camvid'))]
 
 
 def _load(name: str):
