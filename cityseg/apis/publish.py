@@ -26,6 +26,7 @@ from torch import nn
 from cityseg.evaluation.metrics_file import read_metrics_file, summary_keys
 from cityseg.models import predicting_segmentor
 from cityseg.models.networks import strip_head_dropout
+from cityseg.utils.errors import CitysegTypeError
 from cityseg.utils.fileio import atomic_output, atomic_write, file_sha256
 from cityseg.utils.output_dir import check_output_dir, record_output_dir
 from cityseg.utils.segmentor_cfg import segmentor_cfg
@@ -82,8 +83,9 @@ def publishable_network(model: nn.Module) -> nn.Module:
     identity in eval mode); only smp networks can be published."""
     net = strip_head_dropout(predicting_segmentor(model).net)
     if not hasattr(net, 'save_pretrained'):
-        raise TypeError(f'{type(net).__name__} is not a segmentation_models_pytorch network, '
-                        "so smp.from_pretrained could not load it")
+        raise CitysegTypeError(
+            f'{type(net).__name__} is not a segmentation_models_pytorch network, '
+            "so smp.from_pretrained could not load it")
     if net.config.get('encoder_weights') is not None:
         raise ValueError(f'the network records encoder_weights={net.config["encoder_weights"]!r},'
                          ' which smp.from_pretrained would download again')

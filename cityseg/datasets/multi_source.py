@@ -7,6 +7,7 @@ from mmengine.dataset import BaseDataset, ConcatDataset
 
 from cityseg.registry import DATASETS
 from cityseg.structures import partner_branch
+from cityseg.utils.errors import CitysegTypeError
 
 
 @DATASETS.register_module()
@@ -56,8 +57,9 @@ class MultiSourceDataset(ConcatDataset):
         partner branch added: the partner's view of that branch, or None. Every row of a
         batch gets the same branches, as collation needs."""
         if not isinstance(row.get('inputs'), dict):
-            raise TypeError('mix partners (MultiSourceSampler mix_partners=True) need every '
-                            'pipeline to end with MultiBranch')
+            raise CitysegTypeError(
+                'mix partners (MultiSourceSampler mix_partners=True) need every '
+                'pipeline to end with MultiBranch')
         for part in ('inputs', 'data_samples'):
             row[part].update({partner_branch(branch): None if partner is None
                               else partner[part][branch] for branch in list(row[part])})

@@ -150,8 +150,9 @@ def _check_partners_possible(dataset: ConcatDataset, sizes: list[int]) -> None:
     """Mix partners need a dataset that reads ``(index, partner)`` pairs and at least two
     samples in every unlabelled source."""
     if not isinstance(dataset, MultiSourceDataset):
-        raise TypeError(f'MultiSourceSampler mix_partners=True needs a MultiSourceDataset, '
-                        f'got {type(dataset).__name__}')
+        raise CitysegTypeError(
+            f'MultiSourceSampler mix_partners=True needs a MultiSourceDataset, '
+            f'got {type(dataset).__name__}')
     small = [s for s, size in enumerate(sizes) if s and size < 2]
     if small:
         raise ValueError(f'MultiSourceSampler mix_partners=True: datasets {small} hold fewer '

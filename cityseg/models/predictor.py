@@ -12,6 +12,8 @@ from __future__ import annotations
 from mmengine.model import is_model_wrapper
 from torch import nn
 
+from cityseg.utils.errors import CitysegTypeError
+
 from .segmentor import SMPSegmentor
 
 
@@ -29,9 +31,10 @@ def predicting_segmentor(model: nn.Module) -> SMPSegmentor:
     model = _unwrapped(model)
     predictor = getattr(model, 'predictor', model)
     if not isinstance(predictor, SMPSegmentor):
-        raise TypeError(f'{type(model).__name__} predicts with a {type(predictor).__name__}, '
-                        'not an SMPSegmentor: the tools need its network (net), data '
-                        'preprocessor and test_cfg')
+        raise CitysegTypeError(
+            f'{type(model).__name__} predicts with a {type(predictor).__name__}, '
+            'not an SMPSegmentor: the tools need its network (net), data '
+            'preprocessor and test_cfg')
     return predictor
 
 

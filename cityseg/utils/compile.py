@@ -19,6 +19,8 @@ from mmengine.config import Config
 from mmengine.model import is_model_wrapper
 from torch import nn
 
+from cityseg.utils.errors import CitysegTypeError
+
 
 def pop_compile_options(cfg: Config) -> dict | None:
     """Remove ``cfg.compile`` (so that the Runner does not compile ``train_step``) and return
@@ -30,8 +32,9 @@ def pop_compile_options(cfg: Config) -> dict | None:
     if options is True:
         return {}
     if not isinstance(options, dict):
-        raise TypeError(f'cfg.compile must be True, False or a dict of torch.compile '
-                        f'arguments, got {options!r}')
+        raise CitysegTypeError(
+            f'cfg.compile must be True, False or a dict of torch.compile '
+            f'arguments, got {options!r}')
     return dict(options)
 
 

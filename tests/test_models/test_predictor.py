@@ -23,9 +23,9 @@ from cityseg.registry import MODELS
 from cityseg.utils import load_model_weights
 from cityseg.utils.compile import compile_network
 
-# What SemiSegmentor forwards to its student or predictor today; the tools must not need it.
-FORWARDED = ('encoder', 'loss_module', 'num_classes', 'ignore_index', 'test_cfg',
-             'temperature_cfg', 'temperature', 'sml_stats')
+# What SemiSegmentor passes on from its student for the training code (the optimizer
+# constructor, ClassWeightHook, EncoderUnfreezeHook); the test-time tools must not need it.
+FORWARDED = ('encoder', 'loss_module', 'num_classes')
 
 
 def _absent(name: str) -> property:
@@ -34,7 +34,7 @@ def _absent(name: str) -> property:
     return property(get)
 
 
-# A SemiSegmentor whose forwarding properties are gone: what the tools must work with.
+# A SemiSegmentor without even those: what the tools must work with.
 StudentTeacherOnly = type('StudentTeacherOnly', (SemiSegmentor,),
                           {name: _absent(name) for name in FORWARDED})
 

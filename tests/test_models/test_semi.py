@@ -11,6 +11,7 @@ from helpers.semi_batch import semi_batch, semi_model
 from torch import nn
 
 from cityseg.engine.hooks import MeanTeacherHook
+from cityseg.models import predicting_segmentor
 from cityseg.models.semi import (
     ClassMix,
     CutMix,
@@ -162,16 +163,17 @@ def test_predict_on_teacher_or_student():
 
 
 def test_test_time_settings_reach_the_predicting_network():
-    """model.test_cfg / model.temperature (what --tta, --calibration, calibration.py and a
-    checkpoint's temperature set) act on the network that predicts, as for an SMPSegmentor."""
+    """model.test_cfg / model.temperature in the config (what --tta and --calibration set) and
+    the predicting network's temperature (what calibration.py and a checkpoint's set, through
+    predicting_segmentor) act on the network that predicts, as for an SMPSegmentor."""
     model = MODELS.build(dict(
         type='SemiSegmentor', semi_cfg=dict(predict_on='teacher'),
         student=dict(type='SMPSegmentor', arch='TestPointwiseNet', num_classes=5,
                      test_cfg=dict(mode='whole')),
         test_cfg=dict(return_logits=True, scores=['msp']), temperature=2.0))
     assert model.teacher.test_cfg['mode'] == 'whole' and model.teacher.test_cfg['return_logits']
-    assert model.test_cfg is model.teacher.test_cfg and model.temperature == 2.0
-    model.temperature = 4.0  # as calibration.py --fit-temperature sets it
+    assert predicting_segmentor(model) is model.teacher and model.teacher.temperature == 2.0
+    predicting_segmentor(model).temperature = 4.0  # as calibration.py --fit-temperature sets it
     assert model.teacher.temperature == 4.0
     model.eval()
     from helpers.seg_batch import make_data

@@ -35,11 +35,13 @@ from mmengine.runner import Runner
 from torch.utils.data import DataLoader, Dataset
 
 from cityseg.apis import init_model
+from cityseg.models import predicting_segmentor
 from cityseg.registry import DATASETS, OPTIMIZERS
 from cityseg.utils import load_config
 from cityseg.utils.cli import run_cli
 from cityseg.utils.compile import compile_network
 from cityseg.utils.errors import CitysegError
+from cityseg.utils.segmentor_cfg import drop_encoder_weights, segmentor_cfg
 
 # What each --modes entry changes in the config (optim wrapper type, model.channels_last) and
 # whether the network is compiled.
@@ -200,7 +202,7 @@ def bench_data(cfg: Config, args: argparse.Namespace, step_time: float | None) -
 
 @torch.inference_mode()
 def bench_infer(cfg: Config, args: argparse.Namespace) -> None:
-    model = init_model(cfg, device=get_device())
+    model = predicting_segmentor(init_model(cfg, device=get_device()))
     h, w = args.infer_size
     img = torch.randint(0, 256, (3, h, w), dtype=torch.uint8)
     for mode in ('whole', 'slide'):
@@ -299,8 +301,10 @@ def main() -> None:
     args = parse_args()
     select_device(args.device)
     # Speed does not depend on the weights: no download unless an override asks for one.
-    cfg = load_config(args.config, {'model.encoder_weights': None, **(args.cfg_options or {})})
-    print(f'config {args.config}: {cfg.model.arch} / {cfg.model.encoder_name}, '
+    cfg = load_config(args.config, args.cfg_options)
+    drop_encoder_weights(cfg)
+    _, network = segmentor_cfg(cfg.model)
+    print(f'config {args.config}: {network.get("arch")} / {network.get("encoder_name")}, '
           f'device {get_device()}, torch threads {torch.get_num_threads()}')
     dataset = None
     if 'train' not in args.skip or args.modes:  # the same in-memory batches for (a) and (e)

@@ -36,6 +36,7 @@ from cityseg.datasets.labels import CLASSES, IGNORE_INDEX, NUM_CLASSES
 from cityseg.registry import METRICS
 from cityseg.utils import load_config
 from cityseg.utils.cli import run_cli
+from cityseg.utils.segmentor_cfg import drop_encoder_weights
 from cityseg.visualization import colorize
 
 
@@ -82,7 +83,8 @@ def main() -> None:
     args = parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    cfg = load_config(args.config, {'model.encoder_weights': None, **(args.cfg_options or {})})
+    cfg = load_config(args.config, args.cfg_options)
+    drop_encoder_weights(cfg)
     model = init_model(cfg, device=get_device())
     pipeline = build_inference_pipeline(cfg)
     metric_cfg = cfg.test_evaluator

@@ -40,7 +40,9 @@ from cityseg.apis.onnx import (
 )
 from cityseg.datasets.synthetic import ensure_synthetic_cityscapes
 from cityseg.registry import DATASETS, METRICS
+from cityseg.utils import load_config
 from cityseg.utils.cli import run_cli
+from cityseg.utils.segmentor_cfg import drop_encoder_weights
 
 DEFAULT_CONFIGS = ['configs/deeplabv3plus_effb3_512.py']
 BACKENDS = ('PyTorch', 'onnxruntime fp32', 'onnxruntime int8')
@@ -78,8 +80,9 @@ def build_backends(config: str, args: argparse.Namespace, train_root: str,
                    tmp_dir: str) -> dict[str, torch.nn.Module]:
     """The config's segmentor three times: PyTorch, and with its network in onnxruntime as
     exported (fp32) and quantized (int8)."""
-    opts = {'model.encoder_weights': None}
-    model = init_model(config, args.checkpoint, cfg_options=opts)
+    cfg = load_config(config)
+    drop_encoder_weights(cfg)  # random weights or the checkpoint's: nothing to download
+    model = init_model(cfg, args.checkpoint)
     name = osp.splitext(osp.basename(config))[0]
     fp32 = export_for_evaluation(model, tmp_dir, name)
     int8 = osp.join(tmp_dir, f'{name}_int8.onnx')

@@ -6,6 +6,7 @@ from mmengine.model import is_model_wrapper
 
 from cityseg.models.semi.ema import ema_update
 from cityseg.registry import HOOKS
+from cityseg.utils.errors import CitysegTypeError
 
 
 @HOOKS.register_module()
@@ -56,8 +57,9 @@ class MeanTeacherHook(Hook):
     def _model(runner):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         if not all(hasattr(model, name) for name in ('teacher', 'student')):
-            raise TypeError(f'MeanTeacherHook needs a model with `teacher` and `student` '
-                            f'(SemiSegmentor), got {type(model).__name__}')
+            raise CitysegTypeError(
+                f'MeanTeacherHook needs a model with `teacher` and `student` '
+                f'(SemiSegmentor), got {type(model).__name__}')
         return model
 
     def before_train(self, runner) -> None:

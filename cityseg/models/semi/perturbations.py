@@ -5,6 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cityseg.utils.errors import CitysegTypeError
+
 
 def feature_perturbed_logits(net: nn.Module, images: torch.Tensor, p: float) -> torch.Tensor:
     """Logits of ``net`` with channel dropout (``p``) on every encoder feature map, as
@@ -15,8 +17,9 @@ def feature_perturbed_logits(net: nn.Module, images: torch.Tensor, p: float) -> 
     """
     parts = [getattr(net, name, None) for name in ('encoder', 'decoder', 'segmentation_head')]
     if any(part is None for part in parts):
-        raise TypeError(f'semi_cfg.feature_perturbation needs an smp network with encoder, '
-                        f'decoder and segmentation_head; {type(net).__name__} has not')
+        raise CitysegTypeError(
+            f'semi_cfg.feature_perturbation needs an smp network with encoder, '
+            f'decoder and segmentation_head; {type(net).__name__} has not')
     encoder, decoder, head = parts
     features = encoder(images)
     features = [features[0], *(F.dropout2d(f, p, training=True) for f in features[1:])]

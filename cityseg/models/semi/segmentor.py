@@ -12,6 +12,7 @@ from mmengine.model import BaseModel
 
 from cityseg.registry import MODELS
 from cityseg.structures import SegDataSample, partner_branch
+from cityseg.utils.errors import CitysegTypeError
 
 from .config_check import check_semi_config
 from .data_preprocessor import MultiBranchDataPreprocessor
@@ -120,32 +121,6 @@ class SemiSegmentor(BaseModel):
     def predictor(self) -> SMPSegmentor:
         """The network validation and test use (``semi_cfg.predict_on``)."""
         return self.teacher if self.semi_cfg['predict_on'] == 'teacher' else self.student
-
-    # What the test-time tools read and set (test.py --tta / --calibration, calibration.py,
-    # anomaly.py, infer.py --uncertainty, a checkpoint's temperature): the predictor's.
-    @property
-    def test_cfg(self) -> dict:
-        return self.predictor.test_cfg
-
-    @property
-    def temperature_cfg(self) -> float | None:
-        return self.predictor.temperature_cfg
-
-    @property
-    def temperature(self) -> float:
-        return self.predictor.temperature
-
-    @temperature.setter
-    def temperature(self, value: float) -> None:
-        self.predictor.temperature = value
-
-    @property
-    def sml_stats(self):
-        return self.predictor.sml_stats
-
-    @sml_stats.setter
-    def sml_stats(self, value) -> None:
-        self.predictor.sml_stats = value
 
     def train(self, mode: bool = True) -> SemiSegmentor:
         """The teacher always predicts in eval mode (BatchNorm statistics, no dropout)."""
@@ -310,8 +285,9 @@ def _with_test_settings(student: Mapping, test_cfg: dict | None,
     ``temperature`` set, so that ``model.test_cfg`` / ``model.temperature`` mean the same for a
     SemiSegmentor as for the SMPSegmentor it holds (the teacher is the student's copy)."""
     if not isinstance(student, Mapping):
-        raise TypeError(f'SemiSegmentor student must be a config dict (type=SMPSegmentor, ...), '
-                        f'got {type(student).__name__}')
+        raise CitysegTypeError(
+            f'SemiSegmentor student must be a config dict (type=SMPSegmentor, ...), '
+            f'got {type(student).__name__}')
     student = dict(student)
     if test_cfg:
         student['test_cfg'] = {**(student.get('test_cfg') or {}), **test_cfg}
