@@ -17,6 +17,13 @@ from cityseg.utils import register_all_modules
 pytest_plugins = ['helpers.tiny_checkpoint', 'helpers.self_training_checkpoint']
 
 torch.set_num_threads(2)
+# The tools the tests run inherit these. mmengine's setup_env sets MKL_NUM_THREADS=1 (and
+# OMP_NUM_THREADS=1) in os.environ when a test builds a distributed Runner in this process and
+# they are unset; a tool started afterwards from this worker would then do its matrix products
+# on one thread, and a resumed run from one worker would differ from the straight run of
+# another in the last bits (seen: test_semi_uda_train's exact-resume tests, 2 runs in 4).
+os.environ.setdefault('OMP_NUM_THREADS', '2')
+os.environ.setdefault('MKL_NUM_THREADS', '2')
 register_all_modules()
 
 
