@@ -115,6 +115,9 @@ def test_semi_baselines_share_network_split_schedule_and_labelled_batch():
     sup = _load('semi/supervised-only_unet-r18_camvid-1-8.py')
     full = _load('semi/fully-supervised_unet-r18_camvid.py')
     assert unimatch.model.type == 'UniMatch' and unimatch.model.student == semi.model.student
+    # a supervised burn-in, then self-training, inside the baselines' iterations
+    assert unimatch.model.semi_cfg == semi.model.semi_cfg
+    assert 0 < semi.model.semi_cfg.burn_in < semi.train_cfg.max_iters
     for cfg in (sup, full):
         assert cfg.model == semi.model.student
         assert cfg.train_cfg == semi.train_cfg and cfg.optim_wrapper == semi.optim_wrapper
@@ -140,6 +143,8 @@ def test_uda_configs_adapt_day_to_dusk_without_dusk_labels():
     assert source_only.train_dataloader.batch_size == dacs.train_dataloader.batch_size // 2
     mic = _load('uda/mic-dacs_unet-r18_camvid-day2dusk.py')
     assert mic.model.type == 'MIC' and mic.model.student == dacs.model.student
+    assert mic.model.semi_cfg.burn_in == dacs.model.semi_cfg.burn_in
+    assert 0 < dacs.model.semi_cfg.burn_in < dacs.train_cfg.max_iters
 
 
 @pytest.mark.parametrize('name', [RECIPE, 'semi/fixmatch_unet-r18_camvid-1-8.py',

@@ -44,6 +44,10 @@ passed on.
     config file as written, and ``Config._get_cfg_path(entry, path)`` resolves one to the file
     ``Config.fromfile`` reads for it (:mod:`cityseg.utils.config_file` walks the inheritance
     with them to name an ``_base_`` cycle, which mmengine follows until ``RecursionError``).
+11. ``training_iteration``: during a training step the current ``MessageHub``'s ``iter`` info
+    is ``runner.iter``, the 0-based iteration being trained (``RuntimeInfoHook`` sets it in
+    ``before_train_iter``; mmdetection's BoxInst reads it the same way)
+    (:meth:`cityseg.models.semi.SemiSegmentor.in_burn_in`).
 """
 from __future__ import annotations
 
@@ -54,7 +58,7 @@ from contextlib import contextmanager
 
 import torch
 from mmengine.config import Config
-from mmengine.logging import HistoryBuffer
+from mmengine.logging import HistoryBuffer, MessageHub
 from mmengine.runner import IterBasedTrainLoop
 
 ENV_CFG_KEYS = ('cudnn_benchmark', 'mp_cfg', 'dist_cfg', 'resource_limit')
@@ -115,3 +119,9 @@ def amp_optim_wrapper_init(device_type: str, enabled: bool) -> Iterator[None]:
         yield
     finally:
         module.is_cuda_available, module.GradScaler = saved
+
+
+def training_iteration() -> int | None:
+    """The 0-based training iteration a model's training step belongs to, None outside a
+    Runner's training loop (assumption 11)."""
+    return MessageHub.get_current_instance().get_info('iter')

@@ -1,5 +1,5 @@
 from .confusion import normalize, plot_confusion
-from .curves import draw_series, load_scalars, plot_series, series
+from .curves import draw_series, load_scalars, plot_series, series, training_minutes
 from .drawing import (
     comparison_grid,
     error_map,
@@ -13,4 +13,4 @@ from .palette import Palette, colorize, palette_of
 __all__ = ['Palette', 'SegLocalVisualizer', 'colorize', 'comparison_grid',
            'draw_series', 'error_map', 'load_scalars', 'normalize', 'overlay', 'palette_of',
            'plot_confusion', 'plot_series', 'prediction_pictures', 'series',
-           'write_prediction_pictures']
+           'training_minutes', 'write_prediction_pictures']

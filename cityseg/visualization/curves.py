@@ -50,6 +50,30 @@ def series(records: Sequence[dict], keys: Sequence[str]) -> dict:
     return out
 
 
+def training_minutes(train: Sequence[dict]) -> tuple[list[int], list[float]]:
+    """``(steps, minutes)``: the minutes of training up to each logged training step, from
+    step 0. Each record's ``time`` (the mean seconds per iteration over the logger's window)
+    counts for the iterations since the previous record; validation and checkpoint writing
+    are not counted, nor is anything before the first iteration. Exact when the
+    LogProcessor's ``window_size`` is the logger's ``interval`` (otherwise each window's mean
+    stands for the interval's).
+
+    Raises:
+        KeyError: the training records hold no ``time``.
+    """
+    timed = [r for r in train if 'time' in r]
+    if not timed:
+        raise KeyError('the training records hold no per-iteration `time` (mmengine logs it '
+                       'with every training record)')
+    steps, minutes, last_step, total = [0], [0.0], 0, 0.0
+    for record in timed:
+        total += record['time'] * (record['step'] - last_step) / 60
+        last_step = record['step']
+        steps.append(last_step)
+        minutes.append(total)
+    return steps, minutes
+
+
 def draw_series(ax: Axes, data: Series, logy: bool = False) -> None:
     """One line per series (dots where there are few points), grid, legend, optional log y."""
     for name, (steps, values) in data.items():

@@ -8,7 +8,9 @@
 # the image) with another unlabelled frame (its mix partner), strong view = colour jitter
 # (0.5, 0.5, 0.5, 0.25; p=0.8), grey (p=0.2), blur (sigma 0.1-2, p=0.5); labelled and
 # unlabelled frames in equal numbers per batch.
-# Differences: an EMA teacher (decay 0.99; UniMatch pseudo-labels with the student itself,
+# Differences: a supervised burn-in (the first 400 of the 1000 iterations learn from the 46
+# labels alone: from scratch, the network's first guesses are no labels to learn from); an EMA
+# teacher (decay 0.99; UniMatch pseudo-labels with the student itself,
 # MeanTeacherHook decay=0 comes closest) that also predicts at validation and test; the CamVid
 # recipe's network and schedule (U-Net/ResNet-18 from scratch, AdamW + warm-up + poly, fp32,
 # configs/camvid/; UniMatch: DeepLabV3+ ResNet-50/101, ImageNet weights, SGD); the supervised
@@ -21,11 +23,11 @@
 _base_ = [
     '../_base_/models/unet_r18_camvid.py',
     '../_base_/semi/camvid_1-8_weak_strong.py',
-    '../_base_/schedules/camvid_cpu-60min.py',
+    '../_base_/schedules/camvid_semi-uda.py',
     '../_base_/default_runtime.py',
 ]
 model = dict(_delete_=True, type='FixMatch', student={{_base_.model}},
-             semi_cfg=dict(predict_on='teacher'))
+             semi_cfg=dict(predict_on='teacher', burn_in=400))
 custom_hooks = [
     dict(type='ClassWeightHook', method='enet'),  # from the labelled frames
     dict(type='MeanTeacherHook', decay=0.99),

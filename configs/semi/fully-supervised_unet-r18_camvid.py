@@ -6,4 +6,4 @@ _base_ = ['./supervised-only_unet-r18_camvid-1-8.py']
 train_dataloader = dict(dataset=dict(_delete_=True, type='CamVidDataset',
                                      data_root={{_base_.data_root}}, split='train',
                                      cache_dir={{_base_.cache_dir}},
-                                     pipeline={{_base_.supervised_pipeline}}))
+                                     pipeline={{_base_.train_pipeline}}))

@@ -6,14 +6,8 @@
 _base_ = [
     '../_base_/models/unet_r18_camvid.py',
     '../_base_/semi/camvid_1-8_weak_strong.py',
-    '../_base_/schedules/camvid_cpu-60min.py',
+    '../_base_/schedules/camvid_semi-uda.py',
     '../_base_/default_runtime.py',
-]
-supervised_pipeline = [
-    dict(type='LoadCityscapesImage'),
-    dict(type='LoadCityscapesLabel'),
-    {{_base_.geometric}},
-    dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(
     _delete_=True,
@@ -24,7 +18,7 @@ train_dataloader = dict(
     dataset=dict(type='SubsetDataset', split_file={{_base_.split_file}},
                  dataset=dict(type='CamVidDataset', data_root={{_base_.data_root}},
                               split='train', cache_dir={{_base_.cache_dir}},
-                              pipeline=supervised_pipeline)))
+                              pipeline={{_base_.train_pipeline}})))
 custom_hooks = [
     dict(type='ClassWeightHook', method='enet'),
     dict(type='TrainingCurvesHook'),

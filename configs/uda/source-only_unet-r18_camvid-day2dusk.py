@@ -8,14 +8,8 @@
 _base_ = [
     '../_base_/models/unet_r18_camvid.py',
     '../_base_/uda/camvid_day2dusk.py',
-    '../_base_/schedules/camvid_cpu-60min.py',
+    '../_base_/schedules/camvid_semi-uda.py',
     '../_base_/default_runtime.py',
-]
-source_only_pipeline = [
-    dict(type='LoadCityscapesImage'),
-    dict(type='LoadCityscapesLabel'),
-    {{_base_.geometric}},
-    dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(
     _delete_=True,
@@ -25,7 +19,7 @@ train_dataloader = dict(
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(type='CamVidDataset', data_root={{_base_.data_root}}, split='train',
                  sequences={{_base_.source_sequences}}, cache_dir={{_base_.cache_dir}},
-                 pipeline=source_only_pipeline))
+                 pipeline={{_base_.train_pipeline}}))
 custom_hooks = [
     dict(type='ClassWeightHook', method='enet'),
     dict(type='TrainingCurvesHook'),

@@ -31,6 +31,7 @@ from cityseg.visualization import (
     plot_series,
     prediction_pictures,
     series,
+    training_minutes,
     write_prediction_pictures,
 )
 
@@ -82,6 +83,18 @@ def test_resumed_runs_replace_the_steps_an_interrupted_run_lost(tmp_path):
     assert series(train, ['loss', 'absent']) == {'loss': ((1, 2, 3, 4), (3.0, 2.0, 1.5, 1.0))}
     plot_series(series(train, ['loss']), str(tmp_path / 'loss.png'), 't', 'x', 'y', logy=True)
     assert Image.open(tmp_path / 'loss.png').size == (800, 450)
+
+
+def test_training_minutes_sum_each_windows_iteration_time():
+    # logged every 25 iterations, each record the mean seconds per iteration of its window;
+    # a validation record (no `time`) in between counts nothing
+    train = [dict(step=25, time=1.2, loss=2.0), dict(step=50, time=2.4, loss=1.0),
+             dict(step=50, mIoU=0.2), dict(step=75, time=0.6)]
+    steps, minutes = training_minutes(train)
+    assert steps == [0, 25, 50, 75]
+    np.testing.assert_allclose(minutes, [0, 0.5, 1.5, 1.75])  # 30 s, + 60 s, + 15 s
+    with pytest.raises(KeyError, match='no per-iteration `time`'):
+        training_minutes([dict(step=1, loss=1.0)])
 
 
 def test_curves_hook_without_local_backend_says_what_to_add(tmp_path):

@@ -37,8 +37,8 @@ DUSK_FRAME = '0001TP_006690'  # the first frame of the dusk sequence in train
 
 def _options(name: str, work_dir: str, cache_dir: str) -> list[str]:
     """--cfg-options that shrink ``name`` to seconds: 64x64 crops, batch 2, 3 iterations
-    (warm-up 1), a checkpoint at 2, one validation (at 3) on one val frame, the network cut to
-    ResNet-18's first 3 stages and a narrow decoder (small checkpoints)."""
+    (warm-up 1, burn-in 1), a checkpoint at 2, one validation (at 3) on one val frame, the
+    network cut to ResNet-18's first 3 stages and a narrow decoder (small checkpoints)."""
     net = 'model.model_kwargs' if name == 'recipe' else 'model.student.model_kwargs'
     opts = [f'work_dir={work_dir}', 'train_dataloader.batch_size=2',
             f'{net}.encoder_depth=3', f'{net}.decoder_channels=[16,16,16]',
@@ -55,6 +55,8 @@ def _options(name: str, work_dir: str, cache_dir: str) -> list[str]:
         opts.append(f'{dataset}.cache_dir={cache_dir if name == "recipe" else None}')
     if name == 'recipe':
         opts.append(f'{TRAIN}.indices=4')
+    else:  # iteration 0 supervised, then self-training (the checkpoint at 2 resumes inside it)
+        opts.append('model.semi_cfg.burn_in=1')
     return opts
 
 

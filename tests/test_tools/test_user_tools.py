@@ -234,12 +234,12 @@ def write_scalars(work_dir, records: list[dict]) -> None:
 def test_analyze_logs_plots_runs_and_summarises(tiny_work_dir, tmp_path):
     hand = tmp_path / 'hand'
     write_scalars(hand, [
-        dict(step=10, loss=0.9, lr=1e-3), dict(step=10, mIoU=0.40),
-        dict(step=20, loss=0.5, lr=5e-4), dict(step=20, mIoU=0.55),
-        dict(step=30, loss=0.3, lr=1e-4), dict(step=30, mIoU=0.50)])
+        dict(step=10, loss=0.9, lr=1e-3, time=1.0), dict(step=10, mIoU=0.40),
+        dict(step=20, loss=0.5, lr=5e-4, time=1.0), dict(step=20, mIoU=0.55),
+        dict(step=30, loss=0.3, lr=1e-4, time=1.0), dict(step=30, mIoU=0.50)])
     fig = str(tmp_path / 'curves.png')
     log = run_tool('analysis_tools/analyze_logs.py', str(hand), tiny_work_dir, '--keys', 'loss',
-                   'mIoU', 'lr', '--out', fig)
+                   'mIoU', 'lr', '--x-axis', 'minutes', '--out', fig)
     assert re.search(r'\| hand +\| 30 +\| 0\.5500 +\| 20 +\| 0\.3000 +\|', log)
     scalars = read_scalars(tiny_work_dir)
     best = max((r for r in scalars if 'mIoU' in r), key=lambda r: r['mIoU'])

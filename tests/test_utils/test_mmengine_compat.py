@@ -21,6 +21,7 @@ from mmengine.logging import HistoryBuffer
 from mmengine.optim import AmpOptimWrapper as MMEngineAmpOptimWrapper
 from mmengine.runner import Runner
 
+from cityseg.models import SMPSegmentor
 from cityseg.registry import HOOKS
 from cityseg.utils.checkpoint_loading import safe_torch_load
 from cityseg.utils.mmengine_compat import (
@@ -31,6 +32,7 @@ from cityseg.utils.mmengine_compat import (
     history_buffer_statistics,
     set_train_loop_iterator,
     train_loop_iterator,
+    training_iteration,
     validates_after,
 )
 
@@ -236,3 +238,20 @@ def test_10_config_base_files_are_the_files_fromfile_merges(tmp_path):
     assert config_base_files(str(tmp_path / 'c.py')) == []
     # those are the files mmengine read: each one's key is in the merged config
     assert dict(Config.fromfile(str(leaf))) == dict(a=1, b=2, c=3, d=4)
+
+
+@pytest.mark.integration
+def test_11_training_iteration_is_the_runner_iter_during_each_training_step(
+        synthetic_root, tmp_path, monkeypatch):
+    seen = []
+    original = SMPSegmentor.train_step
+
+    def recording(self, data, optim_wrapper):
+        seen.append(training_iteration())
+        return original(self, data, optim_wrapper)
+
+    monkeypatch.setattr(SMPSegmentor, 'train_step', recording)
+    cfg = tiny_config(synthetic_root, str(tmp_path), 'train_cfg.max_iters=3',
+                      'train_cfg.val_interval=100', 'default_hooks.checkpoint.interval=100')
+    train(cfg)
+    assert seen == [0, 1, 2]

@@ -13,7 +13,9 @@ from mmengine.model import BaseModel
 from cityseg.registry import MODELS
 from cityseg.structures import SegDataSample, partner_branch
 from cityseg.utils.errors import CitysegTypeError
+from cityseg.utils.mmengine_compat import training_iteration
 
+from .batch_norm import batch_statistics
 from .config_check import check_semi_config
 from .data_preprocessor import MultiBranchDataPreprocessor
 from .mixing import mix
@@ -52,12 +54,15 @@ class SemiSegmentor(BaseModel):
     weights are in every checkpoint and ``--resume`` continues exactly. A checkpoint of a plain
     segmentor (``load_from`` a supervised ``SMPSegmentor``) loads into both.
 
-    One training step (:meth:`loss`) is a sequence of steps a method overrides:
+    One training step (:meth:`loss`) is a sequence of steps a method overrides; during the
+    first ``burn_in`` iterations (:meth:`in_burn_in`) only the first:
 
     1. :meth:`loss_supervised`: the student's own loss on the labelled branch, times
        ``sup_weight``;
     2. :meth:`pseudo_label`: the teacher's labels of the weak view and their pixel weights
-       (``threshold``, ``pixel_weight``);
+       (``threshold``, ``pixel_weight``); its BatchNorm layers normalise the weak batch by
+       its own statistics (``teacher_norm='batch'``, as UniMatch and DAFormer) or by their
+       running statistics (``'running'``);
     3. :meth:`mix_partners` and :meth:`mix`: each strong view (:meth:`strong_views`) mixed
        with a partner (``mix``, ``mix_with``): with ``'unlabelled'`` the sample's mix partner,
        another unlabelled image (``MultiSourceSampler(mix_partners=True)``) whose strong view
@@ -139,6 +144,8 @@ class SemiSegmentor(BaseModel):
         self.check_branches(inputs)
         cfg = self.semi_cfg
         losses = self.loss_supervised(inputs[cfg['sup_branch']], data_samples[cfg['sup_branch']])
+        if self.in_burn_in():
+            return losses
         with torch.no_grad():
             pseudo = self.pseudo_label(inputs[cfg['weak_branch']],
                                        data_samples[cfg['weak_branch']])
@@ -146,6 +153,22 @@ class SemiSegmentor(BaseModel):
         losses.update(self.loss_unsupervised(inputs, pseudo, partners))
         losses['pseudo_confident'] = pseudo.confident
         return losses
+
+    def in_burn_in(self) -> bool:
+        """Whether the training iteration (mmengine's ``MessageHub`` ``iter``,
+        :func:`~cityseg.utils.mmengine_compat.training_iteration`) is one of the first
+        ``semi_cfg.burn_in``: the student then learns from the labels alone, as in Unbiased
+        Teacher's burn-in stage, so that a network trained from scratch is not taught its own
+        first guesses; the teacher keeps following it (MeanTeacherHook)."""
+        burn_in = self.semi_cfg['burn_in']
+        if not burn_in:
+            return False
+        iteration = training_iteration()
+        if iteration is None:
+            raise RuntimeError('model.semi_cfg.burn_in needs the training iteration, which '
+                               "mmengine's RuntimeInfoHook puts in the MessageHub ('iter'): "
+                               'train through a Runner')
+        return iteration < burn_in
 
     def strong_views(self) -> list[str]:
         """The branches of the strong views the student learns the pseudo-labels on."""
@@ -255,7 +278,11 @@ class SemiSegmentor(BaseModel):
         return weighted_cross_entropy(logits, labels, weights, self.student.ignore_index)
 
     def _teacher_probs(self, images: torch.Tensor) -> torch.Tensor:
-        logits = self.teacher(images, mode='tensor')
+        if self.semi_cfg['teacher_norm'] == 'batch':
+            with batch_statistics(self.teacher):
+                logits = self.teacher(images, mode='tensor')
+        else:
+            logits = self.teacher(images, mode='tensor')
         if logits.shape[-2:] != images.shape[-2:]:
             logits = F.interpolate(logits, size=images.shape[-2:], mode='bilinear',
                                    align_corners=False)

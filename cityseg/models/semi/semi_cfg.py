@@ -16,9 +16,11 @@ BASE_SEMI_CFG = dict(
     mix_with='unlabelled',       # partner: another unlabelled image | 'labelled' (DACS: source)
     sup_branch='sup', weak_branch='unsup_weak', strong_branch='unsup_strong',
     predict_on='student',        # which network validation and test use: student | teacher
+    teacher_norm='batch',        # BatchNorm of the pseudo-labelling teacher: batch | running
+    burn_in=0,                   # first iterations with the supervised loss alone
 )
 _CHOICES = dict(pixel_weight=PIXEL_WEIGHTS, mix_with=('unlabelled', 'labelled'),
-                predict_on=('student', 'teacher'))
+                predict_on=('student', 'teacher'), teacher_norm=('batch', 'running'))
 _WEIGHTS = ('sup_weight', 'unsup_weight')
 
 
@@ -51,6 +53,10 @@ def parse_semi_cfg(defaults: Mapping, semi_cfg: Mapping | None, method: str) -> 
     for key in _WEIGHTS:
         if not _number(cfg[key]) or cfg[key] < 0:
             raise ValueError(f'model.semi_cfg.{key} must be a number >= 0, got {cfg[key]!r}')
+    burn_in = cfg['burn_in']
+    if not isinstance(burn_in, numbers.Integral) or isinstance(burn_in, bool) or burn_in < 0:
+        raise ValueError(f'model.semi_cfg.burn_in must be a whole number of iterations >= 0, '
+                         f'got {burn_in!r}')
     for key, allowed in _CHOICES.items():
         if cfg[key] not in allowed:
             raise ValueError(f'model.semi_cfg.{key} must be one of {allowed}, got {cfg[key]!r}')

@@ -13,15 +13,17 @@ crop_size = (256, 256)  # (height, width)
 cache_dir = None
 
 # Random scale 0.5-2.0 (RandomScale adds scale_limit to 1), then a crop (padded with void
-# where the scaled image is smaller) and a flip.
+# where the scaled image is smaller) and a flip; the semi-supervised and day -> dusk bases
+# (../semi/, ../uda/) apply the same `geometric` to labelled and unlabelled frames alike.
+geometric = dict(type='Albu', transforms=[
+    dict(type='RandomScale', scale_limit=(-0.5, 1.0), p=1.0),
+    dict(type='RandomCrop', height=crop_size[0], width=crop_size[1], pad_if_needed=True),
+    dict(type='HorizontalFlip', p=0.5),
+])
 train_pipeline = [
     dict(type='LoadCityscapesImage'),
     dict(type='LoadCityscapesLabel'),
-    dict(type='Albu', transforms=[
-        dict(type='RandomScale', scale_limit=(-0.5, 1.0), p=1.0),
-        dict(type='RandomCrop', height=crop_size[0], width=crop_size[1], pad_if_needed=True),
-        dict(type='HorizontalFlip', p=0.5),
-    ]),
+    geometric,
     dict(type='PackSegInputs'),
 ]
 # Validation and test see the full 480x360 image and label.

@@ -7,19 +7,15 @@
 # a weak view (as is) and a strong view (colour jitter, grey, blur: UniMatch's strong
 # augmentation without its CutMix, which the model does in the batch), pixel-aligned so a
 # pseudo-label of one is the label of the other. Validation: CamVid val (101 frames, full
-# 360x480). The root comes from $CAMVID_DATASET (default data/camvid).
-data_root = '{{$CAMVID_DATASET:data/camvid}}'
+# 360x480), test and evaluator as ../datasets/camvid.py, whose root ($CAMVID_DATASET, default
+# data/camvid) and `geometric` transforms this base takes.
+_base_ = ['../datasets/camvid.py']
 split_file = '{{fileDirname}}/../../semi/splits/camvid_1-8_seed0.txt'
 cache_dir = 'data/cache/camvid'  # decoded samples, built on first use (~0.4 GiB for both)
 source_ratio = [1, 1]  # labelled : unlabelled per batch
 
 # unsup_strong2: UniMatch's second strong view (empty unless a pipeline packs it)
 branch_field = ['sup', 'unsup_weak', 'unsup_strong', 'unsup_strong2']
-geometric = dict(type='Albu', transforms=[
-    dict(type='RandomScale', scale_limit=(-0.5, 1.0), p=1.0),  # 0.5-2.0
-    dict(type='RandomCrop', height=256, width=256, pad_if_needed=True),
-    dict(type='HorizontalFlip', p=0.5),
-])
 strong = dict(type='Albu', transforms=[
     dict(type='ColorJitter', brightness=0.5, contrast=0.5, saturation=0.5, hue=0.25, p=0.8),
     dict(type='ToGray', p=0.2),
@@ -28,39 +24,27 @@ strong = dict(type='Albu', transforms=[
 labelled_pipeline = [
     dict(type='LoadCityscapesImage'),
     dict(type='LoadCityscapesLabel'),
-    geometric,
+    {{_base_.geometric}},
     dict(type='MultiBranch', branch_field=branch_field, sup=[dict(type='PackSegInputs')]),
 ]
 unlabelled_pipeline = [
     dict(type='LoadCityscapesImage'),
-    geometric,
+    {{_base_.geometric}},
     dict(type='MultiBranch', branch_field=branch_field,
          unsup_weak=[dict(type='PackSegInputs')],
          unsup_strong=[strong, dict(type='PackSegInputs')]),
 ]
 train_dataloader = dict(
+    _delete_=True,
     batch_size=8,  # 4 labelled + 4 unlabelled; the sampler's too (load_config gives it)
     num_workers=1,
     persistent_workers=True,
     sampler=dict(type='MultiSourceSampler', source_ratio=source_ratio, mix_partners=True),
     dataset=dict(
         type='SemiSplitDataset', split_file=split_file,
-        labelled=dict(type='CamVidDataset', data_root=data_root, split='train',
+        labelled=dict(type='CamVidDataset', data_root={{_base_.data_root}}, split='train',
                       cache_dir=cache_dir, pipeline=labelled_pipeline),
-        unlabelled=dict(type='CamVidDataset', data_root=data_root, split='train',
+        unlabelled=dict(type='CamVidDataset', data_root={{_base_.data_root}}, split='train',
                         with_labels=False, cache_dir=cache_dir, pipeline=unlabelled_pipeline)))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='CamVidDataset', data_root=data_root, split='val',
-                 pipeline=[dict(type='LoadCityscapesImage'),
-                           dict(type='LoadCityscapesLabel'),
-                           dict(type='PackSegInputs')]))
-# The val split; the dusk frames: --cfg-options test_dataloader.dataset.split=train
-# "test_dataloader.dataset.sequences=[0001TP]"; the test split of another root:
-# test_dataloader.dataset.data_root=DIR test_dataloader.dataset.split=test
+val_dataloader = dict(num_workers=1)
 test_dataloader = val_dataloader
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU', 'mDice'])
-test_evaluator = val_evaluator

@@ -11,7 +11,8 @@
 #   python tools/test.py CONFIG CHECKPOINT --cfg-options test_dataloader.dataset.split=train \
 #       "test_dataloader.dataset.sequences=[0001TP]"
 # The root comes from $CAMVID_DATASET (default data/camvid).
-data_root = '{{$CAMVID_DATASET:data/camvid}}'
+# Root ($CAMVID_DATASET), `geometric` transforms, evaluation: ../datasets/camvid.py.
+_base_ = ['../datasets/camvid.py']
 source_sequences = ('0006R0', '0016E5')  # day
 target_sequences = ('0001TP', )  # dusk
 cache_dir = 'data/cache/camvid'  # decoded samples, built on first use
@@ -19,11 +20,6 @@ source_ratio = [1, 1]  # source : target per batch
 
 # unsup_strong2: UniMatch's second strong view (empty unless a pipeline packs it)
 branch_field = ['sup', 'unsup_weak', 'unsup_strong', 'unsup_strong2']
-geometric = dict(type='Albu', transforms=[
-    dict(type='RandomScale', scale_limit=(-0.5, 1.0), p=1.0),  # 0.5-2.0
-    dict(type='RandomCrop', height=256, width=256, pad_if_needed=True),
-    dict(type='HorizontalFlip', p=0.5),
-])
 strong = dict(type='Albu', transforms=[
     dict(type='ColorJitter', brightness=0.2, contrast=0.2, saturation=0.2, hue=0.2, p=0.8),
     dict(type='GaussianBlur', sigma_limit=(0.15, 1.15), p=0.5),
@@ -31,36 +27,27 @@ strong = dict(type='Albu', transforms=[
 source_pipeline = [
     dict(type='LoadCityscapesImage'),
     dict(type='LoadCityscapesLabel'),
-    geometric,
+    {{_base_.geometric}},
     dict(type='MultiBranch', branch_field=branch_field, sup=[dict(type='PackSegInputs')]),
 ]
 target_pipeline = [
     dict(type='LoadCityscapesImage'),
-    geometric,
+    {{_base_.geometric}},
     dict(type='MultiBranch', branch_field=branch_field,
          unsup_weak=[dict(type='PackSegInputs')],
          unsup_strong=[strong, dict(type='PackSegInputs')]),
 ]
-source = dict(type='CamVidDataset', data_root=data_root, split='train',
+source = dict(type='CamVidDataset', data_root={{_base_.data_root}}, split='train',
               sequences=source_sequences, cache_dir=cache_dir, pipeline=source_pipeline)
-target = dict(type='CamVidDataset', data_root=data_root, split='train',
+target = dict(type='CamVidDataset', data_root={{_base_.data_root}}, split='train',
               sequences=target_sequences, with_labels=False, cache_dir=cache_dir,
               pipeline=target_pipeline)
 train_dataloader = dict(
+    _delete_=True,
     batch_size=8,  # 4 source + 4 target; the sampler's too (load_config gives it)
     num_workers=1,
     persistent_workers=True,
     sampler=dict(type='MultiSourceSampler', source_ratio=source_ratio),
     dataset=dict(type='MultiSourceDataset', datasets=[source, target]))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(type='CamVidDataset', data_root=data_root, split='val',
-                 pipeline=[dict(type='LoadCityscapesImage'),
-                           dict(type='LoadCityscapesLabel'),
-                           dict(type='PackSegInputs')]))
+val_dataloader = dict(num_workers=1)
 test_dataloader = val_dataloader
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU', 'mDice'])
-test_evaluator = val_evaluator
