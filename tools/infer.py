@@ -10,8 +10,9 @@ A checkpoint of ``-`` means none: the config's ``model.pretrained`` network (a f
 tools/publish_model.py or smp's save_pretrained, or a hub id) as it is, or an ONNX export.
 
 Images give ``<stem>_color.png`` (in the config's dataset palette), ``<stem>_overlay.png``,
-``<stem>_labelIds.png`` (Cityscapes label ids) and ``<stem>_trainIds.png``, under the same
-sub-folders as the input; a video gives ``<stem>_overlay.mp4`` with one annotated frame per
+``<stem>_trainIds.png`` (class indices) and, for a model of Cityscapes' 19 classes,
+``<stem>_labelIds.png`` (Cityscapes label ids; other classes, CamVid's, have none), under the
+same sub-folders as the input; a video gives ``<stem>_overlay.mp4`` with one annotated frame per
 input frame. ``--uncertainty SCORE ...`` (msp, maxlogit, entropy, energy, sml) adds, per image,
 ``<stem>_<score>.png`` (16-bit; its value range in the PNG's text chunks, see
 cityseg/visualization/score_maps.py) and ``<stem>_<score>_color.png``; for a video, the same two
@@ -154,7 +155,8 @@ def write_predictions(model, paths: list[str], root: str, out_dir: str, batch_si
                 prefix = osp.join(out_dir, rel)
                 write_prediction_pictures(prefix, image[..., ::-1], result.train_ids, opacity,
                                           result.palette)
-                write_image(result.label_ids, f'{prefix}_labelIds.png')
+                if result.has_label_ids:
+                    write_image(result.label_ids, f'{prefix}_labelIds.png')
                 write_image(result.train_ids, f'{prefix}_trainIds.png')
                 for name, score in result.scores.items():
                     write_score_map(prefix, name, score, num_classes)

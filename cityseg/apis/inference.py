@@ -14,8 +14,9 @@ from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
 
+from cityseg.datasets.labels import CLASSES as CITYSCAPES_CLASSES
 from cityseg.datasets.labels import train_ids_to_label_ids
-from cityseg.registry import MODELS
+from cityseg.registry import DATASETS, MODELS
 from cityseg.utils import load_model_weights, register_all_modules
 from cityseg.utils.config_file import read_config_file
 from cityseg.utils.errors import CitysegKeyError, CitysegTypeError
@@ -35,6 +36,8 @@ class SegResult:
         palette: the colours of :attr:`color` and :meth:`overlay`, one ``(R, G, B)`` per
             class (:func:`inference_model` gives the config's dataset palette); ``None`` is
             Cityscapes'.
+        classes: the class names of the train ids (:func:`inference_model` gives the config's
+            dataset classes); ``None`` is Cityscapes' 19 training classes.
         scores: ``{name: (H, W) float32 map}`` of the anomaly scores the model's
             ``test_cfg.scores`` asks for (:mod:`cityseg.models.uncertainty`; higher = more
             anomalous); empty when it asks for none.
@@ -44,10 +47,25 @@ class SegResult:
     img_path: str | None = None
     palette: tuple[tuple[int, int, int], ...] | None = None
     scores: dict[str, np.ndarray] = field(default_factory=dict)
+    classes: tuple[str, ...] | None = None
+
+    @property
+    def has_label_ids(self) -> bool:
+        """Whether the classes are Cityscapes' 19 training classes, the only ones with
+        Cityscapes label ids (a CamVid model's 11 classes have none)."""
+        return self.classes is None or tuple(self.classes) == CITYSCAPES_CLASSES
 
     @cached_property
     def label_ids(self) -> np.ndarray:
-        """``(H, W)`` uint8 map of Cityscapes label ids, the test server's format."""
+        """``(H, W)`` uint8 map of Cityscapes label ids, the test server's format.
+
+        Raises:
+            ValueError: the prediction is of other classes (:attr:`has_label_ids`).
+        """
+        if not self.has_label_ids:
+            raise ValueError(f'Cityscapes label ids exist for Cityscapes\' 19 training classes '
+                             f'only; this prediction is of {list(self.classes)}: use train_ids '
+                             '(the class indices)')
         return train_ids_to_label_ids(self.train_ids)
 
     @cached_property
@@ -106,8 +124,8 @@ def inference_model(model: torch.nn.Module, images: ImageInput | Sequence[ImageI
         batch_size: images per forward pass; images of different sizes are padded together.
 
     Returns:
-        A :class:`SegResult` for one image, a list of them for a list, coloured in the
-        palette of the config's test dataset (:func:`config_palette`).
+        A :class:`SegResult` for one image, a list of them for a list, with the classes and
+        palette of the config's test dataset (:func:`config_metainfo`).
     """
     if not isinstance(getattr(model, 'cfg', None), Config):
         raise ValueError('inference_model needs the model built by init_model (its config, '
@@ -115,7 +133,7 @@ def inference_model(model: torch.nn.Module, images: ImageInput | Sequence[ImageI
     single = isinstance(images, str | os.PathLike | np.ndarray)
     items = [images] if single else list(images)
     pipeline = build_inference_pipeline(model.cfg)
-    palette = config_palette(model.cfg)
+    meta = config_metainfo(model.cfg)
     results = []
     for chunk in _chunks(items, batch_size):
         packed = [pipeline(_load(item, i)) for i, item in chunk]
@@ -125,17 +143,25 @@ def inference_model(model: torch.nn.Module, images: ImageInput | Sequence[ImageI
             pred = sample.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)
             scores = {name: value[0].cpu().numpy() for name, value in
                       sample.anomaly_scores.items()} if 'anomaly_scores' in sample else {}
-            results.append(SegResult(pred, sample.metainfo.get('img_path'), palette, scores))
+            results.append(SegResult(pred, sample.metainfo.get('img_path'), meta['palette'],
+                                     scores, meta['classes']))
     return results[0] if single else results
 
 
-def config_palette(cfg: Config) -> tuple[tuple[int, int, int], ...]:
-    """The palette the config's test dataset states (``palette=`` as
-    :class:`~cityseg.datasets.SegFolderDataset` takes it, or ``metainfo.palette``), read from
-    the config without listing the dataset's files; Cityscapes' when it states none."""
+def config_metainfo(cfg: Config) -> dict:
+    """``dict(classes=..., palette=...)`` of the config's test dataset, read from the config
+    without listing the dataset's files: its ``classes=`` / ``palette=`` arguments (as
+    :class:`~cityseg.datasets.SegFolderDataset` takes them) or ``metainfo``, over its
+    registered class's ``METAINFO`` (:class:`~cityseg.datasets.CamVidDataset`'s 11 classes),
+    over Cityscapes'."""
     dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
-    palette = dataset.get('palette', (dataset.get('metainfo') or {}).get('palette'))
-    return palette_of(dict(palette=palette))
+    dataset_type = dataset.get('type')
+    dataset_class = DATASETS.get(dataset_type) if isinstance(dataset_type, str) else dataset_type
+    meta = {**(getattr(dataset_class, 'METAINFO', None) or {}),
+            **(dataset.get('metainfo') or {}),
+            **{key: dataset[key] for key in ('classes', 'palette') if dataset.get(key)}}
+    return dict(classes=tuple(meta.get('classes') or CITYSCAPES_CLASSES),
+                palette=palette_of(meta))
 
 
 def build_inference_pipeline(cfg: Config) -> Compose:

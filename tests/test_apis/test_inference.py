@@ -1,5 +1,6 @@
 """init_model / inference_model on a checkpoint trained in this session."""
 
+import os.path as osp
 import re
 
 import mmcv
@@ -7,10 +8,13 @@ import numpy as np
 import pytest
 import torch
 from cityscapesscripts.helpers.labels import trainId2label
-from helpers.cli import QUICKSTART, val_files
+from helpers.camvid import CAMVID_ROOT
+from helpers.cli import QUICKSTART, ROOT, val_files
 from helpers.tiny_checkpoint import model_options
 
 from cityseg.apis import inference_model, init_model
+from cityseg.datasets.camvid_labels import CLASSES, PALETTE
+from cityseg.datasets.labels import CLASSES as CITYSCAPES_CLASSES
 
 
 @pytest.fixture(scope='module')
@@ -119,3 +123,22 @@ def test_undecodable_file_is_named(model, tmp_path):
     path.write_text('not an image')
     with pytest.raises(ValueError, match=f'cannot decode image {path}'):
         inference_model(model, str(path))
+
+
+def test_a_camvid_model_predicts_camvid_classes_in_camvid_colours():
+    """The classes and palette come from the test dataset's class (CamVidDataset's METAINFO)
+    when the config states none; its 11 classes have no Cityscapes label ids."""
+    config = osp.join(ROOT, 'configs', 'camvid', 'unet-r18_camvid-360x480_cpu-60min.py')
+    torch.manual_seed(0)
+    model = init_model(config, cfg_options={'model.model_kwargs.encoder_depth': 3,
+                                            'model.model_kwargs.decoder_channels': [8, 8, 8]})
+    result = inference_model(model, osp.join(CAMVID_ROOT, 'val', '0016E5_07959.png'))
+    assert result.classes == CLASSES and not result.has_label_ids
+    assert len(np.unique(result.train_ids)) > 1
+    for class_id in np.unique(result.train_ids):
+        assert (result.color[result.train_ids == class_id] == PALETTE[class_id]).all()
+    with pytest.raises(ValueError, match=r"label ids exist for Cityscapes' 19 training classes "
+                                         r"only; this prediction is of \['sky', 'building'"):
+        _ = result.label_ids
+    cityscapes = inference_model(init_model(QUICKSTART), np.zeros((8, 8, 3), np.uint8))
+    assert cityscapes.classes == CITYSCAPES_CLASSES and cityscapes.has_label_ids

@@ -14,7 +14,7 @@ from helpers.camvid import CAMVID_ROOT
 from helpers.cli import ROOT, read_test_metrics, run_tool
 from PIL import Image
 
-from cityseg.datasets.camvid_labels import CLASSES
+from cityseg.datasets.camvid_labels import CLASSES, PALETTE
 from cityseg.utils.checkpoint_loading import safe_torch_load
 
 pytestmark = pytest.mark.integration
@@ -120,3 +120,23 @@ def test_checkpoint_evaluates_on_the_dusk_frames(run, tmp_path):
     label = np.asarray(Image.open(osp.join(CAMVID_ROOT, 'trainannot', DUSK_FRAME + '.png')))
     expected = np.bincount(label.ravel(), minlength=12)[:11]  # 11 = void, not evaluated
     assert np.array_equal(np.asarray(matrix['counts']).sum(1), expected)
+
+
+@pytest.mark.parametrize('run', ['recipe'], indirect=True)  # the CamVid configs share it
+def test_infer_writes_camvid_classes_in_camvid_colours(run, tmp_path):
+    """tools/infer.py on a folder of CamVid frames: the class indices of the checkpoint's 11
+    classes, coloured in CamVid's palette, and no Cityscapes label ids (CamVid has none)."""
+    name, work_dir, cache_dir = run
+    frames = tmp_path / 'frames'
+    frames.mkdir()
+    shutil.copy(osp.join(CAMVID_ROOT, 'val', '0016E5_07959.png'), frames)
+    out = tmp_path / 'pred'
+    run_tool('infer.py', CONFIGS[name], osp.join(work_dir, 'iter_3.pth'), str(frames), '--out',
+             str(out), '--cfg-options', *_options(name, str(tmp_path / 'w'), cache_dir), env=ENV)
+    assert sorted(p.name for p in out.glob('*.png')) == [
+        '0016E5_07959_color.png', '0016E5_07959_overlay.png', '0016E5_07959_trainIds.png']
+    train_ids = np.asarray(Image.open(out / '0016E5_07959_trainIds.png'))
+    color = np.asarray(Image.open(out / '0016E5_07959_color.png').convert('RGB'))
+    assert train_ids.max() <= 10
+    for class_id in np.unique(train_ids):
+        assert (color[train_ids == class_id] == PALETTE[class_id]).all(), CLASSES[class_id]
