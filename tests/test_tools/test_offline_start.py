@@ -44,8 +44,9 @@ def test_missing_dataset_is_named_before_any_download(tmp_path):
                             tmp_path, HF_ENDPOINT=endpoint, HF_HUB_OFFLINE='0',
                             CITYSCAPES_DATASET=str(missing))
     assert out.returncode != 0
-    # a download attempt would hang on the silent hub for a minute
-    assert seconds < 15, seconds
+    # a download attempt would hang on the silent hub for a minute; imports take ~7 s on an
+    # idle 2-core machine, more beside the suite's other workers
+    assert seconds < 30, seconds
     assert f"train_dataloader.dataset.data_root='{missing}'" in out.stderr, out.stderr
     assert f"val_dataloader.dataset.data_root='{missing}'" in out.stderr
     assert 'CITYSCAPES_DATASET' in out.stderr
@@ -69,14 +70,14 @@ def _assert_says_how_to_train_offline(stderr: str, encoder: str = 'resnet18') ->
 
 def test_encoder_download_offline_fails_fast_saying_how_to_train_without_it(tmp_path):
     seconds, out = _run([sys.executable, '-c', _BUILD], tmp_path, HF_HUB_OFFLINE='1')
-    assert out.returncode != 0 and seconds < 15, (seconds, out.stderr)
+    assert out.returncode != 0 and seconds < 30, (seconds, out.stderr)
     _assert_says_how_to_train_offline(out.stderr)
     assert 'OfflineModeIsEnabled' in out.stderr
 
 
-# One 5 s hub request plus ~7 s of imports on a 2-core machine; the hub libraries' own retries
-# take 52 s (timm) to a minute (smp).
-SILENT_HUB_BOUND_S = 25
+# One 5 s hub request plus ~7 s of imports on an idle 2-core machine (more beside the suite's
+# other workers); the hub libraries' own retries take 52 s (timm) to a minute (smp).
+SILENT_HUB_BOUND_S = 35
 
 
 def test_encoder_download_from_a_silent_hub_fails_within_seconds(tmp_path):

@@ -6,7 +6,12 @@ Each tool run names a student encoder_weights file that does not exist: reading 
 so every run also shows that the checkpoint's weights replace the encoder's unread (offline).
 What a tool predicts, exports or publishes is compared with a reference built without cityseg's
 self-training code: a plain SMPSegmentor of the student config holding the checkpoint's
-``teacher.*`` or ``student.*`` weights, as ``semi_cfg.predict_on`` says."""
+``teacher.*`` or ``student.*`` weights, as ``semi_cfg.predict_on`` says.
+
+tools/test.py, infer.py and export_onnx.py run on both checkpoints; publish_model.py,
+robustness.py, calibration.py and anomaly.py, which reach the network through the same
+``predicting_segmentor``, each on one of them, alternating (the suite's time).
+"""
 from __future__ import annotations
 
 import glob
@@ -157,6 +162,7 @@ def test_export_onnx_writes_the_predicting_network_and_infer_runs_it(self_traini
     assert (train_ids == got[0].argmax(0)).mean() >= 0.999  # the file's own prediction
 
 
+@pytest.mark.parametrize('self_training_run', ['semi'], indirect=True)
 def test_publish_model_gives_plain_smp_the_predicting_network(self_training_run, evaluated,
                                                              tmp_path):
     run = self_training_run
@@ -179,6 +185,7 @@ def test_publish_model_gives_plain_smp_the_predicting_network(self_training_run,
     assert 'mIoU' in card and '`model.student.pretrained`' in card
 
 
+@pytest.mark.parametrize('self_training_run', ['uda'], indirect=True)
 def test_robustness_evaluates_clean_and_corrupted(self_training_run, tmp_path):
     run = self_training_run
     work_dir = str(tmp_path / 'robust')
@@ -191,6 +198,7 @@ def test_robustness_evaluates_clean_and_corrupted(self_training_run, tmp_path):
     assert 0 <= report['corruptions']['fog']['mIoU']['1'] <= 1
 
 
+@pytest.mark.parametrize('self_training_run', ['semi'], indirect=True)
 def test_calibration_fits_the_predicting_networks_temperature(self_training_run, tmp_path):
     run = self_training_run
     work_dir = str(tmp_path / 'calib')
@@ -208,6 +216,7 @@ def test_calibration_fits_the_predicting_networks_temperature(self_training_run,
     assert predicting_segmentor(model) is getattr(model, predict_on)
 
 
+@pytest.mark.parametrize('self_training_run', ['uda'], indirect=True)
 def test_anomaly_scores_the_predicting_network(self_training_run, tmp_path):
     run = self_training_run
     config = tmp_path / 'anomaly.py'
