@@ -48,6 +48,6 @@ def synthetic_root(tmp_path_factory) -> str:
 
 def pytest_collection_modifyitems(items) -> None:
     """Run tests/test_tools/ (the tools as subprocesses, the slowest files) first. Under
-    ``-n 3 --dist loadfile`` each worker takes whole files in collection order, so the slow
+    ``-n 2 --dist loadfile`` each worker takes whole files in collection order, so the slow
     files ending the alphabet would otherwise leave one worker finishing alone."""
     items.sort(key=lambda item: not item.nodeid.startswith('tests/test_tools/'))
