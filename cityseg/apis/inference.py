@@ -15,7 +15,7 @@ from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
 
 from cityseg.datasets.labels import CLASSES as CITYSCAPES_CLASSES
-from cityseg.datasets.labels import train_ids_to_label_ids
+from cityseg.datasets.labels import has_label_ids, train_ids_to_label_ids
 from cityseg.registry import DATASETS, MODELS
 from cityseg.utils import load_model_weights, register_all_modules
 from cityseg.utils.config_file import read_config_file
@@ -53,7 +53,7 @@ class SegResult:
     def has_label_ids(self) -> bool:
         """Whether the classes are Cityscapes' 19 training classes, the only ones with
         Cityscapes label ids (a CamVid model's 11 classes have none)."""
-        return self.classes is None or tuple(self.classes) == CITYSCAPES_CLASSES
+        return has_label_ids(self.classes)
 
     @cached_property
     def label_ids(self) -> np.ndarray:

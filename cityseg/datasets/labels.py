@@ -48,6 +48,12 @@ TRAIN_ID_TO_COLOR: np.ndarray = np.zeros((256, 3), dtype=np.uint8)
 TRAIN_ID_TO_COLOR[:NUM_CLASSES] = np.asarray(PALETTE, dtype=np.uint8)
 
 
+def has_label_ids(classes) -> bool:
+    """Whether ``classes`` are Cityscapes' 19 training classes, the only classes with
+    Cityscapes label ids (``None`` stands for them)."""
+    return classes is None or tuple(classes) == CLASSES
+
+
 def train_ids_to_label_ids(pred: np.ndarray) -> np.ndarray:
     """Map train ids back to Cityscapes label ids, as the test server expects."""
     return TRAIN_ID_TO_ID[pred]

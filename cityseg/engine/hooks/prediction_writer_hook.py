@@ -9,7 +9,7 @@ import mmcv
 import numpy as np
 from mmengine.hooks import Hook
 
-from cityseg.datasets.labels import CLASSES, train_ids_to_label_ids
+from cityseg.datasets.labels import has_label_ids, train_ids_to_label_ids
 from cityseg.registry import HOOKS
 from cityseg.structures import SegDataSample
 from cityseg.utils.fileio import write_image
@@ -54,7 +54,7 @@ class PredictionWriterHook(Hook):
         """Take the palette and the ``out_dir`` format from the test dataset's metainfo."""
         meta = runner.visualizer.dataset_meta or {}
         self.palette = palette_of(meta)
-        self.label_ids = tuple(meta.get('classes', CLASSES)) == CLASSES
+        self.label_ids = has_label_ids(meta.get('classes'))
 
     def after_test_iter(self, runner, batch_idx: int, data_batch: dict | None = None,
                         outputs: Sequence[SegDataSample] | None = None) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from operator import attrgetter
 from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
@@ -278,10 +279,9 @@ class SemiSegmentor(BaseModel):
         return weighted_cross_entropy(logits, labels, weights, self.student.ignore_index)
 
     def _teacher_probs(self, images: torch.Tensor) -> torch.Tensor:
-        if self.semi_cfg['teacher_norm'] == 'batch':
-            with batch_statistics(self.teacher):
-                logits = self.teacher(images, mode='tensor')
-        else:
+        norm = (batch_statistics(self.teacher) if self.semi_cfg['teacher_norm'] == 'batch'
+                else nullcontext())
+        with norm:
             logits = self.teacher(images, mode='tensor')
         if logits.shape[-2:] != images.shape[-2:]:
             logits = F.interpolate(logits, size=images.shape[-2:], mode='bilinear',
