@@ -175,6 +175,10 @@ def test_ctrl_c_while_a_checkpoint_is_saved_is_an_interruption_naming_resume(syn
         import os, runpy, signal, sys
         from mmengine.config import config
         real_format, saves = config.FormatCode, [0]
+        # A Ctrl-C at a terminal reaches a Python that turns SIGINT into KeyboardInterrupt. A
+        # job started in the background by a non-interactive shell (CI under nohup, say)
+        # inherits SIGINT ignored, and Python then leaves it ignored: restore the terminal's.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
         def format_code(*args, **kwargs):
             frame = sys._getframe(1)
