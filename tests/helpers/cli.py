@@ -3,13 +3,14 @@ the session's tiny synthetic dataset."""
 import argparse
 import glob
 import json
-import os
 import os.path as osp
 import subprocess
 import sys
 from pathlib import Path
 
 from mmengine.config import DictAction
+
+from helpers.tool_runner import base_env, run_python
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 QUICKSTART = osp.join(ROOT, 'configs', 'quickstart_synthetic.py')
@@ -55,9 +56,13 @@ def val_files(data_root: str, kind: str = 'leftImg8bit') -> list[str]:
 def run_command(cmd: list[str], env: dict | None = None, expect_failure: bool = False,
                 cwd: str = ROOT) -> str:
     """Run ``cmd`` (2 torch threads unless ``env`` says otherwise) and return its stdout and
-    stderr; a wrong exit status fails the test with the output's tail."""
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=600,
-                          env={**os.environ, 'OMP_NUM_THREADS': '2', **(env or {})})
+    stderr; a wrong exit status fails the test with the output's tail. This Python's scripts
+    start through helpers/tool_runner.py."""
+    env = {**base_env(), **(env or {})}
+    if cmd[0] == sys.executable:
+        proc = run_python(cmd[1:], env, cwd)
+    else:
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=600, env=env)
     assert (proc.returncode != 0) == expect_failure, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout + proc.stderr
 
@@ -72,9 +77,8 @@ def run_tool(script: str, *args: str, env: dict | None = None,
 def tool_process(script: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """``python tools/<script> *args`` (2 torch threads), finished: its status, stdout and
     stderr apart, for tests of how a tool ends."""
-    return subprocess.run([sys.executable, osp.join(ROOT, 'tools', script), *args],
-                          capture_output=True, text=True, cwd=ROOT, timeout=600,
-                          env={**os.environ, 'OMP_NUM_THREADS': '2', **(env or {})})
+    return run_python([osp.join(ROOT, 'tools', script), *args], {**base_env(), **(env or {})},
+                      ROOT)
 
 
 def metrics_file(work_dir: str) -> str:

@@ -4,12 +4,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.cli import tool_process
 from PIL import Image
 
 TOOL = Path(__file__).resolve().parents[2] / 'tools' / 'convert_cityscapes.py'
@@ -31,8 +30,7 @@ def polygons_only(synthetic_root, tmp_path) -> Path:
 
 @pytest.mark.integration
 def test_reproduces_the_synthetic_label_train_ids(synthetic_root, polygons_only):
-    proc = subprocess.run([sys.executable, str(TOOL), str(polygons_only), '--nproc', '2'],
-                          capture_output=True, text=True)
+    proc = tool_process('convert_cityscapes.py', str(polygons_only), '--nproc', '2')
     assert proc.returncode == 0, proc.stderr
     shipped = sorted(Path(synthetic_root).glob('gtFine/*/*/*_gtFine_labelTrainIds.png'))
     made = sorted(polygons_only.glob('gtFine/*/*/*_gtFine_labelTrainIds.png'))

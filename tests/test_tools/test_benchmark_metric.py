@@ -3,12 +3,11 @@ only after the metric's confusion matrix agreed with numpy's count of the same p
 import importlib.util
 import os.path as osp
 import re
-import subprocess
 import sys
 from unittest import mock
 
 import pytest
-from helpers.cli import QUICKSTART, ROOT
+from helpers.cli import QUICKSTART, ROOT, run_tool
 
 # Runs a tool as a subprocess or trains: the integration tier (docs/contributing.md).
 pytestmark = pytest.mark.integration
@@ -19,8 +18,7 @@ SMALL = [QUICKSTART, '--num-images', '2', '--size', '64', '128', '--cfg-options'
 
 
 def test_prints_both_times_and_the_share():
-    out = subprocess.run([sys.executable, SCRIPT, *SMALL], capture_output=True, text=True,
-                         check=True, cwd=ROOT).stdout
+    out = run_tool('analysis_tools/benchmark_metric.py', *SMALL)
     times = [float(t) for t in re.findall(r'([\d.]+) ms/image', out)]
     assert len(times) == 2 and all(t > 0 for t in times)  # prediction, metric
     share = float(re.search(r'metric share of evaluation time: ([\d.]+) %', out).group(1))

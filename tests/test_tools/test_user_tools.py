@@ -3,12 +3,9 @@
 print_config.py."""
 import glob
 import json
-import os
 import os.path as osp
 import re
 import shutil
-import subprocess
-import sys
 
 import cv2
 import mmcv
@@ -17,10 +14,10 @@ import pytest
 from cityscapesscripts.helpers.labels import id2label, trainId2label
 from helpers.cli import (
     QUICKSTART,
-    ROOT,
     read_scalars,
     run_tool,
     tiny_cfg_options,
+    tool_process,
     val_files,
     written_files,
 )
@@ -213,11 +210,9 @@ def test_export_onnx_fails_below_the_agreement_bar(checkpoint, opts, tmp_path):
     for earlier in (None, b'the model deployed before'):
         if earlier:
             out.write_bytes(earlier)
-        proc = subprocess.run(
-            [sys.executable, osp.join(ROOT, 'tools', 'export_onnx.py'), QUICKSTART, checkpoint,
-             '--out', str(out), '--shape', '64', '128', '--num-check', '1',
-             '--min-agreement', '1.01', *opts],
-            capture_output=True, text=True, cwd=ROOT, env={**os.environ, 'OMP_NUM_THREADS': '2'})
+        proc = tool_process('export_onnx.py', QUICKSTART, checkpoint, '--out', str(out),
+                            '--shape', '64', '128', '--num-check', '1', '--min-agreement',
+                            '1.01', *opts)
         assert proc.returncode == 1
         assert f'error: agreement below 101.00%: {out} was not written' in proc.stderr
         assert 'shape 1x3x64x128' in proc.stdout
@@ -252,11 +247,10 @@ def test_analyze_logs_plots_runs_and_summarises(tiny_work_dir, tmp_path):
 def test_analyze_logs_names_unknown_keys_and_empty_dirs(tmp_path):
     hand = tmp_path / 'hand'
     write_scalars(hand, [dict(step=1, loss=0.9, lr=1e-3)])
-    script = osp.join(ROOT, 'tools', 'analysis_tools', 'analyze_logs.py')
     for args, message in ([str(hand), '--keys', 'mDice'], "no run logged 'mDice'; logged "
                           "keys: ['loss', 'lr']"), ([str(tmp_path / 'empty')], 'no */vis_data'):
-        proc = subprocess.run([sys.executable, script, *args, '--out', str(tmp_path / 'f.png')],
-                              capture_output=True, text=True)
+        proc = tool_process('analysis_tools/analyze_logs.py', *args, '--out',
+                            str(tmp_path / 'f.png'))
         assert proc.returncode != 0 and message in proc.stderr
 
 
