@@ -1,7 +1,7 @@
 """A Python that has imported the heavy third-party libraries once and forks one child per tool
 run, so that a test's ``python tools/<tool>.py ...`` starts in a fraction of a second instead
 of the 3-5 s that importing torch, mmengine, timm, smp and albumentations takes on 2 cores
-(most of the suite's time: it runs the tools about 150 times).
+(most of the suite's time is tools run as processes).
 
 Run as a script by :mod:`helpers.tool_runner`, which speaks to it in JSON lines. Each request
 (``argv``, ``env``, ``cwd`` and the files for stdout and stderr) forks a child that becomes the
