@@ -74,11 +74,15 @@ def run_tool(script: str, *args: str, env: dict | None = None,
                        expect_failure)
 
 
+def script_process(path: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``python <path> *args`` (2 torch threads) from the repository root, finished: its status,
+    stdout and stderr apart, for tests of how a script ends."""
+    return run_python([path, *args], {**base_env(), **(env or {})}, ROOT)
+
+
 def tool_process(script: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    """``python tools/<script> *args`` (2 torch threads), finished: its status, stdout and
-    stderr apart, for tests of how a tool ends."""
-    return run_python([osp.join(ROOT, 'tools', script), *args], {**base_env(), **(env or {})},
-                      ROOT)
+    """:func:`script_process` of ``tools/<script>``, for tests of how a tool ends."""
+    return script_process(osp.join(ROOT, 'tools', script), *args, env=env)
 
 
 def metrics_file(work_dir: str) -> str:

@@ -10,8 +10,7 @@ import textwrap
 
 import pytest
 import torch
-from helpers.cli import ROOT, run_command, run_tool, tiny_cfg_options
-from helpers.tool_runner import base_env, run_python
+from helpers.cli import ROOT, run_command, run_tool, script_process, tiny_cfg_options
 
 # Runs a tool as a subprocess or trains: the integration tier (docs/contributing.md).
 pytestmark = pytest.mark.integration
@@ -54,8 +53,7 @@ def test_kill_during_third_checkpoint_write_then_resume_finishes(synthetic_root,
     # Writes: iter_2 (1), best at 2 (2), iter_2 again with the best recorded (3) ... The
     # killed write is that third one; then kill again while writing iter_4 (max_keep=1 has
     # already asked for iter_2 to go).
-    proc = run_python([killing_train(tmp_path, 3), config, '--cfg-options', *opts],
-                      base_env(), ROOT)
+    proc = script_process(killing_train(tmp_path, 3), config, '--cfg-options', *opts)
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
     files = sorted(os.listdir(work_dir))
     assert 'iter_2.pth' in files and '.iter_2.tmp-0123abcd.pth' in files, files
@@ -86,8 +84,7 @@ def test_kill_while_replacing_oldest_checkpoint_keeps_it(synthetic_root, tmp_pat
         'default_hooks.checkpoint.save_best=None']
     config = osp.join(ROOT, 'configs', 'quickstart_synthetic.py')
     # No best checkpoint: write 1 is iter_2, write 2 is iter_4 after iter_2 was 'removed'.
-    proc = run_python([killing_train(tmp_path, 2), config, '--cfg-options', *opts],
-                      base_env(), ROOT)
+    proc = script_process(killing_train(tmp_path, 2), config, '--cfg-options', *opts)
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
     assert sorted(glob.glob(osp.join(work_dir, 'iter_*.pth'))) == [
         osp.join(work_dir, 'iter_2.pth')]
@@ -143,7 +140,7 @@ def test_validation_killed_midway_runs_again_on_resume(synthetic_root, tmp_path)
         sys.argv = [{TRAIN!r}] + sys.argv[1:]
         runpy.run_path({TRAIN!r}, run_name='__main__')
     '''))
-    proc = run_python([str(script), config, '--cfg-options', *opts], base_env(), ROOT)
+    proc = script_process(str(script), config, '--cfg-options', *opts)
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-3000:]
     assert not glob.glob(osp.join(work_dir, 'best_*.pth'))
     ckpt = torch.load(osp.join(work_dir, 'iter_2.pth'), map_location='cpu')
@@ -191,7 +188,7 @@ def test_ctrl_c_while_a_checkpoint_is_saved_is_an_interruption_naming_resume(syn
         sys.argv = [{TRAIN!r}] + sys.argv[1:]
         runpy.run_path({TRAIN!r}, run_name='__main__')
     '''))
-    proc = run_python([str(script), config, '--cfg-options', *opts], base_env(), ROOT)
+    proc = script_process(str(script), config, '--cfg-options', *opts)
     assert proc.returncode == 130, proc.stderr[-3000:]
     assert 'Traceback' not in proc.stderr and 'SyntaxError' not in proc.stderr
     latest = osp.join(work_dir, 'iter_2.pth')
