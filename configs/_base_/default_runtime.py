@@ -12,8 +12,11 @@ env_cfg = dict(
 # (scalars and grids) as well, set in a config:
 #   visualizer = dict(vis_backends=[dict(type='LocalVisBackend'),
 #                                   dict(type='TensorboardVisBackend')])
+# No fixed `name`: mmengine's Visualizer is a per-name singleton, and the Runner names it after
+# the experiment (config name + timestamp). With a fixed name, a second Runner in one process
+# (train then test in a notebook) would get the first one's visualizer and write into its dir.
 vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+visualizer = dict(type='SegLocalVisualizer', vis_backends=vis_backends)
 log_level = 'INFO'
 
 randomness = dict(seed=0)

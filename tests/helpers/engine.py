@@ -20,8 +20,8 @@ def tiny_config(data_root: str, work_dir: str, *options: str) -> Config:
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[loader].num_workers = 0
         cfg[loader].persistent_workers = False
-    # mmengine's Visualizer is a per-name singleton: a second Runner in this process would
-    # otherwise write its scalars into the first one's log dir.
+    # mmengine's Visualizer is a per-name singleton, named after the config and the second the
+    # Runner was built in: two tests' Runners of one config built within a second would share it.
     cfg.visualizer.name = f'visualizer:{work_dir}'
     return cfg
 

@@ -5,6 +5,7 @@ import glob
 import io
 import json
 import os.path as osp
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 import torch
 from helpers.engine import tiny_config, train
 from helpers.seg_folder_tree import FIVE_PALETTE
+from mmengine.runner import Runner
 from mmengine.structures import PixelData
 from mmengine.visualization import Visualizer
 from PIL import Image
@@ -229,6 +231,25 @@ def test_training_grids_reach_tensorboard_and_the_visuals_folder(synthetic_root,
     np.testing.assert_array_equal(read_rgb(local), png)
     # The scalars still reach both backends.
     assert 'loss' in events.Tags()['scalars']
+
+
+def test_a_second_runner_in_one_process_writes_into_its_own_work_dir(synthetic_root, tmp_path):
+    """Train, then evaluate, in one notebook: mmengine's Visualizer is a per-name singleton, so
+    the config must not fix its name, or the second Runner reuses the first's visualizer and
+    writes its scalars and pictures into the first run's folder."""
+    runners = []
+    for name in ('train', 'test'):
+        cfg = tiny_config(synthetic_root, str(tmp_path / name))
+        cfg.visualizer.pop('name')  # as the configs give it; tiny_config names it per work dir
+        if runners:  # the Runner names it after the config and the second it was built in
+            built = runners[0].timestamp
+            while time.strftime('%Y%m%d_%H%M%S') == built:
+                time.sleep(0.05)
+        runners.append(Runner.from_cfg(cfg))
+    first, second = (runner.visualizer for runner in runners)
+    assert second is not first
+    (backend,) = second._vis_backends.values()
+    assert backend._save_dir.startswith(str(tmp_path / 'test'))
 
 
 # Five classes with colours of their own (none of them Cityscapes').

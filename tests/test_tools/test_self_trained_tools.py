@@ -244,9 +244,6 @@ def test_anomaly_scores_the_predicting_network(self_training_run, tmp_path):
 def test_compile_compiles_the_student_and_the_teacher(self_training_run, tmp_path):
     cfg = run_cfg(self_training_run, str(tmp_path / 'work'))
     cfg.compile = dict(backend='eager')
-    # Its own visualizer: the config's fixed name would give this Runner the one mmengine made
-    # for the previous parameter's, writing into that test's deleted tmp_path.
-    cfg.visualizer.name = f'compile_{self_training_run.kind}'
     model = build_runner(cfg).model
     for network in (model.student.net, model.teacher.net):
         assert network._compiled_call_impl is not None
