@@ -14,9 +14,12 @@ def pseudo_labels(probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return confidence, label
 
 
-def pixel_weights(confidence: torch.Tensor, valid: torch.Tensor, threshold: float,
-                  mode: str = 'threshold') -> torch.Tensor:
+def pixel_weights(confidence: torch.Tensor, valid: torch.Tensor,
+                  threshold: float | torch.Tensor, mode: str = 'threshold') -> torch.Tensor:
     """Per-pixel weight of the pseudo-labels (N x H x W, float).
+
+    ``threshold`` is one number, or one per pixel (N x H x W: a
+    :class:`~cityseg.models.semi.thresholds.SelfAdaptiveThreshold`'s, by the pixel's class).
 
     - ``'threshold'`` (FixMatch, UniMatch): 1 where ``confidence >= threshold``, else 0;
     - ``'confident_share'`` (DACS, DAFormer): every pixel of an image weighs the share of its

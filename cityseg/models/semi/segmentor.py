@@ -21,7 +21,8 @@ from .config_check import check_semi_config
 from .data_preprocessor import MultiBranchDataPreprocessor
 from .mixing import mix
 from .pseudo_labels import pixel_weights, pseudo_labels, weighted_cross_entropy
-from .semi_cfg import BASE_SEMI_CFG, parse_semi_cfg
+from .semi_cfg import BASE_SEMI_CFG, SELF_ADAPTIVE, parse_semi_cfg
+from .thresholds import SelfAdaptiveThreshold
 
 if TYPE_CHECKING:
     from ..segmentor import SMPSegmentor
@@ -61,7 +62,9 @@ class SemiSegmentor(BaseModel):
     1. :meth:`loss_supervised`: the student's own loss on the labelled branch, times
        ``sup_weight``;
     2. :meth:`pseudo_label`: the teacher's labels of the weak view and their pixel weights
-       (``threshold``, ``pixel_weight``); its BatchNorm layers normalise the weak batch by
+       (``threshold``: a number, or ``'self_adaptive'``, FreeMatch's per-class thresholds
+       that follow the teacher's confidence, :class:`SelfAdaptiveThreshold`;
+       ``pixel_weight``); its BatchNorm layers normalise the weak batch by
        its own statistics (``teacher_norm='batch'``, as UniMatch and DAFormer) or by their
        running statistics (``'running'``);
     3. :meth:`mix_partners` and :meth:`mix`: each strong view (:meth:`strong_views`) mixed
@@ -74,7 +77,8 @@ class SemiSegmentor(BaseModel):
        Methods add their own terms here.
 
     Logged besides the losses: ``pseudo_confident``, the share of unlabelled pixels above the
-    threshold.
+    threshold, and with ``threshold='self_adaptive'`` ``pseudo_threshold``, its global
+    confidence (the threshold of the class the teacher is surest of).
 
     Args:
         student: config of the segmentor that learns (``type='SMPSegmentor'``, ...). Its data
@@ -103,6 +107,9 @@ class SemiSegmentor(BaseModel):
         self.teacher.eval()
         mix_cfg = self.semi_cfg['mix']
         self.mixer = None if mix_cfg is None else MODELS.build(dict(mix_cfg))
+        self.adaptive_threshold = (
+            SelfAdaptiveThreshold(student.num_classes, self.semi_cfg['threshold_momentum'])
+            if self.semi_cfg['threshold'] == SELF_ADAPTIVE else None)
 
     @classmethod
     def parse_semi_cfg(cls, semi_cfg: Mapping | None) -> dict:
@@ -153,6 +160,8 @@ class SemiSegmentor(BaseModel):
             partners = None if self.mixer is None else self.mix_partners(inputs, data_samples)
         losses.update(self.loss_unsupervised(inputs, pseudo, partners))
         losses['pseudo_confident'] = pseudo.confident
+        if self.adaptive_threshold is not None:
+            losses['pseudo_threshold'] = self.adaptive_threshold.global_confidence.clone()
         return losses
 
     def in_burn_in(self) -> bool:
@@ -221,9 +230,14 @@ class SemiSegmentor(BaseModel):
         """The teacher's labels of ``images`` (weak views) and their pixel weights."""
         cfg = self.semi_cfg
         valid = _valid_pixels(samples, images)
-        confidence, labels = pseudo_labels(self._teacher_probs(images))
-        weights = pixel_weights(confidence, valid, cfg['threshold'], cfg['pixel_weight'])
-        confident = (confidence >= cfg['threshold'])[valid].float().mean()
+        probs = self._teacher_probs(images)
+        confidence, labels = pseudo_labels(probs)
+        threshold = cfg['threshold']
+        if self.adaptive_threshold is not None:  # updated by every batch the teacher labels
+            self.adaptive_threshold.update(probs, valid)
+            threshold = self.adaptive_threshold(labels)
+        weights = pixel_weights(confidence, valid, threshold, cfg['pixel_weight'])
+        confident = (confidence >= threshold)[valid].float().mean()
         return PseudoLabels(labels.masked_fill(~valid, self.student.ignore_index), weights,
                             confident)
 

@@ -6,9 +6,13 @@ from collections.abc import Mapping
 
 from .pseudo_labels import PIXEL_WEIGHTS
 
+# model.semi_cfg.threshold that follows the teacher's confidence (SelfAdaptiveThreshold)
+SELF_ADAPTIVE = 'self_adaptive'
+
 # The settings of every self-training method (SemiSegmentor); a method class adds its own.
 BASE_SEMI_CFG = dict(
-    threshold=0.95,              # pseudo-label confidence threshold
+    threshold=0.95,              # pseudo-label confidence threshold | 'self_adaptive' (FreeMatch)
+    threshold_momentum=0.999,    # 'self_adaptive': momentum of its averages (FreeMatch's)
     pixel_weight='threshold',    # 'threshold' (FixMatch) | 'confident_share' (DACS)
     sup_weight=1.0,              # weight of the student's loss on the labelled images
     unsup_weight=1.0,            # weight of the pseudo-label loss (loss_unsup)
@@ -47,9 +51,13 @@ def parse_semi_cfg(defaults: Mapping, semi_cfg: Mapping | None, method: str) -> 
             'type', defaults['mix']['type']) == defaults['mix']['type']:
         cfg['mix'] = {**defaults['mix'], **mix}  # e.g. mix=dict(prob=1.0): the default's prob
     threshold = cfg['threshold']
-    if not _number(threshold) or not 0 <= threshold <= 1:
-        raise ValueError(f'model.semi_cfg.threshold must be a number in [0, 1], got '
-                         f'{threshold!r}')
+    if threshold != SELF_ADAPTIVE and (not _number(threshold) or not 0 <= threshold <= 1):
+        raise ValueError(f'model.semi_cfg.threshold must be a number in [0, 1] or '
+                         f'{SELF_ADAPTIVE!r}, got {threshold!r}')
+    momentum = cfg['threshold_momentum']
+    if not _number(momentum) or not 0 <= momentum < 1:
+        raise ValueError(f'model.semi_cfg.threshold_momentum must be a number in [0, 1), got '
+                         f'{momentum!r}')
     for key in _WEIGHTS:
         if not _number(cfg[key]) or cfg[key] < 0:
             raise ValueError(f'model.semi_cfg.{key} must be a number >= 0, got {cfg[key]!r}')
