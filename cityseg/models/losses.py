@@ -358,6 +358,12 @@ class JointLoss(nn.Module):
         for loss in takers:
             loss.set_class_weight(weights)
 
+    @property
+    def class_weight(self) -> torch.Tensor | None:
+        """The class weights its components share (:meth:`set_class_weight`), or None."""
+        return next((loss.class_weight for loss in self.losses
+                     if getattr(loss, 'class_weight', None) is not None), None)
+
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
         """Return ``{loss_name: weighted loss}`` for every component."""
         return {name: loss(logits, target) for name, loss in zip(self.names, self.losses)}

@@ -218,7 +218,9 @@ def test_joint_set_class_weight_reaches_focal():
     joint = JointLoss(gamma=0.0, class_weight=weight)
     expected = F.cross_entropy(logits, target, weight=torch.tensor(weight), ignore_index=IGNORE)
     assert torch.allclose(joint(logits, target)['loss_focal'], expected, atol=1e-6, rtol=0)
+    torch.testing.assert_close(joint.class_weight, torch.tensor(weight))  # read back by semi
     joint.set_class_weight(None)
+    assert joint.class_weight is None
     expected = F.cross_entropy(logits, target, ignore_index=IGNORE)
     assert torch.allclose(joint(logits, target)['loss_focal'], expected, atol=1e-6, rtol=0)
     dice_only = JointLoss(losses=[dict(type='DiceLoss')])

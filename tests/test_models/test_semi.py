@@ -219,3 +219,38 @@ def test_block_keep_masks_are_whole_blocks_at_the_ratio():
     blocks = keep[..., :24, :40].reshape(64, 1, 3, 8, 5, 8)
     assert (blocks == blocks[..., :1, :, :1]).all()  # constant within each block
     assert abs(1 - keep[..., :24, :].mean().item() - 0.7) < 0.05
+
+
+def test_class_weighted_pseudo_label_loss_is_torch_weighted_cross_entropy():
+    """Unit pixel weights: exactly F.cross_entropy(weight=...) (the weighted mean over the
+    labelled pixels); a pixel weight scales its term, the normaliser stays the class weights'."""
+    torch.manual_seed(0)
+    logits = torch.randn(2, 3, 4, 5)
+    labels = torch.randint(0, 3, (2, 4, 5))
+    labels[0, 0] = 255
+    class_weight = torch.tensor([0.5, 2.0, 4.0])
+    ones = torch.ones(labels.shape)
+    torch.testing.assert_close(
+        weighted_cross_entropy(logits, labels, ones, class_weight=class_weight),
+        torch.nn.functional.cross_entropy(logits, labels, weight=class_weight, ignore_index=255))
+    halves = ones.clone()
+    halves[labels == 2] = 0.5
+    ce = torch.nn.functional.cross_entropy(logits, labels, ignore_index=255, reduction='none')
+    w = class_weight[labels.clamp(max=2)] * (labels != 255)
+    torch.testing.assert_close(
+        weighted_cross_entropy(logits, labels, halves, class_weight=class_weight),
+        (ce * w * halves).sum() / w.sum())
+
+
+def test_pseudo_class_weight_takes_the_student_loss_weights():
+    model = _semi(pseudo_class_weight=True)
+    logits, labels = torch.randn(1, 5, 2, 3), torch.tensor([[[0, 1, 2], [3, 4, 4]]])
+    with pytest.raises(ValueError, match=r'pseudo_class_weight=True takes the class weights of '
+                                         r"the student's loss \(FocalLoss\), which has none"):
+        model.loss_pseudo(logits, labels, torch.ones(labels.shape))
+    weight = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0])
+    model.loss_module.set_class_weight(weight)  # as ClassWeightHook does
+    torch.testing.assert_close(model.loss_pseudo(logits, labels, torch.ones(labels.shape)),
+                               torch.nn.functional.cross_entropy(logits, labels, weight=weight))
+    with pytest.raises(ValueError, match='pseudo_class_weight must be True or False'):
+        _semi(pseudo_class_weight='yes')

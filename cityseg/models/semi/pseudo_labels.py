@@ -38,14 +38,23 @@ def pixel_weights(confidence: torch.Tensor, valid: torch.Tensor,
 
 
 def weighted_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor,
-                           ignore_index: int = 255) -> torch.Tensor:
+                           ignore_index: int = 255,
+                           class_weight: torch.Tensor | None = None) -> torch.Tensor:
     """Cross-entropy of each pixel times its weight, summed over the batch and divided by the
     number of labelled (not ``ignore_index``) pixels, as UniMatch and DACS normalise it: a
     batch whose pseudo-labels are mostly unconfident contributes little, not a rescaled mean
-    of its few confident pixels."""
+    of its few confident pixels.
+
+    With ``class_weight`` (one per class) each pixel also weighs its label's class weight, and
+    the sum is divided by the labelled pixels' summed class weights instead of their count:
+    with every pixel weight 1 this is ``F.cross_entropy(weight=class_weight)``, the weighted
+    mean that :class:`~cityseg.models.FocalLoss` also takes.
+    """
     if logits.shape[-2:] != labels.shape[-2:]:
         logits = F.interpolate(logits, size=labels.shape[-2:], mode='bilinear',
                                align_corners=False)
     loss = F.cross_entropy(logits.float(), labels, ignore_index=ignore_index, reduction='none')
-    counted = (labels != ignore_index)
-    return (loss * weights * counted).sum() / counted.sum().clamp(min=1)
+    norm = (labels != ignore_index).float()
+    if class_weight is not None:
+        norm = norm * class_weight.to(norm.device)[labels.masked_fill(labels == ignore_index, 0)]
+    return (loss * weights * norm).sum() / norm.sum().clamp(min=torch.finfo(norm.dtype).tiny)

@@ -289,8 +289,30 @@ class SemiSegmentor(BaseModel):
     def loss_pseudo(self, logits: torch.Tensor, labels: torch.Tensor,
                     weights: torch.Tensor) -> torch.Tensor:
         """The loss of the student's ``logits`` on pseudo-labels: each pixel's cross-entropy
-        times its weight, over the labelled pixels (UniMatch's and DACS' normalisation)."""
-        return weighted_cross_entropy(logits, labels, weights, self.student.ignore_index)
+        times its weight, over the labelled pixels (UniMatch's and DACS' normalisation); with
+        ``pseudo_class_weight`` also times its class's weight in the student's loss
+        (:meth:`pseudo_class_weight`)."""
+        return weighted_cross_entropy(logits, labels, weights, self.student.ignore_index,
+                                      self.pseudo_class_weight())
+
+    def pseudo_class_weight(self) -> torch.Tensor | None:
+        """The class weights of the pseudo-label loss: with ``semi_cfg.pseudo_class_weight``,
+        those of the student's loss (``ClassWeightHook`` or its ``FocalLoss`` config sets
+        them), else None.
+
+        Why: the supervised focal loss weighs the rare classes up; a pseudo-label loss
+        without the same weights, often as large as it, trains the frequent classes back up
+        (on CamVid, building over tree and fence). A ValueError if the student's loss has none.
+        """
+        if not self.semi_cfg['pseudo_class_weight']:
+            return None
+        weight = getattr(self.loss_module, 'class_weight', None)
+        if weight is None:
+            raise ValueError(
+                f'model.semi_cfg.pseudo_class_weight=True takes the class weights of the '
+                f"student's loss ({type(self.loss_module).__name__}), which has none: add "
+                "ClassWeightHook to custom_hooks or set class_weight in its FocalLoss")
+        return weight
 
     def _teacher_probs(self, images: torch.Tensor) -> torch.Tensor:
         norm = (batch_statistics(self.teacher) if self.semi_cfg['teacher_norm'] == 'batch'
