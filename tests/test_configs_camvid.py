@@ -145,6 +145,12 @@ def test_uda_configs_adapt_day_to_dusk_without_dusk_labels():
     assert mic.model.type == 'MIC' and mic.model.student == dacs.model.student
     assert mic.model.semi_cfg.burn_in == dacs.model.semi_cfg.burn_in
     assert 0 < dacs.model.semi_cfg.burn_in < dacs.train_cfg.max_iters
+    sat = _load('uda/dacs-sat_unet-r18_camvid-day2dusk.py')  # DACS but for the threshold
+    assert {**sat.model.semi_cfg, 'threshold': 0.968, 'threshold_momentum': None} == {
+        **dacs.model.semi_cfg, 'threshold': 0.968, 'threshold_momentum': None}
+    assert sat.model.semi_cfg.threshold == 'self_adaptive'
+    assert sat.model.student == dacs.model.student
+    assert sat.train_dataloader == dacs.train_dataloader and sat.custom_hooks == dacs.custom_hooks
 
 
 @pytest.mark.parametrize('name', [RECIPE, 'semi/fixmatch_unet-r18_camvid-1-8.py',
