@@ -9,6 +9,7 @@ import pytest
 import torch
 from helpers.cli import SMALL_SYNTHETIC
 from helpers.shared_dir import run_temp_dir, shared_dir
+from helpers.tool_runner import BASE_ENV, TORCH_THREADS
 
 from cityseg.utils import register_all_modules
 
@@ -16,14 +17,15 @@ from cityseg.utils import register_all_modules
 # self-training runs (self_training_run: FixMatch and DACS).
 pytest_plugins = ['helpers.tiny_checkpoint', 'helpers.self_training_checkpoint']
 
-torch.set_num_threads(2)
+# This worker's share of the cores (2 alone on 2 cores, 1 beside a second xdist worker).
+torch.set_num_threads(int(TORCH_THREADS))
 # The tools the tests run inherit these. mmengine's setup_env sets MKL_NUM_THREADS=1 (and
 # OMP_NUM_THREADS=1) in os.environ when a test builds a distributed Runner in this process and
 # they are unset; a tool started afterwards from this worker would then do its matrix products
 # on one thread, and a resumed run from one worker would differ from the straight run of
 # another in the last bits (seen: test_semi_uda_train's exact-resume tests, 2 runs in 4).
-os.environ.setdefault('OMP_NUM_THREADS', '2')
-os.environ.setdefault('MKL_NUM_THREADS', '2')
+# Set, not defaulted: an xdist worker inherits the controller's (its whole machine's) count.
+os.environ.update(BASE_ENV)
 register_all_modules()
 
 

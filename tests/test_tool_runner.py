@@ -66,7 +66,7 @@ def test_an_uncaught_exception_is_a_traceback_and_status_1(tmp_path):
 
 
 def test_an_import_time_variable_starts_a_fresh_interpreter(tmp_path):
-    """The thread counts are read when torch loads: the zygote's torch has read 2 already."""
+    """The thread counts are read when torch loads: the zygote's torch has read its own."""
     script = tmp_path / 'threads.py'
     script.write_text('import torch\nprint(torch.get_num_threads())\n')
     for threads in ('1', '2'):

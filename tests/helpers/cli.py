@@ -15,6 +15,11 @@ from helpers.tool_runner import base_env, run_python
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 QUICKSTART = osp.join(ROOT, 'configs', 'quickstart_synthetic.py')
 SMALL_SYNTHETIC = dict(num_train=4, num_val=2, num_test=1, size=(128, 64), seed=0)
+# The environment of a run with one process per core (torchrun's ranks, and the single process
+# they are compared with): one thread each, whatever the test process's share of the cores.
+# Both variables: 2 MKL threads in every rank of a 2-rank run on 2 cores doubled its wall time
+# (measured: the gloo semi training, 48 s against 23 s).
+ONE_THREAD = {'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
 
 
 def tiny_cfg_options(data_root: str, work_dir: str) -> list[str]:
@@ -55,9 +60,9 @@ def val_files(data_root: str, kind: str = 'leftImg8bit') -> list[str]:
 
 def run_command(cmd: list[str], env: dict | None = None, expect_failure: bool = False,
                 cwd: str = ROOT) -> str:
-    """Run ``cmd`` (2 torch threads unless ``env`` says otherwise) and return its stdout and
-    stderr; a wrong exit status fails the test with the output's tail. This Python's scripts
-    start through helpers/tool_runner.py."""
+    """Run ``cmd`` (this worker's torch threads unless ``env`` says otherwise) and return its
+    stdout and stderr; a wrong exit status fails the test with the output's tail. This Python's
+    scripts start through helpers/tool_runner.py."""
     env = {**base_env(), **(env or {})}
     if cmd[0] == sys.executable:
         proc = run_python(cmd[1:], env, cwd)
@@ -75,8 +80,8 @@ def run_tool(script: str, *args: str, env: dict | None = None,
 
 
 def script_process(path: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    """``python <path> *args`` (2 torch threads) from the repository root, finished: its status,
-    stdout and stderr apart, for tests of how a script ends."""
+    """``python <path> *args`` (this worker's torch threads) from the repository root,
+    finished: its status, stdout and stderr apart, for tests of how a script ends."""
     return run_python([path, *args], {**base_env(), **(env or {})}, ROOT)
 
 

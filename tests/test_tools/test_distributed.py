@@ -6,7 +6,7 @@ import socket
 import sys
 
 import pytest
-from helpers.cli import QUICKSTART, ROOT, read_scalars, run_command, tiny_cfg_options
+from helpers.cli import ONE_THREAD, QUICKSTART, ROOT, read_scalars, run_command, tiny_cfg_options
 
 # Runs a tool as a subprocess or trains: the integration tier (docs/contributing.md).
 pytestmark = pytest.mark.integration
@@ -23,7 +23,7 @@ def dist_run(synthetic_root, tmp_path_factory):
     work_dir = str(tmp_path_factory.mktemp('dist'))
     log = run_command(['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), QUICKSTART, '2',
                        '--cfg-options', *tiny_cfg_options(synthetic_root, work_dir)],
-                      env={'PORT': str(free_port()), 'OMP_NUM_THREADS': '1'})
+                      env={'PORT': str(free_port()), **ONE_THREAD})
     return work_dir, log
 
 
@@ -42,7 +42,7 @@ def test_distributed_validation_equals_single_process(dist_run, synthetic_root, 
     single_dir = str(tmp_path / 'single')
     run_command([sys.executable, osp.join(ROOT, 'tools', 'test.py'), QUICKSTART,
                  osp.join(work_dir, 'iter_4.pth'), '--cfg-options',
-                 *tiny_cfg_options(synthetic_root, single_dir)], env={'OMP_NUM_THREADS': '1'})
+                 *tiny_cfg_options(synthetic_root, single_dir)], env=ONE_THREAD)
     (metrics_path,) = glob.glob(osp.join(single_dir, '*', 'metrics.json'))
     with open(metrics_path) as f:
         single_miou = json.load(f)['mIoU']

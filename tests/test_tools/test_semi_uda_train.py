@@ -10,7 +10,7 @@ import socket
 
 import pytest
 import torch
-from helpers.cli import ROOT, run_command, run_tool
+from helpers.cli import ONE_THREAD, ROOT, run_command, run_tool
 from helpers.self_training_checkpoint import SEMI, self_training_options
 
 from cityseg.utils.checkpoint_loading import safe_torch_load
@@ -58,7 +58,7 @@ def test_two_process_gloo_semi_training(tmp_path):
     opts = self_training_options('semi', str(tmp_path / 'data'), work_dir)
     log = run_command(['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), SEMI, '2',
                        '--cfg-options', *opts],
-                      env={'PORT': str(port), 'OMP_NUM_THREADS': '1'})
+                      env={'PORT': str(port), **ONE_THREAD})
     assert 'Distributed training: True' in log and 'loss_unsup' in log
     weights = _weights(osp.join(work_dir, 'iter_4.pth'))
     assert {k[len('teacher.'):] for k in weights if k.startswith('teacher.')} == {

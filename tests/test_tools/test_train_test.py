@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from helpers.cli import (
+    ONE_THREAD,
     QUICKSTART,
     ROOT,
     read_scalars,
@@ -233,7 +234,7 @@ def test_distributed_test_matches_single_process(best_ckpt, synthetic_root, tmp_
          '--master_port', str(29500 + os.getpid() % 1000), osp.join(ROOT, 'tools', 'test.py'),
          QUICKSTART, best_ckpt, '--launcher', 'pytorch', '--cfg-options',
          *tiny_cfg_options(synthetic_root, work_dir), 'test_dataloader.batch_size=1'],
-        env={'OMP_NUM_THREADS': '1'}, cwd=str(tmp_path))  # mmengine's .dist_test goes here
+        env=ONE_THREAD, cwd=str(tmp_path))  # mmengine's .dist_test goes here
     assert 'Distributed training: True' in log and 'GPU number: 2' in log  # = world size
     report = read_test_metrics(work_dir)
     single = tested[2]
