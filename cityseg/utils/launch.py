@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import gc
+import inspect
 
 import torch
 import torch.distributed as dist
 from mmengine.config import Config
+from torch.nn.parallel import DistributedDataParallel
 
 from .config import config_section
 
@@ -25,10 +27,20 @@ def apply_launcher(cfg: Config, launcher: str) -> None:
     config_section(config_section(cfg, 'env_cfg'), 'dist_cfg')['backend'] = 'gloo'
     if cfg.get('model_wrapper_cfg') is None:
         cfg.model_wrapper_cfg = dict(
-            type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
+            type='MMDistributedDataParallel', device_ids=None, **_no_forward_buffer_sync(),
             find_unused_parameters=cfg.get('find_unused_parameters', False))
     if launcher == 'pytorch' and not dist.is_initialized():
         dist.init_process_group('gloo')  # rank, world size, address: torchrun's environment
+
+
+def _no_forward_buffer_sync() -> dict:
+    """DDP's argument for not broadcasting buffers at every forward (mmengine's default DDP
+    setting): ``forward_sync_buffers=False`` where torch has it, which still syncs them once
+    at the start; torch >= 2.14 deprecates ``broadcast_buffers`` with a FutureWarning on every
+    distributed run."""
+    params = inspect.signature(DistributedDataParallel.__init__).parameters
+    key = 'forward_sync_buffers' if 'forward_sync_buffers' in params else 'broadcast_buffers'
+    return {key: False}
 
 
 def end_distributed() -> None:

@@ -9,6 +9,7 @@ import io
 import os.path as osp
 import pickle
 import re
+import warnings
 
 import pytest
 import torch
@@ -204,7 +205,9 @@ def test_7_runner_keeps_an_existing_process_group_and_cpu_wrapper(synthetic_root
     try:
         cfg = tiny_config(synthetic_root, str(tmp_path / 'run'))
         apply_launcher(cfg, 'pytorch')
-        runner = Runner.from_cfg(cfg)
+        with warnings.catch_warnings():  # torch >= 2.14 deprecates DDP's broadcast_buffers
+            warnings.simplefilter('error', FutureWarning)
+            runner = Runner.from_cfg(cfg)
         assert runner.distributed
         assert runner.model.device_ids is None
     finally:
