@@ -1,7 +1,6 @@
 """model.pretrained: whole smp networks from a save_pretrained folder or a hub id, no network."""
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -11,6 +10,7 @@ import pytest
 import segmentation_models_pytorch as smp
 import torch
 from helpers.cli import ROOT
+from helpers.local_network import silent_hub
 
 from cityseg.apis import init_model
 from cityseg.models import SMPSegmentor
@@ -144,10 +144,7 @@ def test_hub_id_offline_fails_fast_saying_how_to_predownload(tmp_path):
 def test_hub_id_with_a_silent_hub_fails_within_the_timeout(tmp_path):
     """A hub that accepts connections but never answers (on 127.0.0.1): one request, then the
     error, instead of huggingface_hub's minute of retries."""
-    with socket.socket() as server:
-        server.bind(('127.0.0.1', 0))
-        server.listen(8)  # connections complete in the kernel's backlog; nothing ever answers
-        endpoint = f'http://127.0.0.1:{server.getsockname()[1]}'
+    with silent_hub() as endpoint:
         seconds, message = _load_hub_id(tmp_path, HF_ENDPOINT=endpoint, HF_HUB_ETAG_TIMEOUT='1',
                                         HF_HUB_OFFLINE='0', NO_PROXY='127.0.0.1')
     # 1 s of timeout plus the client's one-off set-up (~1-4 s on a busy 2-core machine),

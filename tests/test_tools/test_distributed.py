@@ -2,20 +2,14 @@
 import glob
 import json
 import os.path as osp
-import socket
 import sys
 
 import pytest
 from helpers.cli import ONE_THREAD, QUICKSTART, ROOT, read_scalars, run_command, tiny_cfg_options
+from helpers.local_network import free_port
 
 # Runs a tool as a subprocess or trains: the integration tier (docs/contributing.md).
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope='module')

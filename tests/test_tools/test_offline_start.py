@@ -3,29 +3,19 @@ and an encoder download that cannot happen fails in seconds saying how to train 
 Only a 127.0.0.1 socket that accepts and never answers stands in for the hub."""
 import os
 import os.path as osp
-import socket
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 
 import pytest
 from helpers.cli import ROOT
+from helpers.local_network import silent_hub
 
 # Runs a tool as a subprocess or trains: the integration tier (docs/contributing.md).
 pytestmark = pytest.mark.integration
 
 TRAIN = osp.join(ROOT, 'tools', 'train.py')
 CONFIG = osp.join(ROOT, 'configs', 'deeplabv3plus_effb3_512.py')
-
-
-@contextmanager
-def silent_hub():
-    """An HF_ENDPOINT whose connections complete in the kernel's backlog and get no answer."""
-    with socket.socket() as server:
-        server.bind(('127.0.0.1', 0))
-        server.listen(8)
-        yield f'http://127.0.0.1:{server.getsockname()[1]}'
 
 
 def _run(args, tmp_path, **env) -> tuple[float, subprocess.CompletedProcess]:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import os.path as osp
 import shutil
-import socket
 
 import pytest
 import torch
 from helpers.cli import ONE_THREAD, ROOT, run_command, run_tool
+from helpers.local_network import free_port
 from helpers.self_training_checkpoint import SEMI, self_training_options
 
 from cityseg.utils.checkpoint_loading import safe_torch_load
@@ -51,14 +51,11 @@ def test_resume_is_exact(self_training_run, tmp_path):
 
 def test_two_process_gloo_semi_training(tmp_path):
     """torchrun, 2 CPU ranks (gloo): the semi config trains and checkpoints its teacher."""
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
     work_dir = str(tmp_path / 'work')
     opts = self_training_options('semi', str(tmp_path / 'data'), work_dir)
     log = run_command(['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), SEMI, '2',
                        '--cfg-options', *opts],
-                      env={'PORT': str(port), **ONE_THREAD})
+                      env={'PORT': str(free_port()), **ONE_THREAD})
     assert 'Distributed training: True' in log and 'loss_unsup' in log
     weights = _weights(osp.join(work_dir, 'iter_4.pth'))
     assert {k[len('teacher.'):] for k in weights if k.startswith('teacher.')} == {

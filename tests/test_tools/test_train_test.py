@@ -3,7 +3,6 @@ evaluator parity, --out/--show-dir/--tta, the test split, bad checkpoints, torch
 import glob
 import importlib.util
 import json
-import os
 import os.path as osp
 import sys
 import textwrap
@@ -24,6 +23,7 @@ from helpers.cli import (
     written_files,
 )
 from helpers.label_maps import histogram_reference
+from helpers.local_network import free_port
 from helpers.official_eval import assert_class_scores_match, official_evaluation
 from helpers.tiny_checkpoint import model_options
 from mmengine.config import Config
@@ -231,7 +231,7 @@ def test_distributed_test_matches_single_process(best_ckpt, synthetic_root, tmp_
     work_dir = str(tmp_path / 'work')
     log = run_command(
         [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
-         '--master_port', str(29500 + os.getpid() % 1000), osp.join(ROOT, 'tools', 'test.py'),
+         '--master_port', str(free_port()), osp.join(ROOT, 'tools', 'test.py'),
          QUICKSTART, best_ckpt, '--launcher', 'pytorch', '--cfg-options',
          *tiny_cfg_options(synthetic_root, work_dir), 'test_dataloader.batch_size=1'],
         env=ONE_THREAD, cwd=str(tmp_path))  # mmengine's .dist_test goes here
