@@ -20,6 +20,8 @@ SMALL_SYNTHETIC = dict(num_train=4, num_val=2, num_test=1, size=(128, 64), seed=
 # Both variables: 2 MKL threads in every rank of a 2-rank run on 2 cores doubled its wall time
 # (measured: the gloo semi training, 48 s against 23 s).
 ONE_THREAD = {'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
+# torchrun leaves a torchelastic_* folder in $TMPDIR per run: the tests point it at their own
+# tmp_path, so that a test run leaves nothing in /tmp.
 
 
 def tiny_cfg_options(data_root: str, work_dir: str) -> list[str]:

@@ -17,7 +17,7 @@ def dist_run(synthetic_root, tmp_path_factory):
     work_dir = str(tmp_path_factory.mktemp('dist'))
     log = run_command(['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), QUICKSTART, '2',
                        '--cfg-options', *tiny_cfg_options(synthetic_root, work_dir)],
-                      env={'PORT': str(free_port()), **ONE_THREAD})
+                      env={'PORT': str(free_port()), 'TMPDIR': work_dir, **ONE_THREAD})
     return work_dir, log
 
 

@@ -55,7 +55,7 @@ def test_two_process_gloo_semi_training(tmp_path):
     opts = self_training_options('semi', str(tmp_path / 'data'), work_dir)
     log = run_command(['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), SEMI, '2',
                        '--cfg-options', *opts],
-                      env={'PORT': str(free_port()), **ONE_THREAD})
+                      env={'PORT': str(free_port()), 'TMPDIR': str(tmp_path), **ONE_THREAD})
     assert 'Distributed training: True' in log and 'loss_unsup' in log
     weights = _weights(osp.join(work_dir, 'iter_4.pth'))
     assert {k[len('teacher.'):] for k in weights if k.startswith('teacher.')} == {

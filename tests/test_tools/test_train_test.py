@@ -234,7 +234,8 @@ def test_distributed_test_matches_single_process(best_ckpt, synthetic_root, tmp_
          '--master_port', str(free_port()), osp.join(ROOT, 'tools', 'test.py'),
          QUICKSTART, best_ckpt, '--launcher', 'pytorch', '--cfg-options',
          *tiny_cfg_options(synthetic_root, work_dir), 'test_dataloader.batch_size=1'],
-        env=ONE_THREAD, cwd=str(tmp_path))  # mmengine's .dist_test goes here
+        env={'TMPDIR': str(tmp_path), **ONE_THREAD},  # torchrun's torchelastic_* dirs
+        cwd=str(tmp_path))  # mmengine's .dist_test goes here
     assert 'Distributed training: True' in log and 'GPU number: 2' in log  # = world size
     report = read_test_metrics(work_dir)
     single = tested[2]
