@@ -10,6 +10,7 @@ from pathlib import Path
 
 from mmengine.config import DictAction
 
+from helpers.local_network import free_port
 from helpers.tool_runner import base_env, run_python
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -20,8 +21,14 @@ SMALL_SYNTHETIC = dict(num_train=4, num_val=2, num_test=1, size=(128, 64), seed=
 # Both variables: 2 MKL threads in every rank of a 2-rank run on 2 cores doubled its wall time
 # (measured: the gloo semi training, 48 s against 23 s).
 ONE_THREAD = {'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
-# torchrun leaves a torchelastic_* folder in $TMPDIR per run: the tests point it at their own
-# tmp_path, so that a test run leaves nothing in /tmp.
+
+
+def torchrun_env(tmp_dir) -> dict[str, str]:
+    """The environment of a torchrun test: one thread a rank (:data:`ONE_THREAD`), a free
+    rendezvous port in ``PORT`` (what tools/dist_*.sh read), and ``TMPDIR`` in the test's own
+    folder: torchrun leaves a ``torchelastic_*`` folder there on every run, which would pile
+    up in /tmp."""
+    return {'PORT': str(free_port()), 'TMPDIR': str(tmp_dir), **ONE_THREAD}
 
 
 def tiny_cfg_options(data_root: str, work_dir: str) -> list[str]:

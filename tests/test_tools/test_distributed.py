@@ -5,8 +5,15 @@ import os.path as osp
 import sys
 
 import pytest
-from helpers.cli import ONE_THREAD, QUICKSTART, ROOT, read_scalars, run_command, tiny_cfg_options
-from helpers.local_network import free_port
+from helpers.cli import (
+    ONE_THREAD,
+    QUICKSTART,
+    ROOT,
+    read_scalars,
+    run_command,
+    tiny_cfg_options,
+    torchrun_env,
+)
 
 # Runs a tool as a subprocess or trains: the integration tier (docs/contributing.md).
 pytestmark = pytest.mark.integration
@@ -17,7 +24,7 @@ def dist_run(synthetic_root, tmp_path_factory):
     work_dir = str(tmp_path_factory.mktemp('dist'))
     log = run_command(['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), QUICKSTART, '2',
                        '--cfg-options', *tiny_cfg_options(synthetic_root, work_dir)],
-                      env={'PORT': str(free_port()), 'TMPDIR': work_dir, **ONE_THREAD})
+                      env=torchrun_env(work_dir))
     return work_dir, log
 
 

@@ -9,8 +9,7 @@ import shutil
 
 import pytest
 import torch
-from helpers.cli import ONE_THREAD, ROOT, run_command, run_tool
-from helpers.local_network import free_port
+from helpers.cli import ROOT, run_command, run_tool, torchrun_env
 from helpers.self_training_checkpoint import SEMI, self_training_options
 
 from cityseg.utils.checkpoint_loading import safe_torch_load
@@ -55,7 +54,7 @@ def test_two_process_gloo_semi_training(tmp_path):
     opts = self_training_options('semi', str(tmp_path / 'data'), work_dir)
     log = run_command(['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), SEMI, '2',
                        '--cfg-options', *opts],
-                      env={'PORT': str(free_port()), 'TMPDIR': str(tmp_path), **ONE_THREAD})
+                      env=torchrun_env(tmp_path))
     assert 'Distributed training: True' in log and 'loss_unsup' in log
     weights = _weights(osp.join(work_dir, 'iter_4.pth'))
     assert {k[len('teacher.'):] for k in weights if k.startswith('teacher.')} == {

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import torch
 from helpers.cli import (
-    ONE_THREAD,
     QUICKSTART,
     ROOT,
     read_scalars,
@@ -19,11 +18,11 @@ from helpers.cli import (
     run_command,
     run_tool,
     tiny_cfg_options,
+    torchrun_env,
     val_files,
     written_files,
 )
 from helpers.label_maps import histogram_reference
-from helpers.local_network import free_port
 from helpers.official_eval import assert_class_scores_match, official_evaluation
 from helpers.tiny_checkpoint import model_options
 from mmengine.config import Config
@@ -229,13 +228,13 @@ def test_class_count_mismatch_with_checkpoint_is_an_error(best_ckpt, synthetic_r
 def test_distributed_test_matches_single_process(best_ckpt, synthetic_root, tmp_path, tested):
     """torchrun with 2 gloo processes on the CPU: the same numbers as one process."""
     work_dir = str(tmp_path / 'work')
+    env = torchrun_env(tmp_path)
     log = run_command(
         [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
-         '--master_port', str(free_port()), osp.join(ROOT, 'tools', 'test.py'),
+         '--master_port', env['PORT'], osp.join(ROOT, 'tools', 'test.py'),
          QUICKSTART, best_ckpt, '--launcher', 'pytorch', '--cfg-options',
          *tiny_cfg_options(synthetic_root, work_dir), 'test_dataloader.batch_size=1'],
-        env={'TMPDIR': str(tmp_path), **ONE_THREAD},  # torchrun's torchelastic_* dirs
-        cwd=str(tmp_path))  # mmengine's .dist_test goes here
+        env=env, cwd=str(tmp_path))  # mmengine's .dist_test goes here
     assert 'Distributed training: True' in log and 'GPU number: 2' in log  # = world size
     report = read_test_metrics(work_dir)
     single = tested[2]
