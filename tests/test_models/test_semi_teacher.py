@@ -114,7 +114,71 @@ def test_burn_in_outside_a_training_loop_is_named():
     ('burn_in', 2.5, r'burn_in must be a whole number of iterations >= 0, got 2.5'),
     ('burn_in', True, r'burn_in must be a whole number of iterations >= 0, got True'),
     ('teacher_norm', 'ema', r"teacher_norm must be one of \('batch', 'running'\), got 'ema'"),
+    ('unsup_running_stats', 'no', r"unsup_running_stats must be True or False, got 'no'"),
 ])
 def test_bad_burn_in_and_teacher_norm_are_named(key, value, message):
     with pytest.raises(ValueError, match=r'model.semi_cfg.' + message):
         semi_model('UniMatch', **{key: value})
+
+
+class _Features(nn.Module):
+    """An smp-like encoder: the image, then BatchNorm'd features."""
+
+    def __init__(self, in_channels: int):
+        super().__init__()
+        self.conv, self.norm = nn.Conv2d(in_channels, 8, 1), nn.BatchNorm2d(8)
+
+    def forward(self, x):
+        return [x, self.norm(self.conv(x))]
+
+
+class _LastFeature(nn.Module):
+    def forward(self, features):
+        return features[-1]
+
+
+@MODELS.register_module(name='TestBatchNormSmpNet', force=True)
+class BatchNormSmpNet(nn.Module):
+    """BatchNormNet with smp's encoder / decoder / segmentation_head split, so that UniMatch's
+    feature perturbation can run it."""
+
+    def __init__(self, encoder_name=None, encoder_weights=None, in_channels=3, classes=5):
+        super().__init__()
+        self.encoder, self.decoder = _Features(in_channels), _LastFeature()
+        self.segmentation_head = nn.Conv2d(8, classes, 1)
+
+    def forward(self, x):
+        return self.segmentation_head(self.decoder(self.encoder(x)))
+
+
+@pytest.mark.parametrize('method', ['UniMatch', 'MIC'])
+def test_unlabelled_passes_can_leave_the_running_statistics_to_the_labelled_images(method):
+    """With ``unsup_running_stats=False`` the student's BatchNorm running statistics are
+    those one labelled forward pass gives (every unlabelled pass of the method, UniMatch's
+    feature-perturbed and MIC's masked one included, leaves them), and the losses are the
+    same as with True: the unlabelled batches are still normalised by their own statistics."""
+    data = None
+    runs = {}
+    for keep in (True, False):
+        torch.manual_seed(0)
+        model = MODELS.build(dict(
+            type=method, semi_cfg=dict(unsup_running_stats=keep, threshold=0.0),
+            student=dict(type='SMPSegmentor', arch='TestBatchNormSmpNet', num_classes=5,
+                         loss=dict(type='FocalLoss')))).train()
+        data = data or preprocessed(model, semi_batch(second_strong=True))
+        labelled_only = copy.deepcopy(model.student.net)
+        torch.manual_seed(1)
+        losses = model(**data, mode='loss')
+        with torch.no_grad():
+            labelled_only(data['inputs']['sup'])
+        runs[keep] = (losses, model.student.net.encoder.norm, labelled_only.encoder.norm)
+    expected_unsup = {'UniMatch': {'loss_unsup', 'loss_fp'}, 'MIC': {'loss_unsup', 'loss_masked'}}
+    assert expected_unsup[method] <= runs[False][0].keys()
+    for name, value in runs[True][0].items():
+        torch.testing.assert_close(runs[False][0][name], value, msg=name)
+    for keep, (_, norm, by_hand) in runs.items():
+        same = (torch.equal(norm.running_mean, by_hand.running_mean)
+                and torch.equal(norm.running_var, by_hand.running_var)
+                and norm.num_batches_tracked == by_hand.num_batches_tracked)
+        assert same is not keep, keep  # True: the unlabelled passes moved them as well
+        assert norm.training and norm.track_running_stats

@@ -74,7 +74,12 @@ class SemiSegmentor(BaseModel):
        image and its label (DACS). Image, label and weight take the same mask;
     4. :meth:`loss_unsupervised`: ``loss_unsup = unsup_weight x`` :meth:`loss_pseudo` (the
        weighted cross-entropy) of the student on the mixed strong views, averaged over them.
-       Methods add their own terms here.
+       Methods add their own terms here. With ``unsup_running_stats=False`` these forward
+       passes normalise by their batch's statistics as always but leave the student's
+       BatchNorm running statistics to the labelled images: else the strong, mixed views
+       (colour-jittered, grey, blurred) make up about half of them, the EMA teacher takes
+       them over, and clean frames are normalised with them at test time (on CamVid 1/8,
+       re-estimating them on clean crops moved FixMatch +1.7 mIoU, supervised-only +0.7).
 
     Logged besides the losses: ``pseudo_confident``, the share of unlabelled pixels above the
     threshold, and with ``threshold='self_adaptive'`` ``pseudo_threshold``, its global
@@ -158,7 +163,8 @@ class SemiSegmentor(BaseModel):
             pseudo = self.pseudo_label(inputs[cfg['weak_branch']],
                                        data_samples[cfg['weak_branch']])
             partners = None if self.mixer is None else self.mix_partners(inputs, data_samples)
-        losses.update(self.loss_unsupervised(inputs, pseudo, partners))
+        with (nullcontext() if cfg['unsup_running_stats'] else batch_statistics(self.student)):
+            losses.update(self.loss_unsupervised(inputs, pseudo, partners))
         losses['pseudo_confident'] = pseudo.confident
         if self.adaptive_threshold is not None:
             losses['pseudo_threshold'] = self.adaptive_threshold.global_confidence.clone()

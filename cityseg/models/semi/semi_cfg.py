@@ -21,12 +21,14 @@ BASE_SEMI_CFG = dict(
     sup_branch='sup', weak_branch='unsup_weak', strong_branch='unsup_strong',
     predict_on='student',        # which network validation and test use: student | teacher
     teacher_norm='batch',        # BatchNorm of the pseudo-labelling teacher: batch | running
+    unsup_running_stats=True,    # the student's unlabelled forward passes update BN statistics
     burn_in=0,                   # first iterations with the supervised loss alone
     pseudo_class_weight=False,   # weigh pseudo-labels by the student loss's class weights
 )
 _CHOICES = dict(pixel_weight=PIXEL_WEIGHTS, mix_with=('unlabelled', 'labelled'),
                 predict_on=('student', 'teacher'), teacher_norm=('batch', 'running'))
 _WEIGHTS = ('sup_weight', 'unsup_weight')
+_SWITCHES = ('pseudo_class_weight', 'unsup_running_stats')
 
 
 def parse_semi_cfg(defaults: Mapping, semi_cfg: Mapping | None, method: str) -> dict:
@@ -66,9 +68,9 @@ def parse_semi_cfg(defaults: Mapping, semi_cfg: Mapping | None, method: str) -> 
     if not isinstance(burn_in, numbers.Integral) or isinstance(burn_in, bool) or burn_in < 0:
         raise ValueError(f'model.semi_cfg.burn_in must be a whole number of iterations >= 0, '
                          f'got {burn_in!r}')
-    if not isinstance(cfg['pseudo_class_weight'], bool):
-        raise ValueError(f"model.semi_cfg.pseudo_class_weight must be True or False, got "
-                         f"{cfg['pseudo_class_weight']!r}")
+    for key in _SWITCHES:
+        if not isinstance(cfg[key], bool):
+            raise ValueError(f'model.semi_cfg.{key} must be True or False, got {cfg[key]!r}')
     for key, allowed in _CHOICES.items():
         if cfg[key] not in allowed:
             raise ValueError(f'model.semi_cfg.{key} must be one of {allowed}, got {cfg[key]!r}')
