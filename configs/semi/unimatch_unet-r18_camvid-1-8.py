@@ -7,7 +7,8 @@
 # the weak view's encoder features with Dropout2d(0.5); threshold 0.95;
 # loss = (sup + 0.25 * strong1 + 0.25 * strong2 + 0.5 * fp) / 2.
 # Differences: as fixmatch_unet-r18_camvid-1-8.py (EMA teacher 0.99 instead of the student
-# itself, the CamVid recipe's network, loss and schedule, CPU-sized); the dropout applies to
+# itself, the strong views leave the BatchNorm running statistics to the labelled frames, the
+# CamVid recipe's network, loss and schedule, CPU-sized); the dropout applies to
 # every encoder stage (UniMatch: the two features its DeepLabV3+ decoder reads).
 #   python tools/train.py configs/semi/unimatch_unet-r18_camvid-1-8.py
 _base_ = ['./fixmatch_unet-r18_camvid-1-8.py']
