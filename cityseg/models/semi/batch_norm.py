@@ -1,4 +1,5 @@
-"""BatchNorm that normalises a batch by its own statistics, for the teacher's pseudo-labels."""
+"""BatchNorm that normalises a batch by its own statistics and leaves the running ones: for the
+teacher's pseudo-labels and the student's unlabelled passes."""
 from __future__ import annotations
 
 from collections.abc import Iterator
