@@ -14,18 +14,35 @@ from cityseg.models.semi.batch_norm import batch_statistics
 from cityseg.registry import MODELS
 
 
+class _Features(nn.Module):
+    """An smp-like encoder: the image, then its BatchNorm'd features."""
+
+    def __init__(self, in_channels: int):
+        super().__init__()
+        self.conv, self.norm = nn.Conv2d(in_channels, 8, 1), nn.BatchNorm2d(8)
+
+    def forward(self, x):
+        return [x, torch.relu(self.norm(self.conv(x)))]
+
+
+class _LastFeature(nn.Module):
+    def forward(self, features):
+        return features[-1]
+
+
 @MODELS.register_module(name='TestBatchNormNet', force=True)
 class BatchNormNet(nn.Module):
     """1x1 convolution, BatchNorm, 1x1 head: a network whose logits depend on the statistics
-    its BatchNorm normalises with."""
+    its BatchNorm normalises with; split as smp's encoder / decoder / segmentation_head, so
+    that UniMatch's feature perturbation can run it."""
 
     def __init__(self, encoder_name=None, encoder_weights=None, in_channels=3, classes=5):
         super().__init__()
-        self.encoder = nn.Sequential(nn.Conv2d(in_channels, 8, 1), nn.BatchNorm2d(8), nn.ReLU())
+        self.encoder, self.decoder = _Features(in_channels), _LastFeature()
         self.segmentation_head = nn.Conv2d(8, classes, 1)
 
     def forward(self, x):
-        return self.segmentation_head(self.encoder(x))
+        return self.segmentation_head(self.decoder(self.encoder(x)))
 
 
 def test_batch_statistics_normalise_by_the_batch_and_update_nothing():
@@ -64,8 +81,8 @@ def test_the_teacher_labels_with_batch_or_running_statistics(teacher_norm):
         student=dict(type='SMPSegmentor', arch='TestBatchNormNet', num_classes=5,
                      loss=dict(type='FocalLoss'))))
     with torch.no_grad():
-        model.teacher.net.encoder[1].running_mean.fill_(2.0)
-        model.teacher.net.encoder[1].running_var.fill_(9.0)
+        model.teacher.net.encoder.norm.running_mean.fill_(2.0)
+        model.teacher.net.encoder.norm.running_var.fill_(9.0)
     data = preprocessed(model, semi_batch(n_unsup=3))
     weak = data['inputs']['unsup_weak']
     state = copy.deepcopy(model.teacher.state_dict())
@@ -116,39 +133,9 @@ def test_burn_in_outside_a_training_loop_is_named():
     ('teacher_norm', 'ema', r"teacher_norm must be one of \('batch', 'running'\), got 'ema'"),
     ('unsup_running_stats', 'no', r"unsup_running_stats must be True or False, got 'no'"),
 ])
-def test_bad_burn_in_and_teacher_norm_are_named(key, value, message):
+def test_bad_burn_in_and_norm_settings_are_named(key, value, message):
     with pytest.raises(ValueError, match=r'model.semi_cfg.' + message):
         semi_model('UniMatch', **{key: value})
-
-
-class _Features(nn.Module):
-    """An smp-like encoder: the image, then BatchNorm'd features."""
-
-    def __init__(self, in_channels: int):
-        super().__init__()
-        self.conv, self.norm = nn.Conv2d(in_channels, 8, 1), nn.BatchNorm2d(8)
-
-    def forward(self, x):
-        return [x, self.norm(self.conv(x))]
-
-
-class _LastFeature(nn.Module):
-    def forward(self, features):
-        return features[-1]
-
-
-@MODELS.register_module(name='TestBatchNormSmpNet', force=True)
-class BatchNormSmpNet(nn.Module):
-    """BatchNormNet with smp's encoder / decoder / segmentation_head split, so that UniMatch's
-    feature perturbation can run it."""
-
-    def __init__(self, encoder_name=None, encoder_weights=None, in_channels=3, classes=5):
-        super().__init__()
-        self.encoder, self.decoder = _Features(in_channels), _LastFeature()
-        self.segmentation_head = nn.Conv2d(8, classes, 1)
-
-    def forward(self, x):
-        return self.segmentation_head(self.decoder(self.encoder(x)))
 
 
 @pytest.mark.parametrize('method', ['UniMatch', 'MIC'])
@@ -163,7 +150,7 @@ def test_unlabelled_passes_can_leave_the_running_statistics_to_the_labelled_imag
         torch.manual_seed(0)
         model = MODELS.build(dict(
             type=method, semi_cfg=dict(unsup_running_stats=keep, threshold=0.0),
-            student=dict(type='SMPSegmentor', arch='TestBatchNormSmpNet', num_classes=5,
+            student=dict(type='SMPSegmentor', arch='TestBatchNormNet', num_classes=5,
                          loss=dict(type='FocalLoss')))).train()
         data = data or preprocessed(model, semi_batch(second_strong=True))
         labelled_only = copy.deepcopy(model.student.net)
