@@ -14,7 +14,7 @@
 # MeanTeacherHook decay=0 comes closest) that also predicts at validation and test; the CamVid
 # recipe's network and schedule (U-Net/ResNet-18 from scratch, AdamW + warm-up + poly, fp32,
 # configs/camvid/; UniMatch: DeepLabV3+ ResNet-50/101, ImageNet weights, SGD); the supervised
-# loss is the recipe's focal (ENet class weights from the 46 labels) + dice, not cross-entropy;
+# loss is focal (ENet class weights, c=1.02, from the 46 labels) + dice, not cross-entropy;
 # batch 8 (4 + 4) of 256x256 crops with random scale 0.5-2.0; CPU-sized; the student's
 # forward passes on the unlabelled views leave its BatchNorm running statistics to the labelled
 # frames (unsup_running_stats=False; UniMatch's code lets the strong views update them, which

@@ -3,12 +3,13 @@
 # --cfg-options train_dataloader.dataset.split_file=FILE) with their labels, the other 321
 # train frames without (SemiSplitDataset), each batch half and half (MultiSourceSampler), every
 # unlabelled frame with a mix partner (another unlabelled frame, mix_partners). Both halves
-# scale, crop and flip as the recipe does (configs/camvid/); the unlabelled pipeline then packs
-# a weak view (as is) and a strong view (colour jitter, grey, blur: UniMatch's strong
-# augmentation without its CutMix, which the model does in the batch), pixel-aligned so a
-# pseudo-label of one is the label of the other. Validation: CamVid val (101 frames, full
-# 360x480), test and evaluator as ../datasets/camvid.py, whose root ($CAMVID_DATASET, default
-# data/camvid) and `geometric` transforms this base takes.
+# scale (0.5-2.0: the first recipe's range, ../datasets/camvid.py's `geometric`), crop and
+# flip; the unlabelled pipeline then packs a weak view (as is) and a strong view (colour
+# jitter, grey, blur: UniMatch's strong augmentation without its CutMix, which the model does
+# in the batch), pixel-aligned so a pseudo-label of one is the label of the other.
+# Validation: CamVid val (101 frames, full 360x480), test and evaluator as
+# ../datasets/camvid.py, whose root ($CAMVID_DATASET, default data/camvid) and `geometric`
+# transforms this base takes.
 _base_ = ['../datasets/camvid.py']
 split_file = '{{fileDirname}}/../../semi/splits/camvid_1-8_seed0.txt'
 cache_dir = 'data/cache/camvid'  # decoded samples, built on first use (~0.4 GiB for both)

@@ -1,10 +1,10 @@
 # Domain adaptation inside CamVid, day -> dusk: the labelled train frames of the two day
 # sequences (0006R0, 0016E5: 305 frames) are the source; the 62 train frames of the dusk
 # sequence 0001TP are the target, read WITHOUT their labels for training. Each batch holds
-# source and target frames half and half (MultiSourceSampler). Both scale, crop and flip as the
-# recipe does (configs/camvid/); the target pipeline then packs a weak view (pseudo-labels) and
-# a strong view (colour jitter + blur, DACS' strong augmentation; ClassMix happens in the
-# model), pixel-aligned.
+# source and target frames half and half (MultiSourceSampler). Both scale (0.5-2.0: the first
+# recipe's range, ../datasets/camvid.py's `geometric`), crop and flip; the target pipeline
+# then packs a weak view (pseudo-labels) and a strong view (colour jitter + blur, DACS' strong
+# augmentation; ClassMix happens in the model), pixel-aligned.
 # Evaluation: CamVid val by default (101 day frames of 0016E5), so the validation during
 # training never reads a dusk label. The dusk frames themselves, with the labels used for
 # evaluation only (as the day -> dusk comparison reports them):
