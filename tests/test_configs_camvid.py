@@ -127,6 +127,24 @@ def test_semi_baselines_share_network_split_schedule_and_labelled_batch():
     assert _stems(_build(sup.train_dataloader.dataset)) == _stems(
         _build(semi.train_dataloader.dataset).datasets[0])
     assert len(_build(full.train_dataloader.dataset)) == 367
+    # the labelled frames scale, crop and flip alike and weigh the classes alike
+    semi_geometric = semi.train_dataloader.dataset.labelled.pipeline[2]
+    assert semi.train_dataloader.dataset.unlabelled.pipeline[1] == semi_geometric
+    for pipeline in (sup.train_dataloader.dataset.dataset.pipeline,
+                     full.train_dataloader.dataset.pipeline):
+        assert pipeline[2] == semi_geometric
+    weights = [h for h in semi.custom_hooks if h.type == 'ClassWeightHook']
+    for cfg in (unimatch, sup, full):
+        assert [h for h in cfg.custom_hooks if h.type == 'ClassWeightHook'] == weights
+
+
+def test_semi_configs_scale_and_weigh_as_the_recipe():
+    recipe = _load(RECIPE)
+    semi = _load('semi/unimatch_unet-r18_camvid-1-8.py')
+    recipe_scale = recipe.train_dataloader.dataset.pipeline[2].transforms[0]
+    assert recipe_scale.type == 'RandomScale'
+    assert semi.train_dataloader.dataset.labelled.pipeline[2].transforms[0] == recipe_scale
+    assert semi.custom_hooks[0] == recipe.custom_hooks[0]
 
 
 def test_uda_configs_adapt_day_to_dusk_without_dusk_labels():

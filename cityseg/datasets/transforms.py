@@ -34,7 +34,11 @@ class Albu(BaseTransform):
     ``transforms`` lists. Arguments are checked strictly, so a misspelt key is an error rather
     than albumentations' warning. The label goes through as ``mask``: it is always resampled with
     nearest interpolation (another ``mask_interpolation`` is refused) and its border fill
-    defaults to ``seg_fill`` (255, ignore) wherever albumentations pads or warps.
+    defaults to ``seg_fill`` (255, ignore) wherever albumentations pads or warps. An image
+    without a label gets ``ignore_mask`` instead (0 on its own pixels, ``seg_fill`` where
+    padded or warped in; carried through later ``Albu`` steps), so that self-training leaves
+    the padding of unlabelled crops out of its pseudo-labels, as UniMatch's ``ignore_mask``
+    does.
 
     Randomness: albumentations keeps its own generator per ``Compose``, which forked dataloader
     workers would inherit unchanged, so every worker (and, without persistent workers, every
@@ -90,7 +94,13 @@ class Albu(BaseTransform):
             out = self.aug(image=results['img'], mask=results['gt_seg_map'])
             results['gt_seg_map'] = out['mask']
         else:
-            out = self.aug(image=results['img'])
+            # Without a label a padded border would pass for the image's own pixels, and a
+            # self-training teacher would pseudo-label it: ignore_mask tracks it instead.
+            ignore = results.get('ignore_mask')
+            if ignore is None:
+                ignore = np.zeros(results['img'].shape[:2], dtype=np.uint8)
+            out = self.aug(image=results['img'], mask=ignore)
+            results['ignore_mask'] = out['mask']
         results['img'] = out['image']
         results['img_shape'] = out['image'].shape[:2]
         return results
@@ -150,5 +160,8 @@ class PackSegInputs(BaseTransform):
             # loss widens it on the device.
             gt = torch.from_numpy(np.ascontiguousarray(results['gt_seg_map']))[None]
             sample.gt_sem_seg = PixelData(data=gt)
+        if 'ignore_mask' in results:
+            mask = torch.from_numpy(np.ascontiguousarray(results['ignore_mask']))[None]
+            sample.ignore_mask = PixelData(data=mask)
         sample.set_metainfo({k: results[k] for k in self.meta_keys if k in results})
         return dict(inputs=torch.from_numpy(img), data_samples=sample)

@@ -10,6 +10,8 @@ class SegDataSample(BaseDataElement):
     Fields (all :class:`~mmengine.structures.PixelData` with ``data`` of shape ``(C, H, W)``):
 
     - ``gt_sem_seg``: ground-truth train ids, ``(1, H, W)`` uint8, 255 = ignore.
+    - ``ignore_mask``: of an image without a label, ``(1, H, W)`` uint8: 0 on the image's own
+      pixels, nonzero where a transform padded it (:class:`~cityseg.datasets.Albu`).
     - ``pred_sem_seg``: predicted train ids at label resolution, ``(1, H, W)`` uint8 (long
       when there are more than 255 classes).
 
@@ -40,3 +42,15 @@ class SegDataSample(BaseDataElement):
     @pred_sem_seg.deleter
     def pred_sem_seg(self) -> None:
         del self._pred_sem_seg
+
+    @property
+    def ignore_mask(self) -> PixelData:
+        return self._ignore_mask
+
+    @ignore_mask.setter
+    def ignore_mask(self, value: PixelData) -> None:
+        self.set_field(value, '_ignore_mask', dtype=PixelData)
+
+    @ignore_mask.deleter
+    def ignore_mask(self) -> None:
+        del self._ignore_mask

@@ -14,11 +14,11 @@
 # MeanTeacherHook decay=0 comes closest) that also predicts at validation and test; the CamVid
 # recipe's network and schedule (U-Net/ResNet-18 from scratch, AdamW + warm-up + poly, fp32,
 # configs/camvid/; UniMatch: DeepLabV3+ ResNet-50/101, ImageNet weights, SGD); the supervised
-# loss is focal (ENet class weights, c=1.02, from the 46 labels) + dice, not cross-entropy;
-# batch 8 (4 + 4) of 256x256 crops with random scale 0.5-2.0; CPU-sized; the student's
-# forward passes on the unlabelled views leave its BatchNorm running statistics to the labelled
-# frames (unsup_running_stats=False; UniMatch's code lets the strong views update them, which
-# cost FixMatch 1.2 and 1.9 val mIoU on seeds 0 and 1, docs/camvid.md).
+# loss is focal (ENet class weights, c=1.2 as the recipe's, from the 46 labels) + dice, not
+# cross-entropy; batch 8 (4 + 4) of 256x256 crops with random scale 0.5-1.25; CPU-sized; the
+# student's forward passes on the unlabelled views leave its BatchNorm running statistics to
+# the labelled frames (unsup_running_stats=False; UniMatch's code lets the strong views update
+# them, which cost FixMatch 1.2 and 1.9 val mIoU on seeds 0 and 1, docs/camvid.md).
 # Baselines, same network, labelled frames per batch (4) and iterations:
 # supervised-only_unet-r18_camvid-1-8.py (the 46 alone) and fully-supervised_unet-r18_camvid.py
 # (all 367 labelled).

@@ -94,6 +94,25 @@ def test_padding_fills_the_label_with_ignore():
     assert (out['img'][out['gt_seg_map'] == 7] == 9).all()
 
 
+def test_padding_of_an_unlabelled_image_is_marked_and_packed():
+    # without a label the padding is the ignore_mask's: later Albu steps (a strong view's
+    # colours) keep it, and PackSegInputs packs it for the self-training teacher to skip
+    img = np.full((30, 40, 3), 9, np.uint8)
+    out = Albu([dict(type='RandomCrop', height=64, width=64, pad_if_needed=True)])(dict(img=img))
+    own = (out['img'] == 9).all(-1)  # the pad is black
+    assert own.sum() == 30 * 40
+    np.testing.assert_array_equal(out['ignore_mask'], np.where(own, 0, 255))
+    strong = Albu([dict(type='ToGray', p=1), dict(type='InvertImg', p=1)])(dict(out))
+    np.testing.assert_array_equal(strong['ignore_mask'], out['ignore_mask'])
+    packed = PackSegInputs()(out)['data_samples']
+    assert 'gt_sem_seg' not in packed
+    assert torch.equal(packed.ignore_mask.data[0], torch.from_numpy(out['ignore_mask']))
+    # a labelled image marks its padding in the label alone
+    labelled = apply(Albu([dict(type='RandomCrop', height=64, width=64, pad_if_needed=True)]),
+                     img, np.zeros((30, 40), np.uint8))
+    assert 'ignore_mask' not in labelled
+
+
 def test_coarse_dropout_leaves_the_label_alone():
     img, label = colour_coded_sample()
     out = apply(Albu([dict(type='CoarseDropout', num_holes_range=(4, 4),

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from helpers.semi_batch import semi_batch, semi_model
+from mmengine.structures import PixelData
 from torch import nn
 
 from cityseg.engine.hooks import MeanTeacherHook
@@ -149,6 +150,24 @@ def test_train_step_trains_the_student_only(semi_cfg):
     assert not model.teacher.training
     assert 'student.net.encoder.0.weight' in model.state_dict()
     assert 'teacher.net.encoder.0.weight' in model.state_dict()
+
+
+def test_pseudo_labels_leave_out_the_padding_of_the_crop():
+    # UniMatch's ignore_mask: padded pixels of an unlabelled crop are no pseudo-labels, count
+    # for no loss and not in the confident share, though the teacher is sure of them
+    model = _semi(threshold=0.9)
+    with torch.no_grad():  # every pixel confidently class 2 (threshold 0.9)
+        model.teacher.net.segmentation_head.bias.copy_(torch.tensor([0., 0., 50., 0., 0.]))
+    data = model.data_preprocessor(semi_batch(n_sup=1, n_unsup=2), True)
+    samples = data['data_samples']['unsup_weak']
+    padded = torch.zeros(8, 12, dtype=torch.uint8)
+    padded[:3] = 255  # the top three rows of the first crop
+    samples[0].ignore_mask = PixelData(data=padded[None])
+    pseudo = model.pseudo_label(data['inputs']['unsup_weak'], samples)
+    assert (pseudo.labels[0, :3] == 255).all() and (pseudo.labels[0, 3:] == 2).all()
+    assert (pseudo.labels[1] == 2).all()
+    assert (pseudo.weights[0, :3] == 0).all() and (pseudo.weights[0, 3:] == 1).all()
+    assert pseudo.confident == 1.0  # of the image's own pixels
 
 
 def test_predict_on_teacher_or_student():

@@ -366,10 +366,15 @@ def _with_test_settings(student: Mapping, test_cfg: dict | None,
 
 
 def _valid_pixels(samples: Sequence[SegDataSample], images: torch.Tensor) -> torch.Tensor:
-    """True on each image's own pixels, False on the batch padding (N x H x W)."""
+    """True on each image's own pixels, False on the batch padding and on the padding of its
+    crop (``ignore_mask``, which the pipeline's ``Albu`` keeps for unlabelled images) (N x H x
+    W)."""
     n, _, h, w = images.shape
     valid = torch.zeros((n, h, w), dtype=torch.bool, device=images.device)
     for i, sample in enumerate(samples):
         ih, iw = sample.metainfo.get('img_shape', (h, w))
-        valid[i, :ih, :iw] = True
+        if 'ignore_mask' in sample:
+            valid[i, :ih, :iw] = sample.ignore_mask.data[0].to(images.device) == 0
+        else:
+            valid[i, :ih, :iw] = True
     return valid
