@@ -144,6 +144,10 @@ def test_semi_configs_scale_and_weigh_as_the_recipe():
     recipe_scale = recipe.train_dataloader.dataset.pipeline[2].transforms[0]
     assert recipe_scale.type == 'RandomScale'
     assert semi.train_dataloader.dataset.labelled.pipeline[2].transforms[0] == recipe_scale
+    # the recipe's one Albu is the dataset base's scale, crop and flip, then its brightness
+    recipe_steps = recipe.train_dataloader.dataset.pipeline[2].transforms
+    assert recipe_steps[:3] == semi.train_dataloader.dataset.labelled.pipeline[2].transforms
+    assert [step.type for step in recipe_steps[3:]] == ['RandomBrightnessContrast']
     assert semi.custom_hooks[0] == recipe.custom_hooks[0]
 
 
@@ -158,6 +162,11 @@ def test_uda_configs_adapt_day_to_dusk_without_dusk_labels():
     assert _stems(_build(source_only.train_dataloader.dataset)) == _stems(source)
     assert source_only.model == dacs.model.student
     assert source_only.train_cfg == dacs.train_cfg
+    # source-only, source and target scale alike, 0.5-2.0 (the range the figures were measured with)
+    uda_geometric = dacs.train_dataloader.dataset.datasets[0].pipeline[2]
+    assert dacs.train_dataloader.dataset.datasets[1].pipeline[1] == uda_geometric
+    assert source_only.train_dataloader.dataset.pipeline[2] == uda_geometric
+    assert uda_geometric.transforms[0].scale_limit == (-0.5, 1.0)
     assert source_only.train_dataloader.batch_size == dacs.train_dataloader.batch_size // 2
     mic = _load('uda/mic-dacs_unet-r18_camvid-day2dusk.py')
     assert mic.model.type == 'MIC' and mic.model.student == dacs.model.student

@@ -12,11 +12,14 @@ crop_size = (256, 256)  # (height, width)
 # e.g. --cfg-options train_dataloader.dataset.cache_dir=/dev/shm/camvid
 cache_dir = None
 
-# Random scale 0.5-2.0 (RandomScale adds scale_limit to 1), then a crop (padded with void
-# where the scaled image is smaller) and a flip; the semi-supervised and day -> dusk bases
-# (../semi/, ../uda/) apply the same `geometric` to labelled and unlabelled frames alike.
+# Random scale 0.5-1.25 (RandomScale adds scale_limit to 1; around val's scale 1, so that a
+# crop shows more of a frame than 0.5-2.0's mostly zoomed-in ones: docs/camvid.md, "Choosing
+# the recipe"), then a crop (padded with void where the scaled image is smaller) and a flip.
+# The recipe (../../camvid/) adds its brightness step inside one Albu of these same steps; the
+# semi-supervised base (../semi/) applies `geometric` to labelled and unlabelled frames alike;
+# the day -> dusk base (../uda/) keeps the 0.5-2.0 it was measured with.
 geometric = dict(type='Albu', transforms=[
-    dict(type='RandomScale', scale_limit=(-0.5, 1.0), p=1.0),
+    dict(type='RandomScale', scale_limit=(-0.5, 0.25), p=1.0),
     dict(type='RandomCrop', height=crop_size[0], width=crop_size[1], pad_if_needed=True),
     dict(type='HorizontalFlip', p=0.5),
 ])

@@ -3,7 +3,8 @@
 # --cfg-options train_dataloader.dataset.split_file=FILE) with their labels, the other 321
 # train frames without (SemiSplitDataset), each batch half and half (MultiSourceSampler), every
 # unlabelled frame with a mix partner (another unlabelled frame, mix_partners). Both halves
-# scale (0.5-1.25, the recipe's range: configs/camvid/), crop and flip; the unlabelled
+# scale (0.5-1.25), crop and flip (../datasets/camvid.py's `geometric`, as the recipe in
+# configs/camvid/ does; the supervised baselines take its `train_pipeline`); the unlabelled
 # pipeline then packs a weak view (as is) and a strong view (colour jitter, grey, blur:
 # UniMatch's strong augmentation without its CutMix, which the model does in the batch),
 # pixel-aligned so a pseudo-label of one is the label of the other.
@@ -13,14 +14,6 @@ _base_ = ['../datasets/camvid.py']
 split_file = '{{fileDirname}}/../../semi/splits/camvid_1-8_seed0.txt'
 cache_dir = 'data/cache/camvid'  # decoded samples, built on first use (~0.4 GiB for both)
 source_ratio = [1, 1]  # labelled : unlabelled per batch
-# ../datasets/camvid.py's `geometric` with the recipe's scale range 0.5-1.25 (its 0.5-2.0 mostly
-# shows zoomed-in crops of frames validated at scale 1)
-geometric = dict(type='Albu', transforms=[
-    dict(type='RandomScale', scale_limit=(-0.5, 0.25), p=1.0),
-    dict(type='RandomCrop', height=256, width=256, pad_if_needed=True),
-    dict(type='HorizontalFlip', p=0.5),
-])
-
 # unsup_strong2: UniMatch's second strong view (empty unless a pipeline packs it)
 branch_field = ['sup', 'unsup_weak', 'unsup_strong', 'unsup_strong2']
 strong = dict(type='Albu', transforms=[
@@ -28,22 +21,15 @@ strong = dict(type='Albu', transforms=[
     dict(type='ToGray', p=0.2),
     dict(type='GaussianBlur', sigma_limit=(0.1, 2.0), p=0.5),
 ])
-# the supervised baselines' (configs/semi/*supervised*camvid*)
-train_pipeline = [
-    dict(type='LoadCityscapesImage'),
-    dict(type='LoadCityscapesLabel'),
-    geometric,
-    dict(type='PackSegInputs'),
-]
 labelled_pipeline = [
     dict(type='LoadCityscapesImage'),
     dict(type='LoadCityscapesLabel'),
-    geometric,
+    {{_base_.geometric}},
     dict(type='MultiBranch', branch_field=branch_field, sup=[dict(type='PackSegInputs')]),
 ]
 unlabelled_pipeline = [
     dict(type='LoadCityscapesImage'),
-    geometric,
+    {{_base_.geometric}},
     dict(type='MultiBranch', branch_field=branch_field,
          unsup_weak=[dict(type='PackSegInputs')],
          unsup_strong=[strong, dict(type='PackSegInputs')]),

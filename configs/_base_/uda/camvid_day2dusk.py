@@ -2,21 +2,33 @@
 # sequences (0006R0, 0016E5: 305 frames) are the source; the 62 train frames of the dusk
 # sequence 0001TP are the target, read WITHOUT their labels for training. Each batch holds
 # source and target frames half and half (MultiSourceSampler). Both scale (0.5-2.0: the first
-# recipe's range, ../datasets/camvid.py's `geometric`), crop and flip; the target pipeline
-# then packs a weak view (pseudo-labels) and a strong view (colour jitter + blur, DACS' strong
+# recipe's range, with which the day -> dusk figures were measured), crop and flip; the target
+# pipeline then packs a weak view (pseudo-labels) and a strong view (colour jitter + blur, DACS' strong
 # augmentation; ClassMix happens in the model), pixel-aligned.
 # Evaluation: CamVid val by default (101 day frames of 0016E5), so the validation during
 # training never reads a dusk label. The dusk frames themselves, with the labels used for
 # evaluation only (as the day -> dusk comparison reports them):
 #   python tools/test.py CONFIG CHECKPOINT --cfg-options test_dataloader.dataset.split=train \
 #       "test_dataloader.dataset.sequences=[0001TP]"
-# The root comes from $CAMVID_DATASET (default data/camvid).
-# Root ($CAMVID_DATASET), `geometric` transforms, evaluation: ../datasets/camvid.py.
+# Root ($CAMVID_DATASET, default data/camvid) and evaluation: ../datasets/camvid.py.
 _base_ = ['../datasets/camvid.py']
 source_sequences = ('0006R0', '0016E5')  # day
 target_sequences = ('0001TP', )  # dusk
 cache_dir = 'data/cache/camvid'  # decoded samples, built on first use
 source_ratio = [1, 1]  # source : target per batch
+
+# ../datasets/camvid.py's `geometric` and `train_pipeline` (source-only's) at scale 0.5-2.0
+geometric = dict(type='Albu', transforms=[
+    dict(type='RandomScale', scale_limit=(-0.5, 1.0), p=1.0),
+    dict(type='RandomCrop', height=256, width=256, pad_if_needed=True),
+    dict(type='HorizontalFlip', p=0.5),
+])
+train_pipeline = [
+    dict(type='LoadCityscapesImage'),
+    dict(type='LoadCityscapesLabel'),
+    geometric,
+    dict(type='PackSegInputs'),
+]
 
 # unsup_strong2: UniMatch's second strong view (empty unless a pipeline packs it)
 branch_field = ['sup', 'unsup_weak', 'unsup_strong', 'unsup_strong2']
@@ -27,12 +39,12 @@ strong = dict(type='Albu', transforms=[
 source_pipeline = [
     dict(type='LoadCityscapesImage'),
     dict(type='LoadCityscapesLabel'),
-    {{_base_.geometric}},
+    geometric,
     dict(type='MultiBranch', branch_field=branch_field, sup=[dict(type='PackSegInputs')]),
 ]
 target_pipeline = [
     dict(type='LoadCityscapesImage'),
-    {{_base_.geometric}},
+    geometric,
     dict(type='MultiBranch', branch_field=branch_field,
          unsup_weak=[dict(type='PackSegInputs')],
          unsup_strong=[strong, dict(type='PackSegInputs')]),
