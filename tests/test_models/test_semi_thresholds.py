@@ -1,5 +1,6 @@
-"""FreeMatch's self-adaptive thresholds: the averages against a hand computation, and their use
-in SemiSegmentor's pseudo-labels, checkpoints and config checks."""
+"""Per-class thresholds: FreeMatch's self-adaptive ones (the averages against a hand
+computation) and CBST's class-balanced ones (each class's portion counted by hand), and their
+use in SemiSegmentor's pseudo-labels, checkpoints and config checks."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +9,7 @@ import torch
 from helpers.semi_batch import preprocessed, semi_batch, semi_model
 from mmengine.optim import OptimWrapper
 
-from cityseg.models.semi import SelfAdaptiveThreshold, pixel_weights
+from cityseg.models.semi import SelfAdaptiveThreshold, class_balanced_thresholds, pixel_weights
 
 
 def _probs(seed: int, n: int = 2, c: int = 3, h: int = 4, w: int = 5) -> torch.Tensor:
@@ -86,9 +87,62 @@ def test_train_step_logs_the_threshold_and_checkpoints_carry_it():
     assert 'adaptive_threshold.global_confidence' not in semi_model().state_dict()
 
 
+def _kept_by_hand(confidence: np.ndarray, labels: np.ndarray, portion: float) -> np.ndarray:
+    """1 where a pixel is among the ceil(portion * n) most confident of its class's n."""
+    kept = np.zeros(confidence.shape, bool)
+    for cls in np.unique(labels):
+        where = np.flatnonzero(labels == cls)
+        ranked = where[np.argsort(-confidence.ravel()[where])]
+        kept.ravel()[ranked[:int(np.ceil(portion * len(where)))]] = True
+    return kept
+
+
+def test_class_balanced_thresholds_keep_each_class_portion_by_hand():
+    gen = torch.Generator().manual_seed(0)
+    confidence = torch.rand(2, 6, 7, generator=gen)  # distinct values: no ties
+    labels = torch.randint(0, 3, (2, 6, 7), generator=gen)  # class 3 of 4: never predicted
+    valid = torch.ones(2, 6, 7, dtype=torch.bool)
+    valid[1, 4:] = False  # padding: neither ranked nor kept
+    thresholds = class_balanced_thresholds(confidence, labels, valid, 4, portion=0.3)
+    assert thresholds[3] == float('inf')
+    kept = (confidence >= thresholds[labels]) & valid
+    expected = np.zeros(valid.shape, bool)
+    expected[valid.numpy()] = _kept_by_hand(confidence[valid].numpy(), labels[valid].numpy(),
+                                            0.3)
+    np.testing.assert_array_equal(kept.numpy(), expected)
+    for cls in range(3):  # ceil(0.3 n) of each class's n valid pixels
+        n = int(((labels == cls) & valid).sum())
+        assert int((kept & (labels == cls)).sum()) == int(np.ceil(0.3 * n))
+
+
+def test_a_rare_class_keeps_its_portion_under_class_balanced_thresholds():
+    # a frequent, confident class and a rare, unsure one: 0.95 keeps the first alone
+    confidence = torch.tensor([[[0.99, 0.98, 0.97, 0.96, 0.5, 0.4]]])
+    labels = torch.tensor([[[0, 0, 0, 0, 1, 1]]])
+    thresholds = class_balanced_thresholds(confidence, labels, torch.ones_like(labels).bool(),
+                                           2, portion=0.5)
+    assert thresholds.tolist() == pytest.approx([0.98, 0.5])
+    assert (confidence >= thresholds[labels]).int().tolist() == [[[1, 1, 0, 0, 1, 0]]]
+
+
+def test_semi_segmentor_pseudo_labels_keep_each_class_portion():
+    model = semi_model(threshold='class_balanced', class_portion=0.25, mix=None)
+    batch = preprocessed(model, semi_batch(partners=False))
+    weak, samples = batch['inputs']['unsup_weak'], batch['data_samples']['unsup_weak']
+    with torch.no_grad():
+        confidence, labels = model.teacher(weak, mode='tensor').softmax(1).max(1)
+        pseudo = model.pseudo_label(weak, samples)
+    expected = _kept_by_hand(confidence.numpy(), labels.numpy(), 0.25)
+    np.testing.assert_array_equal(pseudo.weights.numpy(), expected.astype(np.float32))
+    assert pseudo.confident.item() == pytest.approx(expected.mean())
+
+
 @pytest.mark.parametrize('semi_cfg, message', [
-    (dict(threshold='adaptive'), r"threshold must be a number in \[0, 1\] or 'self_adaptive', "
-                                 r"got 'adaptive'"),
+    (dict(threshold='adaptive'), r"threshold must be a number in \[0, 1\], 'self_adaptive' or "
+                                 r"'class_balanced', got 'adaptive'"),
+    (dict(threshold='class_balanced', class_portion=0),
+     r'class_portion must be a number in \(0, 1\], got 0'),
+    (dict(class_portion=1.5), r'class_portion must be a number in \(0, 1\], got 1.5'),
     (dict(threshold='self_adaptive', threshold_momentum=1.0),
      r'threshold_momentum must be a number in \[0, 1\), got 1.0'),
 ])

@@ -6,9 +6,9 @@ from .methods import DACS, MIC, FixMatch, UniMatch
 from .mixing import ClassMix, CutMix, mix
 from .pseudo_labels import pixel_weights, pseudo_labels, weighted_cross_entropy
 from .segmentor import MixSource, PseudoLabels, SemiSegmentor
-from .thresholds import SelfAdaptiveThreshold
+from .thresholds import SelfAdaptiveThreshold, class_balanced_thresholds
 
 __all__ = ['DACS', 'MIC', 'ClassMix', 'CutMix', 'FixMatch', 'MixSource',
            'MultiBranchDataPreprocessor', 'PseudoLabels', 'SelfAdaptiveThreshold',
-           'SemiSegmentor', 'UniMatch', 'ema_update', 'mix', 'pixel_weights', 'pseudo_labels',
-           'weighted_cross_entropy']
+           'SemiSegmentor', 'UniMatch', 'class_balanced_thresholds', 'ema_update', 'mix',
+           'pixel_weights', 'pseudo_labels', 'weighted_cross_entropy']

@@ -21,8 +21,8 @@ from .config_check import check_semi_config
 from .data_preprocessor import MultiBranchDataPreprocessor
 from .mixing import mix
 from .pseudo_labels import pixel_weights, pseudo_labels, weighted_cross_entropy
-from .semi_cfg import BASE_SEMI_CFG, SELF_ADAPTIVE, parse_semi_cfg
-from .thresholds import SelfAdaptiveThreshold
+from .semi_cfg import BASE_SEMI_CFG, CLASS_BALANCED, SELF_ADAPTIVE, parse_semi_cfg
+from .thresholds import SelfAdaptiveThreshold, class_balanced_thresholds
 
 if TYPE_CHECKING:
     from ..segmentor import SMPSegmentor
@@ -62,11 +62,13 @@ class SemiSegmentor(BaseModel):
     1. :meth:`loss_supervised`: the student's own loss on the labelled branch, times
        ``sup_weight``;
     2. :meth:`pseudo_label`: the teacher's labels of the weak view and their pixel weights
-       (``threshold``: a number, or ``'self_adaptive'``, FreeMatch's per-class thresholds
-       that follow the teacher's confidence, :class:`SelfAdaptiveThreshold`;
-       ``pixel_weight``); its BatchNorm layers normalise the weak batch by
-       its own statistics (``teacher_norm='batch'``, as UniMatch and DAFormer) or by their
-       running statistics (``'running'``);
+       (``threshold``: a number; ``'self_adaptive'``, FreeMatch's per-class thresholds
+       that follow the teacher's confidence, :class:`SelfAdaptiveThreshold`; or
+       ``'class_balanced'``, CBST's, which keep the most confident ``class_portion`` of each
+       class's pixels in the batch, :func:`class_balanced_thresholds`; ``pixel_weight``);
+       its BatchNorm layers normalise the weak batch by its own statistics
+       (``teacher_norm='batch'``, as UniMatch and DAFormer) or by their running statistics
+       (``'running'``);
     3. :meth:`mix_partners` and :meth:`mix`: each strong view (:meth:`strong_views`) mixed
        with a partner (``mix``, ``mix_with``): with ``'unlabelled'`` the sample's mix partner,
        another unlabelled image (``MultiSourceSampler(mix_partners=True)``) whose strong view
@@ -242,6 +244,10 @@ class SemiSegmentor(BaseModel):
         if self.adaptive_threshold is not None:  # updated by every batch the teacher labels
             self.adaptive_threshold.update(probs, valid)
             threshold = self.adaptive_threshold(labels)
+        elif threshold == CLASS_BALANCED:
+            threshold = class_balanced_thresholds(confidence, labels, valid,
+                                                  self.student.num_classes,
+                                                  cfg['class_portion'])[labels]
         weights = pixel_weights(confidence, valid, threshold, cfg['pixel_weight'])
         confident = (confidence >= threshold)[valid].float().mean()
         return PseudoLabels(labels.masked_fill(~valid, self.student.ignore_index), weights,

@@ -8,11 +8,14 @@ from .pseudo_labels import PIXEL_WEIGHTS
 
 # model.semi_cfg.threshold that follows the teacher's confidence (SelfAdaptiveThreshold)
 SELF_ADAPTIVE = 'self_adaptive'
+# model.semi_cfg.threshold that keeps each class's most confident pixels (CBST)
+CLASS_BALANCED = 'class_balanced'
 
 # The settings of every self-training method (SemiSegmentor); a method class adds its own.
 BASE_SEMI_CFG = dict(
-    threshold=0.95,              # pseudo-label confidence threshold | 'self_adaptive' (FreeMatch)
+    threshold=0.95,              # confidence threshold | 'self_adaptive' | 'class_balanced'
     threshold_momentum=0.999,    # 'self_adaptive': momentum of its averages (FreeMatch's)
+    class_portion=0.2,           # 'class_balanced': share of each class's pixels kept (CBST's)
     pixel_weight='threshold',    # 'threshold' (FixMatch) | 'confident_share' (DACS)
     sup_weight=1.0,              # weight of the student's loss on the labelled images
     unsup_weight=1.0,            # weight of the pseudo-label loss (loss_unsup)
@@ -54,9 +57,14 @@ def parse_semi_cfg(defaults: Mapping, semi_cfg: Mapping | None, method: str) -> 
             'type', defaults['mix']['type']) == defaults['mix']['type']:
         cfg['mix'] = {**defaults['mix'], **mix}  # e.g. mix=dict(prob=1.0): the default's prob
     threshold = cfg['threshold']
-    if threshold != SELF_ADAPTIVE and (not _number(threshold) or not 0 <= threshold <= 1):
-        raise ValueError(f'model.semi_cfg.threshold must be a number in [0, 1] or '
-                         f'{SELF_ADAPTIVE!r}, got {threshold!r}')
+    if threshold not in (SELF_ADAPTIVE, CLASS_BALANCED) and (
+            not _number(threshold) or not 0 <= threshold <= 1):
+        raise ValueError(f'model.semi_cfg.threshold must be a number in [0, 1], '
+                         f'{SELF_ADAPTIVE!r} or {CLASS_BALANCED!r}, got {threshold!r}')
+    portion = cfg['class_portion']
+    if not _number(portion) or not 0 < portion <= 1:
+        raise ValueError(f'model.semi_cfg.class_portion must be a number in (0, 1], got '
+                         f'{portion!r}')
     momentum = cfg['threshold_momentum']
     if not _number(momentum) or not 0 <= momentum < 1:
         raise ValueError(f'model.semi_cfg.threshold_momentum must be a number in [0, 1), got '
