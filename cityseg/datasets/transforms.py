@@ -35,8 +35,9 @@ class Albu(BaseTransform):
     than albumentations' warning. The label goes through as ``mask``: it is always resampled with
     nearest interpolation (another ``mask_interpolation`` is refused) and its border fill
     defaults to ``seg_fill`` (255, ignore) wherever albumentations pads or warps. An image
-    without a label gets ``ignore_mask`` instead (0 on its own pixels, ``seg_fill`` where
-    padded or warped in; carried through later ``Albu`` steps), so that self-training leaves
+    without a label gets ``ignore_mask`` instead (0 on its own pixels, 255 where padded or
+    warped in, whatever ``seg_fill`` is; carried through later ``Albu`` steps), so that
+    self-training leaves
     the padding of unlabelled crops out of its pseudo-labels, as UniMatch's ``ignore_mask``
     does.
 
@@ -96,11 +97,13 @@ class Albu(BaseTransform):
         else:
             # Without a label a padded border would pass for the image's own pixels, and a
             # self-training teacher would pseudo-label it: ignore_mask tracks it instead.
+            # Own pixels go through as any value but seg_fill, the pads' fill.
+            own = np.uint8((self.seg_fill + 1) % 256)
             ignore = results.get('ignore_mask')
-            if ignore is None:
-                ignore = np.zeros(results['img'].shape[:2], dtype=np.uint8)
-            out = self.aug(image=results['img'], mask=ignore)
-            results['ignore_mask'] = out['mask']
+            marked = (np.full(results['img'].shape[:2], own) if ignore is None
+                      else np.where(ignore == 0, own, np.uint8(self.seg_fill)))
+            out = self.aug(image=results['img'], mask=marked)
+            results['ignore_mask'] = np.where(out['mask'] == own, 0, 255).astype(np.uint8)
         results['img'] = out['image']
         results['img_shape'] = out['image'].shape[:2]
         return results

@@ -107,6 +107,14 @@ def test_padding_of_an_unlabelled_image_is_marked_and_packed():
     packed = PackSegInputs()(out)['data_samples']
     assert 'gt_sem_seg' not in packed
     assert torch.equal(packed.ignore_mask.data[0], torch.from_numpy(out['ignore_mask']))
+    # a pipeline that pads labels with 0 (a class, not ignore) still marks it
+    for seg_fill in (0, 1):
+        zero_fill = Albu([dict(type='RandomCrop', height=64, width=64, pad_if_needed=True)],
+                         seg_fill=seg_fill)(dict(img=img))
+        own = (zero_fill['img'] == 9).all(-1)
+        np.testing.assert_array_equal(zero_fill['ignore_mask'], np.where(own, 0, 255))
+        again = Albu([dict(type='HorizontalFlip', p=1)], seg_fill=seg_fill)(dict(zero_fill))
+        np.testing.assert_array_equal(again['ignore_mask'], zero_fill['ignore_mask'][:, ::-1])
     # a labelled image marks its padding in the label alone
     labelled = apply(Albu([dict(type='RandomCrop', height=64, width=64, pad_if_needed=True)]),
                      img, np.zeros((30, 40), np.uint8))
