@@ -183,6 +183,26 @@ def test_workers_draw_different_augmentations_reproducibly():
     assert crops(num_workers=2, seed=1) != first
 
 
+def test_a_pipelines_draws_do_not_depend_on_another_pipeline():
+    """The labelled pipeline's crops must not move when the unlabelled one draws more views:
+    that makes a method and its burn_in=max_iters run train on the same labelled batches
+    (docs/semi-supervised.md, "A paired baseline")."""
+    def labelled_crops(unlabelled_views: int) -> list[int]:
+        torch.manual_seed(0)
+        labelled, unlabelled = _Crops(), _Crops()
+        drawn = []
+        for index in range(8):
+            drawn.append(labelled[index])
+            for _ in range(unlabelled_views):
+                unlabelled[index]
+        return drawn
+
+    alone = labelled_crops(0)
+    assert len(set(alone)) > 1
+    assert labelled_crops(1) == alone
+    assert labelled_crops(2) == alone
+
+
 def test_resize_by_ratio_bilinear_image_nearest_label():
     rng = np.random.default_rng(0)
     img = rng.integers(0, 256, (32, 48, 3), np.uint8)
