@@ -1,17 +1,18 @@
 # The CamVid configs' schedule: fp32 AdamW, a linear warm-up (100 iterations), then poly decay
 # to max_iters; validation and checkpoints every 250 iterations (and at the last).
 #
-# ITERATION BUDGET: max_iters=2500 fills about 60 minutes of training of
-# configs/camvid/unet-r18_camvid-360x480_cpu-60min.py on 2 idle CPU cores (AMD EPYC, AVX2, fp32,
-# channels_last): measured 1.39 s per iteration at batch 8, 256x256 (docs/camvid.md), plus ten
-# 15-second validations. --cfg-options train_cfg.max_iters=N alone rescales the schedule: the
+# ITERATION BUDGET: max_iters=2500 is about 60 minutes of fp32 training of the CamVid recipe's
+# network (batch 8, 256x256, channels_last) on 2 idle CPU cores (AMD EPYC, AVX2): 1.39-1.51 s
+# per iteration (docs/camvid.md). The recipe itself trains in bf16 and sets its own budget
+# (configs/camvid/); the semi-supervised and day -> dusk configs set theirs (1000 iterations,
+# ./camvid_semi-uda.py). --cfg-options train_cfg.max_iters=N alone rescales the schedule: the
 # poly decay has no `end`, so mmengine's Runner ends it at max_iters (N must exceed the 100
-# warm-up iterations; or move them: param_scheduler.0.end=W param_scheduler.1.begin=W). The
-# semi-supervised and day -> dusk configs set their own budgets (their iterations cost more).
+# warm-up iterations; or move them: param_scheduler.0.end=W param_scheduler.1.begin=W).
 _base_ = ['./default_hooks.py']
 
-# fp32: on this machine's CPUs (AVX2, no AVX512-BF16) bf16 autocast is 4-20x slower than fp32
-# (docs/training.md), so no AmpOptimWrapper. Decoupled weight decay (AdamW) of 1e-2.
+# fp32: the semi-supervised and day -> dusk comparisons were measured so, and fp32 runs alike
+# on any CPU (bf16 autocast is 4-20x slower than fp32 on CPUs without AVX512-BF16,
+# docs/training.md; the recipe opts in with AmpOptimWrapper). AdamW's weight decay: 1e-2.
 optim_wrapper = dict(type='OptimWrapper',
                      optimizer=dict(type='AdamW', lr=3e-3, betas=(0.9, 0.999), weight_decay=1e-2))
 param_scheduler = [
