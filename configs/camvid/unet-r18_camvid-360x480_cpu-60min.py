@@ -44,7 +44,8 @@ train_dataloader = dict(
     num_workers=1,
     dataset=dict(cache_dir='data/cache/camvid', pipeline=train_pipeline))
 # bf16 autocast; 3600 iterations were calibrated at 0.94 s each (57 minutes) on the calibrating
-# CPU, and the measured run averaged 0.845 s (50.7 minutes, docs/camvid.md). The poly decay
+# CPU; measured runs averaged 0.845 s (3600: 50.7 minutes) and 0.924 s (4000: 61.6 minutes,
+# no better: docs/camvid.md). The poly decay
 # ends at max_iters, so --cfg-options train_cfg.max_iters=N rescales it
 optim_wrapper = dict(type='AmpOptimWrapper', dtype='bfloat16')
 train_cfg = dict(max_iters=3600)
