@@ -1,6 +1,6 @@
 # CamVid (11 classes, SegNet's 360x480 release) from scratch on a CPU: the recipe meant to reach
 # the highest val mIoU in about 60 minutes of training on 2 cores, with nothing downloaded.
-# The iteration budget (train_cfg.max_iters, below) was calibrated to 60 minutes on a 2-core
+# The iteration budget (train_cfg.max_iters, below) was calibrated to fit 60 minutes on a 2-core
 # AMD EPYC with AVX512-BF16; on another machine, measure and override it (docs/camvid.md has
 # the commands). The scale range and the class weights' softness were chosen by 1000-iteration
 # probes (docs/camvid.md, "Choosing the recipe"); the rest is provisional.
@@ -45,8 +45,8 @@ train_dataloader = dict(
     dataset=dict(cache_dir='data/cache/camvid', pipeline=train_pipeline))
 # bf16 autocast; 3600 iterations were calibrated at 0.94 s each (57 minutes) on the calibrating
 # CPU; measured runs averaged 0.845 s (3600: 50.7 minutes) and 0.924 s (4000: 61.6 minutes,
-# no better: docs/camvid.md). The poly decay
-# ends at max_iters, so --cfg-options train_cfg.max_iters=N rescales it
+# no better: docs/camvid.md). The poly decay ends at max_iters, so
+# --cfg-options train_cfg.max_iters=N rescales it.
 optim_wrapper = dict(type='AmpOptimWrapper', dtype='bfloat16')
 train_cfg = dict(max_iters=3600)
 val_dataloader = dict(num_workers=1)
