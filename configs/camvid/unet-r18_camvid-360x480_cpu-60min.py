@@ -5,9 +5,11 @@
 # the commands). The scale range and the class weights' softness were chosen by 1000-iteration
 # probes (docs/camvid.md, "Choosing the recipe"); the rest is provisional.
 # - Network: U-Net / ResNet-18, narrower decoder, channels_last: ../_base_/models/unet_r18_camvid.py.
-# - Precision: bf16 autocast (cityseg's AmpOptimWrapper), 1.54x the fp32 iterations per minute
-#   on that CPU. On a CPU without fast bf16 kernels (AVX2 only) the wrapper trains in fp32
-#   instead, with a warning; there 60 minutes hold about 2500 iterations, not 3600.
+# - Precision: cityseg's AmpOptimWrapper, i.e. bf16 autocast on the CPU (1.54x the fp32
+#   iterations per minute on that CPU; fp16 with loss scaling on CUDA). On a CPU without fast
+#   bf16 kernels (AVX2 only) the wrapper trains in fp32 instead, with a warning; there 60
+#   minutes hold about 2500 iterations, not 3600. fp32 anywhere:
+#   --cfg-options optim_wrapper.type=OptimWrapper
 # - Data: random scale 0.5-1.25, 256x256 crops, flips, mild brightness/contrast; batch 8; the
 #   decoded samples cached in data/cache/camvid (cache_dir: ~0.25 GiB, built on first use).
 # - Loss: focal (softened ENet class weights from the train labels, ClassWeightHook) + dice.
@@ -43,11 +45,11 @@ train_dataloader = dict(
     # one worker: the two cores train; the cached samples leave it only the augmentation
     num_workers=1,
     dataset=dict(cache_dir='data/cache/camvid', pipeline=train_pipeline))
-# bf16 autocast; 3600 iterations were calibrated at 0.96 s each (58 minutes) on the calibrating
+# 3600 iterations were calibrated at 0.96 s each (58 minutes) on the calibrating
 # CPU; measured runs averaged 0.845 s (3600: 50.7 minutes) and 0.924 s (4000: 61.6 minutes,
 # no better: docs/camvid.md). The poly decay ends at max_iters, so
 # --cfg-options train_cfg.max_iters=N rescales it.
-optim_wrapper = dict(type='AmpOptimWrapper', dtype='bfloat16')
+optim_wrapper = dict(type='AmpOptimWrapper')  # bf16 on the CPU, fp16 + loss scaling on CUDA
 train_cfg = dict(max_iters=3600)
 val_dataloader = dict(num_workers=1)
 test_dataloader = val_dataloader
