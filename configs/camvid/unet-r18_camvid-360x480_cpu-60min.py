@@ -49,7 +49,7 @@ train_dataloader = dict(
 # CPU; measured runs averaged 0.845 s (3600: 50.7 minutes) and 0.924 s (4000: 61.6 minutes,
 # no better: docs/camvid.md). The poly decay ends at max_iters, so
 # --cfg-options train_cfg.max_iters=N rescales it.
-optim_wrapper = dict(type='AmpOptimWrapper')  # bf16 on the CPU, fp16 + loss scaling on CUDA
+optim_wrapper = dict(type='AmpOptimWrapper')  # the header's Precision
 train_cfg = dict(max_iters=3600)
 val_dataloader = dict(num_workers=1)
 test_dataloader = val_dataloader
